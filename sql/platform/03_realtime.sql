@@ -1,0 +1,139 @@
+-- =============================================================================
+-- Platform bootstrap, part 3: the realtime schema (Supabase Realtime's database side)
+--
+-- `realtime.messages` is partitioned by day on `inserted_at` and owned by
+-- supabase_realtime_admin; RLS on it authorizes private channels. `realtime.topic()`,
+-- `realtime.send()` and `realtime.broadcast_changes()` follow Supabase's definitions.
+-- =============================================================================
+
+set role supabase_realtime_admin;
+
+-- Section: messages table
+
+create table if not exists realtime.messages (
+  topic text not null,
+  extension text not null,
+  payload jsonb,
+  event text,
+  private boolean default false,
+  updated_at timestamp without time zone not null default now(),
+  inserted_at timestamp without time zone not null default now(),
+  id uuid not null default gen_random_uuid(),
+  primary key (id, inserted_at)
+) partition by range (inserted_at);
+comment on table realtime.messages is
+  'Realtime broadcast and presence messages; RLS on this table authorizes private channels.';
+alter table realtime.messages enable row level security;
+
+-- Daily partitions from yesterday to today + 3, named as Supabase Realtime names them.
+-- Supabase Realtime (and the devstack's local Realtime) keeps creating them every day.
+do $partitions$
+declare
+  day date;
+begin
+  for day in select generate_series(current_date - 1, current_date + 3, interval '1 day')::date loop
+    execute format(
+      'create table if not exists realtime.%I partition of realtime.messages for values from (%L) to (%L)',
+      'messages_' || to_char(day, 'YYYY_MM_DD'), day, day + 1
+    );
+  end loop;
+end
+$partitions$;
+
+-- Section: functions
+
+create or replace function realtime.topic() returns text
+language sql stable
+as $$
+  select nullif(current_setting('realtime.topic', true), '')::text;
+$$;
+comment on function realtime.topic() is 'The sub-topic of the channel being authorized (e.g. project:<uuid>).';
+
+create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
+returns void
+language plpgsql
+as $$
+declare
+  generated_id uuid := gen_random_uuid();
+  final_payload jsonb;
+begin
+  begin
+    if payload ? 'id' then
+      final_payload := payload;
+    else
+      final_payload := jsonb_set(payload, '{id}', to_jsonb(generated_id));
+    end if;
+    perform set_config('realtime.topic', topic, true);
+    insert into realtime.messages (id, payload, event, topic, private, extension)
+    values (generated_id, final_payload, event, topic, private, 'broadcast');
+  exception
+    when others then
+      raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
+  end;
+end;
+$$;
+comment on function realtime.send(jsonb, text, text, boolean) is
+  'Broadcasts a message on a topic; delivered to subscribers once the transaction commits.';
+
+create or replace function realtime.broadcast_changes(
+  topic_name text, event_name text, operation text, table_name text, table_schema text,
+  new record, old record, level text default 'ROW'
+) returns void
+language plpgsql
+as $$
+declare
+  row_data jsonb := '{}'::jsonb;
+begin
+  if level = 'STATEMENT' then
+    raise exception 'function can only be triggered for each row, not for each statement';
+  end if;
+  if operation in ('INSERT', 'UPDATE', 'DELETE') then
+    row_data := jsonb_build_object('old_record', old, 'record', new, 'operation', operation,
+                                   'table', table_name, 'schema', table_schema);
+    perform realtime.send(row_data, event_name, topic_name);
+  else
+    raise exception 'Unexpected operation type: %', operation;
+  end if;
+exception
+  when others then
+    raise exception 'Failed to process the row: %', sqlerrm;
+end;
+$$;
+comment on function realtime.broadcast_changes(text, text, text, text, text, record, record, text) is
+  'Broadcasts a row change (record, old_record, operation) on a topic from a trigger.';
+
+-- Section: delivery hook for the devstack's local Realtime
+-- Hosted Realtime reads committed rows through logical replication. The local stand-in
+-- LISTENs instead: NOTIFY is delivered only when the inserting transaction commits, which
+-- is the same guarantee. This trigger exists only in bootstrapped (non-Supabase) databases.
+
+create or replace function realtime.notify_local_realtime() returns trigger
+language plpgsql
+as $$
+begin
+  perform pg_notify('realtime_messages', json_build_object(
+    'id', new.id, 'inserted_at', new.inserted_at, 'topic', new.topic, 'private', new.private,
+    'extension', new.extension
+  )::text);
+  return null;
+end;
+$$;
+comment on function realtime.notify_local_realtime() is
+  'Devstack only: tells the local Realtime server that a message row was committed.';
+
+drop trigger if exists notify_local_realtime on realtime.messages;
+create trigger notify_local_realtime
+  after insert on realtime.messages
+  for each row when (new.extension = 'broadcast')
+  execute function realtime.notify_local_realtime();
+
+reset role;
+
+-- Section: grants
+
+grant select, insert, update, delete on realtime.messages to postgres, service_role;
+grant select, insert on realtime.messages to anon, authenticated;
+grant execute on function realtime.topic() to postgres, anon, authenticated, service_role;
+grant execute on function realtime.send(jsonb, text, text, boolean) to postgres, service_role, authenticated;
+grant execute on function realtime.broadcast_changes(text, text, text, text, text, record, record, text)
+  to postgres, service_role;
