@@ -1,0 +1,134 @@
+/**
+ * Access-token verification with jose, shared by the edge functions and the devstack's
+ * local Realtime. HS256 tokens are checked with the project's JWT secret; ES256/RS256
+ * tokens with the project's JWKS (`SUPABASE_JWKS`, else
+ * `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`). Only signed-in users' tokens pass:
+ * `aud` must be `authenticated` and `role` must be `authenticated`.
+ */
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { JwtClaims } from '../db/rls.ts';
+
+export interface JwtVerifierConfig {
+  /** HS256 secret (TANDEM_JWT_SECRET). */
+  jwtSecret?: string;
+  /** The JWKS as JSON text or an object (SUPABASE_JWKS). */
+  jwks?: string | JSONWebKeySet;
+  /** Where to fetch the JWKS when `jwks` is not given. */
+  jwksUrl?: string;
+}
+
+/** A verified user's identity and claims. */
+export interface VerifiedToken {
+  userId: string;
+  email: string | undefined;
+  claims: JwtClaims;
+}
+
+/** Why a token was refused; its message is safe to show to the caller. */
+export class InvalidTokenError extends Error {
+  override readonly name = 'InvalidTokenError';
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Reads the verifier's configuration through `get` (Deno.env.get or process.env lookup).
+ *
+ * @example
+ * const config = jwtVerifierConfigFromEnv((name) => Deno.env.get(name));
+ */
+export function jwtVerifierConfigFromEnv(get: (name: string) => string | undefined): JwtVerifierConfig {
+  const supabaseUrl = get('SUPABASE_URL');
+  return {
+    jwtSecret: get('TANDEM_JWT_SECRET') || undefined,
+    jwks: get('SUPABASE_JWKS') || undefined,
+    jwksUrl: supabaseUrl ? `${supabaseUrl.replace(/\/+$/, '')}/auth/v1/.well-known/jwks.json` : undefined,
+  };
+}
+
+function parseJwks(jwks: string | JSONWebKeySet): JSONWebKeySet {
+  const value: unknown = typeof jwks === 'string' ? JSON.parse(jwks) : jwks;
+  if (Array.isArray(value)) return { keys: value };
+  if (value && typeof value === 'object' && Array.isArray((value as JSONWebKeySet).keys)) return value as JSONWebKeySet;
+  throw new Error('SUPABASE_JWKS must be a JSON Web Key Set ({"keys": [...]})');
+}
+
+/**
+ * Builds a function that verifies a bearer token and returns the user it names, or
+ * throws InvalidTokenError (expired, not yet valid, wrong audience, `alg: none`, forged,
+ * unknown key, anon or service-role token).
+ *
+ * @example
+ * const verify = createJwtVerifier({ jwtSecret: 'super-secret-jwt-token-with-at-least-32-characters-long' });
+ * const { userId, claims } = await verify(token);
+ */
+export function createJwtVerifier(config: JwtVerifierConfig): (token: string) => Promise<VerifiedToken> {
+  const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : undefined;
+  let keySet: JWTVerifyGetKey | undefined;
+  if (config.jwks) keySet = createLocalJWKSet(parseJwks(config.jwks));
+  else if (config.jwksUrl) keySet = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000 });
+
+  return async (token: string) => {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new InvalidTokenError('the access token is malformed');
+    }
+    let payload: JWTPayload;
+    try {
+      if (alg === 'HS256') {
+        if (!secret) throw new InvalidTokenError('HS256 tokens are not accepted: no JWT secret is configured');
+        ({ payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], audience: 'authenticated' }));
+      } else if (alg === 'ES256' || alg === 'RS256') {
+        if (!keySet) throw new InvalidTokenError(`${alg} tokens are not accepted: no JWKS is configured`);
+        ({ payload } = await jwtVerify(token, keySet, { algorithms: ['ES256', 'RS256'], audience: 'authenticated' }));
+      } else {
+        throw new InvalidTokenError(`tokens signed with "${alg ?? 'none'}" are not accepted`);
+      }
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw error;
+      throw new InvalidTokenError(describeJoseError(error));
+    }
+    if (payload.role !== 'authenticated') throw new InvalidTokenError('the token is not a signed-in user\'s (role must be "authenticated")');
+    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new InvalidTokenError('the token has no user id (sub)');
+    if (typeof payload.exp !== 'number') throw new InvalidTokenError('the token has no expiry (exp)');
+    const claims = payload as JwtClaims;
+    return { userId: payload.sub, email: typeof payload.email === 'string' ? payload.email : undefined, claims };
+  };
+}
+
+function describeJoseError(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'the access token has expired';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return `the access token is not valid here (${(error as { claim?: string }).claim ?? 'claim'} check failed)`;
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+      return 'the access token signature is invalid';
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+      return 'the access token was signed with an unknown key';
+    default:
+      return 'the access token is invalid';
+  }
+}
+
+/**
+ * The token of an `Authorization: Bearer <token>` header, or undefined.
+ *
+ * @example
+ * bearerToken('Bearer abc.def.ghi') // 'abc.def.ghi'
+ */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1];
+}
