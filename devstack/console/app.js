@@ -1,0 +1,260 @@
+// Tandem console: a plain supabase-js page served by the devstack gateway.
+// window.TANDEM = { supabaseUrl, anonKey } comes from /console/config.js.
+/* global supabase */
+(() => {
+  'use strict';
+
+  const client = supabase.createClient(window.TANDEM.supabaseUrl, window.TANDEM.anonKey, {
+    auth: { persistSession: true, storageKey: 'tandem-console-auth' },
+  });
+
+  const $ = (selector) => document.querySelector(selector);
+  const state = { user: null, profileName: '', projects: [], current: null, channel: null, jobs: new Map() };
+
+  function showError(error) {
+    const message = error?.context?.message ?? error?.message ?? String(error ?? '');
+    $('#error').textContent = message;
+    if (message) setTimeout(() => { if ($('#error').textContent === message) $('#error').textContent = ''; }, 6000);
+  }
+
+  /** Calls an edge function and returns its JSON body, throwing the API's error message. */
+  async function api(path, { method = 'GET', body } = {}) {
+    const { data, error } = await client.functions.invoke(path, { method, body });
+    if (error) {
+      let message = error.message;
+      try {
+        const payload = await error.context.json();
+        message = payload?.error?.message ?? message;
+      } catch { /* not JSON */ }
+      throw new Error(message);
+    }
+    return data;
+  }
+
+  function colorFor(id) {
+    let hash = 0;
+    for (const char of id) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+    return `hsl(${hash % 360} 55% 45%)`;
+  }
+
+  function logEvent(text) {
+    const item = document.createElement('li');
+    item.textContent = `${new Date().toLocaleTimeString()} — ${text}`;
+    $('#events').prepend(item);
+  }
+
+  // Section: auth
+
+  $('#auth-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const email = form.get('email');
+    const password = form.get('password');
+    const action = event.submitter?.value ?? 'sign-in';
+    const result = action === 'sign-up'
+      ? await client.auth.signUp({ email, password, options: { data: { display_name: form.get('display_name') || undefined } } })
+      : await client.auth.signInWithPassword({ email, password });
+    if (result.error) showError(result.error);
+  });
+
+  $('#sign-out').addEventListener('click', () => client.auth.signOut());
+
+  client.auth.onAuthStateChange((_event, session) => {
+    const user = session?.user ?? null;
+    if (user?.id === state.user?.id) return;
+    state.user = user;
+    setTimeout(() => (user ? enterApp(user) : leaveApp()), 0);
+  });
+
+  async function enterApp(user) {
+    state.profileName = user.user_metadata?.display_name ?? user.email.split('@')[0];
+    $('#whoami').textContent = `${state.profileName} (${user.email})`;
+    $('#auth-panel').hidden = true;
+    $('#app-panel').hidden = false;
+    $('#sign-out').hidden = false;
+    await Promise.all([loadProjects(), loadInvitations()]).catch(showError);
+  }
+
+  async function leaveApp() {
+    await closeWorkspace();
+    $('#whoami').textContent = '';
+    $('#auth-panel').hidden = false;
+    $('#app-panel').hidden = true;
+    $('#sign-out').hidden = true;
+  }
+
+  // Section: projects and invitations
+
+  async function loadProjects() {
+    const { data } = await api('projects');
+    state.projects = data;
+    const list = $('#projects');
+    list.replaceChildren(...data.map((project) => {
+      const item = document.createElement('li');
+      item.dataset.projectId = project.id;
+      item.className = project.id === state.current?.id ? 'selected' : '';
+      item.innerHTML = '<span></span><span class="badge"></span>';
+      item.firstChild.textContent = `${project.name} · ${project.member_count} member${project.member_count === 1 ? '' : 's'}`;
+      item.lastChild.textContent = project.role;
+      item.addEventListener('click', () => openWorkspace(project).catch(showError));
+      return item;
+    }));
+  }
+
+  async function loadInvitations() {
+    const { data } = await api('projects/invitations/mine');
+    $('#my-invitations').replaceChildren(...data.map((invitation) => {
+      const item = document.createElement('li');
+      item.textContent = `${invitation.project_name} as ${invitation.role} (expires ${new Date(invitation.expires_at).toLocaleDateString()})`;
+      return item;
+    }));
+  }
+
+  $('#create-project').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      await api('projects', { method: 'POST', body: { name: form.get('name') } });
+      event.target.reset();
+      await loadProjects();
+    } catch (error) { showError(error); }
+  });
+
+  $('#accept-invitation').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      await api('projects/invitations/accept', { method: 'POST', body: { token: form.get('token').trim() } });
+      event.target.reset();
+      await Promise.all([loadProjects(), loadInvitations()]);
+    } catch (error) { showError(error); }
+  });
+
+  $('#invite').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      const invitation = await api(`projects/${state.current.id}/invitations`, {
+        method: 'POST', body: { email: form.get('email'), role: form.get('role') },
+      });
+      $('#invite-token').textContent = `Token for ${invitation.email} (shown once): ${invitation.token}`;
+      event.target.reset();
+    } catch (error) { showError(error); }
+  });
+
+  // Section: workspace (presence, events, jobs)
+
+  function renderOnline() {
+    const presence = state.channel?.presenceState() ?? {};
+    const members = Object.values(presence).map((metas) => metas[0]).filter(Boolean);
+    $('#online').replaceChildren(...members.map((member) => {
+      const avatar = document.createElement('div');
+      avatar.className = 'avatar';
+      avatar.title = member.display_name;
+      avatar.dataset.userId = member.user_id;
+      avatar.style.background = colorFor(member.user_id);
+      avatar.textContent = (member.display_name || '?').slice(0, 1).toUpperCase();
+      return avatar;
+    }));
+  }
+
+  function renderJob(job) {
+    state.jobs.set(job.id, { ...state.jobs.get(job.id), ...job });
+    const current = state.jobs.get(job.id);
+    let item = document.querySelector(`#jobs li[data-job-id="${job.id}"]`);
+    if (!item) {
+      item = document.createElement('li');
+      item.dataset.jobId = job.id;
+      item.innerHTML = '<span class="job-type"></span><div class="progress"><div></div></div><span class="job-status"></span>';
+      $('#jobs').prepend(item);
+    }
+    item.querySelector('.job-type').textContent = current.type;
+    item.querySelector('.progress > div').style.width = `${current.progress ?? 0}%`;
+    item.querySelector('.progress').dataset.progress = String(current.progress ?? 0);
+    item.querySelector('.job-status').textContent = current.status + (current.error ? `: ${current.error}` : '');
+    item.dataset.status = current.status;
+  }
+
+  async function closeWorkspace() {
+    if (state.channel) await client.removeChannel(state.channel);
+    state.channel = null;
+    state.current = null;
+    state.jobs.clear();
+    $('#workspace').hidden = true;
+  }
+
+  async function openWorkspace(project) {
+    await closeWorkspace();
+    state.current = project;
+    $('#workspace').hidden = false;
+    $('#workspace-title').textContent = project.name;
+    $('#workspace-role').textContent = project.role;
+    $('#owner-tools').hidden = project.role !== 'owner';
+    $('#submit-job').hidden = project.role === 'viewer';
+    $('#jobs').replaceChildren();
+    $('#events').replaceChildren();
+    $('#online').replaceChildren();
+    for (const item of document.querySelectorAll('#projects li')) {
+      item.className = item.dataset.projectId === project.id ? 'selected' : '';
+    }
+
+    const { data: jobs } = await api(`jobs?project_id=${project.id}&limit=20`);
+    for (const job of jobs.reverse()) renderJob(job);
+
+    const channel = client.channel(`project:${project.id}`, {
+      config: { private: true, presence: { key: state.user.id } },
+    });
+    state.channel = channel;
+    channel
+      .on('presence', { event: 'sync' }, renderOnline)
+      .on('presence', { event: 'join' }, ({ newPresences }) => {
+        for (const presence of newPresences) logEvent(`${presence.display_name} is online`);
+      })
+      .on('presence', { event: 'leave' }, ({ leftPresences }) => {
+        for (const presence of leftPresences) logEvent(`${presence.display_name} went offline`);
+      })
+      .on('broadcast', { event: 'job_updated' }, ({ payload }) => renderJob(payload))
+      .on('broadcast', { event: 'member_joined' }, ({ payload }) => {
+        logEvent(`${payload.display_name ?? payload.user_id} joined as ${payload.role}`);
+        loadProjects().catch(showError);
+      })
+      .on('broadcast', { event: 'member_left' }, ({ payload }) => {
+        logEvent(`member ${payload.user_id} left`);
+        loadProjects().catch(showError);
+      })
+      .on('broadcast', { event: 'member_role_changed' }, ({ payload }) => logEvent(`member ${payload.user_id} is now ${payload.role}`))
+      .on('broadcast', { event: 'project_updated' }, ({ payload }) => {
+        logEvent(`project renamed to ${payload.name}`);
+        $('#workspace-title').textContent = payload.name;
+        loadProjects().catch(showError);
+      })
+      .on('broadcast', { event: 'project_deleted' }, () => {
+        logEvent('project deleted');
+        closeWorkspace().then(loadProjects).catch(showError);
+      })
+      .subscribe(async (status, error) => {
+        if (status === 'SUBSCRIBED') {
+          await channel.track({
+            user_id: state.user.id,
+            display_name: state.profileName,
+            avatar_url: state.user.user_metadata?.avatar_url ?? null,
+            online_at: new Date().toISOString(),
+          });
+        } else if (status === 'CHANNEL_ERROR') {
+          showError(error ?? new Error('could not join the workspace channel'));
+        }
+      });
+  }
+
+  $('#submit-job').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      const job = await api('jobs', {
+        method: 'POST',
+        body: { project_id: state.current.id, type: 'diagnostic.sleep', payload: { ms: Number(form.get('ms')) } },
+      });
+      renderJob(job);
+    } catch (error) { showError(error); }
+  });
+})();
