@@ -1,0 +1,96 @@
+/**
+ * The BullMQ queue contract shared by the `jobs` function (enqueues at submission) and the
+ * worker (dispatcher, sweeper and processor):
+ *
+ *   queue name  `tandem-jobs`, BullMQ's default key prefix `bull`
+ *   job name    the job type (`diagnostic.sleep`, ...)
+ *   job data    `{ id: <jobs row id> }` — the worker reads everything else from Postgres
+ *   job id      the row id, so enqueueing the same row twice is harmless
+ *
+ * Attempts and backoff are the worker's business (it follows the row's max_attempts).
+ * bullmq is imported lazily, so a function that never enqueues never pays for loading it.
+ */
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** Name of the BullMQ queue that carries Tandem's jobs. */
+export const JOBS_QUEUE = 'tandem-jobs';
+
+/** What a queued BullMQ job carries: only the row id. */
+export interface JobMessage {
+  id: string;
+}
+
+/** The part of a `jobs` row that enqueueing needs. */
+export interface QueueableJob {
+  id: string;
+  type: string;
+}
+
+/** A jobs queue: the BullMQ Queue over `JobMessage`. */
+export type JobQueue = Queue<JobMessage, unknown, string>;
+
+/** A Redis URL, an ioredis client (shared, not closed by the queue) or an open JobQueue. */
+export type QueueTarget = string | Redis | JobQueue;
+
+/**
+ * Opens the jobs queue on a Redis URL or an existing ioredis client. Close it with
+ * `queue.close()` (a client you passed in stays open).
+ *
+ * @example
+ * const queue = await openJobQueue(process.env.REDIS_URL!);
+ * await enqueueJob(queue, { id: row.id, type: row.type });
+ * await queue.close();
+ */
+export async function openJobQueue(connection: string | Redis, options: { prefix?: string } = {}): Promise<JobQueue> {
+  const { Queue } = await import('bullmq');
+  const queue: JobQueue = new Queue<JobMessage, unknown, string>(JOBS_QUEUE, {
+    connection: typeof connection === 'string' ? { url: connection, maxRetriesPerRequest: null } : connection,
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+  });
+  return queue;
+}
+
+/**
+ * BullMQ options of the job for a row: `jobId` = row id. Completed jobs are trimmed;
+ * failed ones stay (they are the dead-letter set).
+ *
+ * @example
+ * await queue.add(row.type, { id: row.id }, jobOptionsFor(row));
+ */
+export function jobOptionsFor(row: QueueableJob): JobsOptions {
+  return { jobId: row.id, removeOnComplete: { count: 1000 }, removeOnFail: false };
+}
+
+/**
+ * Enqueues a queued `jobs` row. A BullMQ job left over from an earlier run of the same
+ * row (completed or failed, e.g. before `retry_job`) is removed first, so the new run is
+ * not swallowed by BullMQ's duplicate-id rule; a job that is still waiting, delayed or
+ * active is left alone. Given a URL or a client, the queue is opened and closed around
+ * the call.
+ *
+ * @example
+ * await enqueueJob(redisUrl, { id: row.id, type: row.type });
+ */
+export async function enqueueJob(target: QueueTarget, row: QueueableJob): Promise<void> {
+  const { Queue } = await import('bullmq');
+  if (target instanceof Queue) {
+    await addRow(target as JobQueue, row);
+    return;
+  }
+  const queue = await openJobQueue(target as string | Redis);
+  try {
+    await addRow(queue, row);
+  } finally {
+    await queue.close();
+  }
+}
+
+async function addRow(queue: JobQueue, row: QueueableJob): Promise<void> {
+  const previous = await queue.getJob(row.id);
+  if (previous) {
+    const state = await previous.getState();
+    if (state === 'completed' || state === 'failed') await previous.remove();
+  }
+  await queue.add(row.type, { id: row.id }, jobOptionsFor(row));
+}
