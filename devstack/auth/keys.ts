@@ -1,0 +1,85 @@
+/**
+ * Local Auth's signing keys: HS256 with the project's JWT secret (the Supabase CLI's
+ * default), or ES256/RS256 with a private JWK whose public half the JWKS endpoint
+ * publishes, as Supabase's asymmetric signing keys are. Tokens are verified with the
+ * shared verifier, which (like GoTrue) still accepts HS256 tokens signed with the secret.
+ */
+import { calculateJwkThumbprint, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
+import { createJwtVerifier, type VerifiedToken } from '../../edge-functions/_shared/auth/jwt.ts';
+
+export interface SigningKeys {
+  /** `RS256`/`ES256` when a private JWK is configured, else `HS256`. */
+  readonly algorithm: 'HS256' | 'ES256' | 'RS256';
+  /** The public keys to publish at `/.well-known/jwks.json` (empty for HS256). */
+  readonly jwks: JSONWebKeySet;
+  /** Signs claims into a compact JWT (with a `kid` for asymmetric keys). */
+  sign(claims: JWTPayload): Promise<string>;
+  /** Verifies an access token; throws InvalidTokenError. */
+  verify(token: string): Promise<VerifiedToken>;
+}
+
+/** A configuration problem; its message is one line, fit for a startup error. */
+export class AuthConfigError extends Error {
+  override readonly name = 'AuthConfigError';
+}
+
+function parseJwk(value: string | JWK): JWK {
+  if (typeof value !== 'string') return value;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as JWK;
+  } catch {
+    // fall through to the error below
+  }
+  throw new AuthConfigError('the signing JWK (TANDEM_AUTH_SIGNING_JWK) is not a JSON object');
+}
+
+function publicPart(jwk: JWK): JWK {
+  if (jwk.kty === 'EC') return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+  return { kty: jwk.kty, n: jwk.n, e: jwk.e };
+}
+
+/**
+ * Loads the signing keys. `jwtSecret` must have at least 32 characters; `signingJwk` (a
+ * private EC P-256 or RSA JWK, as JSON text or an object) switches signing to ES256/RS256.
+ *
+ * @example
+ * const keys = await loadSigningKeys({ jwtSecret: 'super-secret-jwt-token-with-at-least-32-characters-long' });
+ * const token = await keys.sign({ sub: userId, role: 'authenticated', aud: 'authenticated' });
+ */
+export async function loadSigningKeys(options: { jwtSecret: string; signingJwk?: string | JWK }): Promise<SigningKeys> {
+  if (options.jwtSecret.length < 32) throw new AuthConfigError('the JWT secret (TANDEM_JWT_SECRET) must have at least 32 characters');
+  const secret = new TextEncoder().encode(options.jwtSecret);
+
+  if (options.signingJwk === undefined) {
+    const verify = createJwtVerifier({ jwtSecret: options.jwtSecret });
+    return {
+      algorithm: 'HS256',
+      jwks: { keys: [] },
+      sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(secret),
+      verify,
+    };
+  }
+
+  const jwk = parseJwk(options.signingJwk);
+  const algorithm = jwk.kty === 'EC' && jwk.crv === 'P-256' ? 'ES256' : jwk.kty === 'RSA' ? 'RS256' : undefined;
+  if (!algorithm) throw new AuthConfigError('the signing JWK must be an EC P-256 (ES256) or RSA (RS256) key');
+  if (typeof jwk.d !== 'string') throw new AuthConfigError('the signing JWK must be a private key (it has no "d")');
+  if (jwk.alg && jwk.alg !== algorithm) throw new AuthConfigError(`the signing JWK says alg "${jwk.alg}" but is a ${algorithm} key`);
+  let privateKey: CryptoKey;
+  try {
+    privateKey = (await importJWK({ ...jwk, key_ops: undefined, ext: undefined }, algorithm)) as CryptoKey;
+  } catch (error) {
+    throw new AuthConfigError(`the signing JWK cannot be imported: ${(error as Error).message}`);
+  }
+  const publicJwk = publicPart(jwk);
+  const kid = jwk.kid ?? (await calculateJwkThumbprint(publicJwk));
+  const published: JWK = { ...publicJwk, kid, alg: algorithm, use: 'sig', key_ops: ['verify'], ext: true };
+  const jwks = { keys: [published] };
+  return {
+    algorithm,
+    jwks,
+    sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg: algorithm, kid, typ: 'JWT' }).sign(privateKey),
+    verify: createJwtVerifier({ jwtSecret: options.jwtSecret, jwks }),
+  };
+}

@@ -1,0 +1,59 @@
+/**
+ * `npm run auth`: local Auth on its own, at http://127.0.0.1:${PORT:-54333}/auth/v1.
+ *
+ *   SUPABASE_DB_URL, else DATABASE_URL  Postgres (a superuser or supabase_auth_admin URL)
+ *   TANDEM_JWT_SECRET                   HS256 secret (default: the Supabase CLI's)
+ *   TANDEM_AUTH_SIGNING_JWK             optional private EC P-256 / RSA JWK (JSON): sign ES256 / RS256
+ *   TANDEM_AUTH_ISSUER                  optional `iss` (default http://127.0.0.1:54321/auth/v1)
+ *   PORT                                listening port (default 54333)
+ *
+ * A configuration problem prints one line on stderr and exits with status 2.
+ */
+import { createServer } from 'node:http';
+import { databaseUrlFromEnv } from '../db/setup.ts';
+import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { AuthConfigError } from './keys.ts';
+import { createAuthServer } from './server.ts';
+
+const DEFAULT_PORT = 54333;
+const log = createLogger({ service: 'local-auth' });
+
+function fail(message: string): never {
+  process.stderr.write(`local Auth: ${message}\n`);
+  process.exit(2);
+}
+
+function portFromEnv(value: string | undefined): number {
+  if (!value) return DEFAULT_PORT;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a port number (1-65535), got ${JSON.stringify(value)}`);
+  return port;
+}
+
+async function main(): Promise<void> {
+  const databaseUrl = databaseUrlFromEnv();
+  if (!databaseUrl) fail('set DATABASE_URL (or SUPABASE_DB_URL) to the Postgres URL of a superuser or supabase_auth_admin');
+  const port = portFromEnv(process.env.PORT);
+  const auth = await createAuthServer({
+    databaseUrl,
+    jwtSecret: process.env.TANDEM_JWT_SECRET || undefined,
+    signingJwk: process.env.TANDEM_AUTH_SIGNING_JWK || undefined,
+    issuer: process.env.TANDEM_AUTH_ISSUER || undefined,
+    logger: log,
+  }).catch((error: unknown) => fail(error instanceof AuthConfigError ? error.message : String(error)));
+
+  const server = createServer(auth.handler);
+  server.once('error', (error: NodeJS.ErrnoException) =>
+    fail(error.code === 'EADDRINUSE' ? `port ${port} is already in use on 127.0.0.1 (set PORT to use another)` : error.message),
+  );
+  server.listen(port, '127.0.0.1', () => log.info('auth_listening', { url: `http://127.0.0.1:${port}/auth/v1` }));
+
+  const shutdown = () => {
+    server.closeAllConnections();
+    server.close(() => void auth.close().then(() => process.exit(0)));
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+void main();

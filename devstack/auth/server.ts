@@ -1,0 +1,414 @@
+/**
+ * Local Auth: the email-and-password subset of Supabase Auth (GoTrue) for development and
+ * tests, so supabase-js's `auth.signUp`, `signInWithPassword`, `refreshSession`,
+ * `getUser` and `signOut` work without Docker. Production uses Supabase Auth.
+ *
+ *   POST /auth/v1/signup                           sign up (auto-confirmed) → session
+ *   POST /auth/v1/token?grant_type=password        sign in → session
+ *   POST /auth/v1/token?grant_type=refresh_token   rotate the refresh token → session
+ *   GET  /auth/v1/user                             the signed-in user
+ *   POST /auth/v1/logout?scope=global|local|others end sessions → 204
+ *   GET  /auth/v1/.well-known/jwks.json            public signing keys
+ *   GET  /auth/v1/health, /auth/v1/settings        as GoTrue answers them
+ *
+ * Statuses, error codes and messages are GoTrue's (see errors.ts for the two error shapes).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import bcrypt from 'bcryptjs';
+import type { JSONWebKeySet, JWK } from 'jose';
+import postgres from 'postgres';
+import { bearerToken, InvalidTokenError } from '../../edge-functions/_shared/auth/jwt.ts';
+import { createLogger, type Logger } from '../../edge-functions/_shared/log.ts';
+import { API_VERSION_HEADER, AuthApiFailure, OAuthFailure, writeFailure, writeJson } from './errors.ts';
+import { AuthConfigError, loadSigningKeys, type SigningKeys } from './keys.ts';
+import { createRateLimiter, type RateLimit, type RateLimiter } from './rate-limit.ts';
+import {
+  findUserByEmail,
+  findUserById,
+  isBanned,
+  rotateRefreshToken,
+  sessionExists,
+  signInUser,
+  signOut,
+  signUpUser,
+  userAlreadyExists,
+  userJson,
+  type ClientInfo,
+  type IssuedSession,
+  type Sql,
+  type UserRow,
+} from './store.ts';
+
+/** The Supabase CLI's default JWT secret. */
+export const DEFAULT_JWT_SECRET = 'super-secret-jwt-token-with-at-least-32-characters-long';
+/** The issuer of `supabase start` (its gateway on 127.0.0.1:54321). */
+export const DEFAULT_ISSUER = 'http://127.0.0.1:54321/auth/v1';
+
+export interface AuthServerOptions {
+  /** Postgres URL of a superuser or `supabase_auth_admin`. */
+  databaseUrl: string;
+  /** HS256 secret; defaults to the CLI's. */
+  jwtSecret?: string;
+  /** A private EC P-256 or RSA JWK (object or JSON text): sign ES256/RS256 with a `kid`. */
+  signingJwk?: string | JWK;
+  /** `iss` of access tokens; defaults to DEFAULT_ISSUER. */
+  issuer?: string;
+  /** Access-token lifetime; GoTrue's default 3600. */
+  jwtExpirySeconds?: number;
+  /** How long a rotated refresh token may still be used; 10 as in supabase/config.toml. */
+  refreshTokenReuseIntervalSeconds?: number;
+  /** GoTrue's default is 6; supabase/config.toml sets 8. */
+  minimumPasswordLength?: number;
+  /** false answers sign-ups with `signup_disabled`. */
+  enableSignup?: boolean;
+  /** Per-IP limits; `false` turns one off. Defaults: sign-up 30 and token 150 per 5 minutes. */
+  rateLimits?: { signUp?: RateLimit | false; token?: RateLimit | false };
+  /** bcrypt cost of new password hashes; GoTrue uses 10. */
+  bcryptCost?: number;
+  logger?: Logger;
+}
+
+export interface AuthServer {
+  /** Handles `/auth/v1/...` requests (a leading `/auth/v1` is optional). */
+  handler(req: IncomingMessage, res: ServerResponse): void;
+  /** The public keys published at `/.well-known/jwks.json`. */
+  readonly jwks: JSONWebKeySet;
+  close(): Promise<void>;
+}
+
+type Route = (request: AuthRequest) => Promise<void>;
+
+interface AuthRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  client: ClientInfo;
+}
+
+const MAX_BODY_BYTES = 1 << 20;
+const MAX_PASSWORD_BYTES = 72; // bcrypt's limit
+// The HTML5 email grammar, which GoTrue's email check (checkmail) also uses.
+const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
+const invalidLogin = () => new AuthApiFailure(400, 'invalid_credentials', 'Invalid login credentials');
+
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      throw new AuthApiFailure(413, 'request_entity_too_large', `Request body too large (max ${MAX_BODY_BYTES} bytes)`);
+    }
+    chunks.push(chunk);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new AuthApiFailure(400, 'bad_json', `Could not parse request body as JSON: ${(error as Error).message}`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AuthApiFailure(400, 'bad_json', 'Could not parse request body as JSON: the body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A string field; absent or null is ''. */
+function stringField(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  if (value === undefined || value === null) return '';
+  if (typeof value !== 'string') throw new AuthApiFailure(400, 'bad_json', `Could not parse request body as JSON: "${name}" must be a string`);
+  return value;
+}
+
+function objectField(body: Record<string, unknown>, name: string): Record<string, unknown> {
+  const value = body[name];
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new AuthApiFailure(400, 'bad_json', `Could not parse request body as JSON: "${name}" must be an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function clientInfo(req: IncomingMessage): ClientInfo {
+  const address = req.socket.remoteAddress?.replace(/^::ffff:/, '');
+  const userAgent = req.headers['user-agent'];
+  return { ip: address, userAgent: typeof userAgent === 'string' ? userAgent : undefined };
+}
+
+function applyCors(req: IncomingMessage, res: ServerResponse): void {
+  const origin = req.headers.origin;
+  res.setHeader('Access-Control-Allow-Origin', origin ?? '*');
+  if (origin) {
+    res.setHeader('Access-Control-Allow-Credentials', 'true');
+    res.setHeader('Vary', 'Origin');
+  }
+  res.setHeader('Access-Control-Expose-Headers', `${API_VERSION_HEADER}, x-sb-error-code, Retry-After`);
+}
+
+async function connect(databaseUrl: string): Promise<Sql> {
+  const sql = postgres(databaseUrl, { max: 5, onnotice: () => undefined, connection: { application_name: 'tandem-local-auth' } });
+  try {
+    await sql`select 1 from auth.users, auth.sessions, auth.refresh_tokens limit 0`;
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+    const { code, message } = error as { code?: string; message?: string };
+    throw new AuthConfigError(
+      code === '42P01'
+        ? 'the database has no auth tables (auth.users, auth.sessions, auth.refresh_tokens): prepare it with `npm run db:setup`'
+        : `local Auth cannot use the database: ${message ?? String(error)}`,
+    );
+  }
+  return sql;
+}
+
+/**
+ * Creates the local Auth server: a node:http request handler for `/auth/v1/...` and a
+ * `close()` that releases its database pool. Bad configuration (short secret, unusable
+ * JWK, unreachable database or missing auth tables) rejects with AuthConfigError.
+ *
+ * @example
+ * const auth = await createAuthServer({ databaseUrl: process.env.DATABASE_URL! });
+ * createServer(auth.handler).listen(54333, '127.0.0.1');
+ * // supabase-js: createClient('http://127.0.0.1:54333', anonKey).auth.signUp({ email, password })
+ */
+export async function createAuthServer(options: AuthServerOptions): Promise<AuthServer> {
+  const keys: SigningKeys = await loadSigningKeys({ jwtSecret: options.jwtSecret ?? DEFAULT_JWT_SECRET, signingJwk: options.signingJwk });
+  const sql = await connect(options.databaseUrl);
+  const log = options.logger ?? createLogger({ service: 'local-auth' });
+  const issuer = options.issuer ?? DEFAULT_ISSUER;
+  const jwtExpiry = options.jwtExpirySeconds ?? 3600;
+  const reuseInterval = options.refreshTokenReuseIntervalSeconds ?? 10;
+  const minimumPasswordLength = options.minimumPasswordLength ?? 6;
+  const enableSignup = options.enableSignup ?? true;
+  const bcryptCost = options.bcryptCost ?? 10;
+  const fiveMinutes = 5 * 60_000;
+  const limiter = (limit: RateLimit | false | undefined, fallback: RateLimit): RateLimiter | undefined =>
+    limit === false ? undefined : createRateLimiter(limit ?? fallback);
+  const signUpLimiter = limiter(options.rateLimits?.signUp, { max: 30, windowMs: fiveMinutes });
+  const tokenLimiter = limiter(options.rateLimits?.token, { max: 150, windowMs: fiveMinutes });
+
+  function enforce(rateLimiter: RateLimiter | undefined, client: ClientInfo): void {
+    const waitSeconds = rateLimiter?.take(client.ip ?? 'unknown') ?? 0;
+    if (waitSeconds > 0) {
+      throw new AuthApiFailure(429, 'over_request_rate_limit', 'Request rate limit reached', {}, { 'Retry-After': String(waitSeconds) });
+    }
+  }
+
+  /** GoTrue's password rules; a weak password is returned, too long or empty ones throw. */
+  function passwordWeakness(password: string): { message: string; reasons: string[] } | undefined {
+    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+      throw new AuthApiFailure(400, 'validation_failed', `Password cannot be longer than ${MAX_PASSWORD_BYTES} characters`);
+    }
+    if (Buffer.byteLength(password) < minimumPasswordLength) {
+      return { message: `Password should be at least ${minimumPasswordLength} characters.`, reasons: ['length'] };
+    }
+    return undefined;
+  }
+
+  async function sessionResponse(issued: IssuedSession): Promise<Record<string, unknown>> {
+    const { user, session, refreshToken } = issued;
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const expiresAt = issuedAt + jwtExpiry;
+    const accessToken = await keys.sign({
+      iss: issuer,
+      sub: user.id,
+      aud: user.aud ?? 'authenticated',
+      exp: expiresAt,
+      iat: issuedAt,
+      email: user.email ?? '',
+      phone: user.phone ?? '',
+      app_metadata: user.raw_app_meta_data ?? {},
+      user_metadata: user.raw_user_meta_data ?? {},
+      role: user.role ?? 'authenticated',
+      aal: 'aal1',
+      amr: [{ method: 'password', timestamp: Math.floor(session.created_at.getTime() / 1000) }],
+      session_id: session.id,
+      is_anonymous: user.is_anonymous,
+    });
+    return {
+      access_token: accessToken,
+      token_type: 'bearer',
+      expires_in: jwtExpiry,
+      expires_at: expiresAt,
+      refresh_token: refreshToken,
+      user: userJson(user),
+    };
+  }
+
+  /** GoTrue's `requireAuthentication`: a valid access token of an existing user and session. */
+  async function authenticate(req: IncomingMessage): Promise<{ user: UserRow; sessionId: string | undefined }> {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) throw new AuthApiFailure(401, 'no_authorization', 'This endpoint requires a valid Bearer token');
+    let claims: Record<string, unknown>;
+    try {
+      ({ claims } = await keys.verify(token));
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) throw error;
+      throw new AuthApiFailure(403, 'bad_jwt', `invalid JWT: unable to parse or verify signature, ${error.message}`);
+    }
+    const user = await findUserById(sql, String(claims.sub));
+    if (!user) throw new AuthApiFailure(403, 'user_not_found', 'User from sub claim in JWT does not exist');
+    const sessionId = typeof claims.session_id === 'string' && claims.session_id !== NIL_UUID ? claims.session_id : undefined;
+    if (sessionId && !(await sessionExists(sql, sessionId))) {
+      throw new AuthApiFailure(403, 'session_not_found', 'Session from session_id claim in JWT does not exist');
+    }
+    if (isBanned(user)) throw new AuthApiFailure(403, 'user_banned', 'User is banned');
+    return { user, sessionId };
+  }
+
+  async function signUp({ req, res, client }: AuthRequest): Promise<void> {
+    if (!enableSignup) throw new AuthApiFailure(422, 'signup_disabled', 'Signups not allowed for this instance');
+    const body = await readJsonObject(req);
+    const email = stringField(body, 'email');
+    const phone = stringField(body, 'phone');
+    const password = stringField(body, 'password');
+    const metadata = objectField(body, 'data');
+    if (!email && !phone) throw new AuthApiFailure(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
+    enforce(signUpLimiter, client);
+    if (!password) throw new AuthApiFailure(400, 'validation_failed', 'Signup requires a valid password');
+    const weakness = passwordWeakness(password);
+    if (weakness) throw new AuthApiFailure(422, 'weak_password', weakness.message, { weak_password: { reasons: weakness.reasons } });
+    if (email && phone) {
+      throw new AuthApiFailure(400, 'validation_failed', 'Only an email address or phone number should be provided on signup.');
+    }
+    if (!email) throw new AuthApiFailure(400, 'phone_provider_disabled', 'Phone signups are disabled');
+    if (email.length > 255) throw new AuthApiFailure(400, 'validation_failed', 'An email address is too long');
+    if (!EMAIL.test(email)) throw new AuthApiFailure(400, 'validation_failed', 'Unable to validate email address: invalid format');
+    const normalizedEmail = email.toLowerCase();
+    if (await findUserByEmail(sql, normalizedEmail)) throw userAlreadyExists();
+    const passwordHash = await bcrypt.hash(password, bcryptCost);
+    const issued = await signUpUser(sql, { email: normalizedEmail, passwordHash, metadata }, client);
+    writeJson(res, 200, await sessionResponse(issued));
+  }
+
+  async function passwordGrant({ req, res, client }: AuthRequest): Promise<void> {
+    const body = await readJsonObject(req);
+    const email = stringField(body, 'email');
+    const phone = stringField(body, 'phone');
+    const password = stringField(body, 'password');
+    if (email && phone) {
+      throw new AuthApiFailure(400, 'validation_failed', 'Only an email address or phone number should be provided on login.');
+    }
+    if (phone) throw new AuthApiFailure(422, 'phone_provider_disabled', 'Phone logins are disabled');
+    if (!email) throw new AuthApiFailure(400, 'validation_failed', 'missing email or phone');
+    const user = await findUserByEmail(sql, email);
+    if (!user?.encrypted_password) throw invalidLogin();
+    if (isBanned(user)) throw new AuthApiFailure(400, 'user_banned', 'User is banned');
+    const valid = await bcrypt.compare(password, user.encrypted_password).catch(() => false);
+    if (!valid) throw invalidLogin();
+    if (!user.email_confirmed_at) throw new AuthApiFailure(400, 'email_not_confirmed', 'Email not confirmed');
+    let weakness: ReturnType<typeof passwordWeakness>;
+    try {
+      weakness = passwordWeakness(password);
+    } catch {
+      weakness = undefined; // a stored password longer than the limit still signs in
+    }
+    const response = await sessionResponse(await signInUser(sql, user.id, client));
+    writeJson(res, 200, weakness ? { ...response, weak_password: weakness } : response);
+  }
+
+  async function refreshGrant({ req, res, client }: AuthRequest): Promise<void> {
+    const body = await readJsonObject(req);
+    const refreshToken = stringField(body, 'refresh_token');
+    if (!refreshToken) throw new OAuthFailure('invalid_request', 'refresh_token required');
+    writeJson(res, 200, await sessionResponse(await rotateRefreshToken(sql, refreshToken, reuseInterval, client)));
+  }
+
+  async function token(request: AuthRequest): Promise<void> {
+    const grantType = request.url.searchParams.get('grant_type');
+    const grant = grantType === 'password' ? passwordGrant : grantType === 'refresh_token' ? refreshGrant : undefined;
+    if (!grant) throw new AuthApiFailure(400, 'invalid_credentials', 'unsupported_grant_type');
+    enforce(tokenLimiter, request.client);
+    await grant(request);
+  }
+
+  async function getUser({ req, res }: AuthRequest): Promise<void> {
+    const { user } = await authenticate(req);
+    writeJson(res, 200, userJson(user));
+  }
+
+  async function logout({ req, res, url }: AuthRequest): Promise<void> {
+    const { user, sessionId } = await authenticate(req);
+    const scope = url.searchParams.get('scope') || 'global';
+    if (scope !== 'global' && scope !== 'local' && scope !== 'others') {
+      throw new AuthApiFailure(400, 'validation_failed', `Unsupported logout scope ${JSON.stringify(scope)}`);
+    }
+    await signOut(sql, user.id, sessionId, scope);
+    res.writeHead(204);
+    res.end();
+  }
+
+  async function jwksRoute({ res }: AuthRequest): Promise<void> {
+    writeJson(res, 200, keys.jwks, { 'Cache-Control': 'public, max-age=600' });
+  }
+
+  async function health({ res }: AuthRequest): Promise<void> {
+    writeJson(res, 200, { version: 'tandem-local', name: 'GoTrue', description: 'GoTrue is a user registration and authentication API' });
+  }
+
+  async function settings({ res }: AuthRequest): Promise<void> {
+    const providers = ['anonymous_users', 'apple', 'azure', 'bitbucket', 'discord', 'facebook', 'snapchat', 'figma', 'fly', 'github',
+      'gitlab', 'google', 'keycloak', 'kakao', 'linkedin', 'linkedin_oidc', 'notion', 'spotify', 'slack', 'slack_oidc', 'workos',
+      'twitch', 'twitter', 'email', 'phone', 'zoom'];
+    writeJson(res, 200, {
+      external: Object.fromEntries(providers.map((name) => [name, name === 'email'])),
+      disable_signup: !enableSignup,
+      mailer_autoconfirm: true,
+      phone_autoconfirm: false,
+      sms_provider: '',
+      saml_enabled: false,
+      saml_private_key_next_configured: false,
+      passkeys_enabled: false,
+    });
+  }
+
+  const routes: Record<string, Partial<Record<string, Route>>> = {
+    '/signup': { POST: signUp },
+    '/token': { POST: token },
+    '/user': { GET: getUser },
+    '/logout': { POST: logout },
+    '/.well-known/jwks.json': { GET: jwksRoute },
+    '/health': { GET: health },
+    '/settings': { GET: settings },
+  };
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://local-auth');
+    const path = url.pathname.replace(/^\/auth\/v1(?=\/|$)/, '').replace(/\/+$/, '') || '/';
+    applyCors(req, res);
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
+        'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] ?? '*',
+        'Access-Control-Max-Age': '86400',
+      });
+      res.end();
+      return;
+    }
+    const methods = routes[path];
+    const route = methods?.[req.method ?? 'GET'];
+    try {
+      if (!methods) throw new AuthApiFailure(404, 'not_found', `No route for ${path}`);
+      if (!route) throw new AuthApiFailure(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
+      await route({ req, res, url, client: clientInfo(req) });
+    } catch (error) {
+      if (res.headersSent) {
+        res.destroy();
+      } else if (error instanceof AuthApiFailure || error instanceof OAuthFailure) {
+        writeFailure(req, res, error);
+      } else {
+        log.error('auth_unexpected_error', { path, error });
+        writeFailure(req, res, new AuthApiFailure(500, 'unexpected_failure', 'Unexpected failure, please check server logs for more information'));
+      }
+    }
+  }
+
+  return {
+    handler: (req, res) => void handle(req, res),
+    jwks: keys.jwks,
+    close: () => sql.end({ timeout: 5 }),
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Starts local Auth in-process on a free port against the run's test database, with a
+ * supabase-js client factory pointed at it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { createAuthServer, type AuthServerOptions } from '../../devstack/auth/server.ts';
+
+export interface RunningAuth {
+  /** Base URL, as given to createClient (supabase-js adds /auth/v1). */
+  url: string;
+  client(): SupabaseClient;
+  close(): Promise<void>;
+}
+
+/** An opaque publishable key: local Auth, like GoTrue behind the gateway, does not read it. */
+export const ANON_KEY = 'sb_publishable_tandem-auth-tests';
+
+/**
+ * Starts local Auth on 127.0.0.1 with `options` over the defaults.
+ *
+ * @example
+ * const auth = await startAuth({ refreshTokenReuseIntervalSeconds: 0 });
+ * const { data } = await auth.client().auth.signUp({ email: uniqueEmail(), password: 'password123' });
+ */
+export async function startAuth(options: Partial<AuthServerOptions> = {}): Promise<RunningAuth> {
+  const auth = await createAuthServer({ databaseUrl: inject('databaseUrl'), ...options });
+  const server = createServer(auth.handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    client: () =>
+      createClient(url, ANON_KEY, {
+        auth: { persistSession: false, autoRefreshToken: false },
+        // Node 20 has no global WebSocket; supabase-js builds its Realtime client eagerly.
+        realtime: { transport: WebSocket as never },
+      }),
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await auth.close();
+    },
+  };
+}
+
+/** A fresh email address that no other test uses. */
+export function uniqueEmail(): string {
+  return `auth-${randomUUID().slice(0, 12)}@test.tandem.dev`;
+}
