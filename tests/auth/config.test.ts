@@ -1,0 +1,112 @@
+/**
+ * Local Auth's configuration: asymmetric signing keys published at the JWKS endpoint,
+ * refused configurations, and the standalone `npm run auth` entry point.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { describe, expect, inject, it } from 'vitest';
+import { createAuthServer } from '../../devstack/auth/server.ts';
+import { repoRoot } from '../../devstack/db/setup.ts';
+import { findFreePort } from '../../devstack/net/ports.ts';
+import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
+import { startAuth, uniqueEmail } from './helpers.ts';
+
+describe('asymmetric signing keys', () => {
+  it.each(['ES256', 'RS256'] as const)('signs %s tokens with a kid that verify against the published JWKS', async (alg) => {
+    const { privateKey } = await generateKeyPair(alg, { extractable: true });
+    const kid = `tandem-test-${alg.toLowerCase()}`;
+    const auth = await startAuth({ signingJwk: JSON.stringify({ ...(await exportJWK(privateKey)), kid }), issuer: 'http://auth.test/auth/v1' });
+    try {
+      const client = auth.client();
+      const { data, error } = await client.auth.signUp({ email: uniqueEmail(), password: 'password123' });
+      expect(error).toBeNull();
+      const token = data.session!.access_token;
+      expect(decodeProtectedHeader(token)).toMatchObject({ alg, kid, typ: 'JWT' });
+
+      const jwksUrl = `${auth.url}/auth/v1/.well-known/jwks.json`;
+      const jwks = (await (await fetch(jwksUrl)).json()) as { keys: Record<string, unknown>[] };
+      expect(jwks.keys).toHaveLength(1);
+      expect(jwks.keys[0]).toMatchObject({ kid, alg, use: 'sig' });
+      expect(jwks.keys[0]).not.toHaveProperty('d');
+
+      const { payload } = await jwtVerify(token, createRemoteJWKSet(new URL(jwksUrl)), {
+        issuer: 'http://auth.test/auth/v1',
+        audience: 'authenticated',
+      });
+      expect(payload.sub).toBe(data.user!.id);
+      // The edge functions' verifier, pointed at the same JWKS, accepts the token too.
+      expect((await createJwtVerifier({ jwksUrl })(token)).userId).toBe(data.user!.id);
+      // supabase-js verifies asymmetric tokens itself with the JWKS.
+      const claims = await client.auth.getClaims();
+      expect(claims.error).toBeNull();
+      expect(claims.data?.claims.sub).toBe(data.user!.id);
+      expect((await client.auth.getUser()).data.user?.id).toBe(data.user!.id);
+    } finally {
+      await auth.close();
+    }
+  });
+});
+
+describe('refused configurations', () => {
+  const databaseUrl = () => inject('databaseUrl');
+
+  it('refuses a short secret, a public or unsupported JWK and an unusable database with one clear line', async () => {
+    const { publicKey } = await generateKeyPair('ES256', { extractable: true });
+    const { privateKey: edKey } = await generateKeyPair('EdDSA', { extractable: true });
+    const cases: [Parameters<typeof createAuthServer>[0], RegExp][] = [
+      [{ databaseUrl: databaseUrl(), jwtSecret: 'too-short' }, /at least 32 characters/],
+      [{ databaseUrl: databaseUrl(), signingJwk: '{nope' }, /not a JSON object/],
+      [{ databaseUrl: databaseUrl(), signingJwk: await exportJWK(publicKey) }, /must be a private key/],
+      [{ databaseUrl: databaseUrl(), signingJwk: await exportJWK(edKey) }, /EC P-256 \(ES256\) or RSA/],
+      [{ databaseUrl: 'postgres://nobody@127.0.0.1:1/none' }, /cannot use the database/],
+    ];
+    for (const [options, message] of cases) {
+      const error = await createAuthServer(options).then(
+        () => undefined,
+        (caught: unknown) => caught as Error,
+      );
+      expect(error?.name).toBe('AuthConfigError');
+      expect(error?.message).toMatch(message);
+      expect(error?.message).not.toContain('\n');
+    }
+  });
+});
+
+describe('npm run auth', () => {
+  const tsx = `${repoRoot}/node_modules/.bin/tsx`;
+  const main = `${repoRoot}/devstack/auth/main.ts`;
+  const cleanEnv = () => {
+    const env = { ...process.env };
+    for (const name of ['DATABASE_URL', 'SUPABASE_DB_URL', 'TANDEM_JWT_SECRET', 'TANDEM_AUTH_SIGNING_JWK', 'PORT']) delete env[name];
+    return env;
+  };
+
+  it('exits with one error line when no database is configured', async () => {
+    const child = spawn(tsx, [main], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringMatching(/^local Auth: set DATABASE_URL/)]);
+  });
+
+  it('serves /auth/v1 on PORT until SIGTERM', async () => {
+    const port = await findFreePort();
+    const child = spawn(tsx, [main], {
+      env: { ...cleanEnv(), DATABASE_URL: inject('databaseUrl'), PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const lines = createInterface({ input: child.stdout });
+      for await (const line of lines) if (line.includes('auth_listening')) break;
+      const response = await fetch(`http://127.0.0.1:${port}/auth/v1/health`);
+      expect(await response.json()).toMatchObject({ name: 'GoTrue' });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+});
