@@ -1,0 +1,104 @@
+/**
+ * Helpers for the worker's tests: a fast test configuration with its own BullMQ prefix,
+ * projects and jobs created by SQL, and polling.
+ */
+import { randomUUID } from 'node:crypto';
+import { inject } from 'vitest';
+import { createLogger } from '../../edge-functions/_shared/log.ts';
+import type { WorkerConfig } from '../../worker/src/config.ts';
+import type { JobRow } from '../../worker/src/lifecycle.ts';
+import { createUser, type Sql, type TestUser } from '../harness/db.ts';
+
+/** A configuration for an in-process worker: short delays, its own queue prefix, a free port. */
+export function testConfig(overrides: Partial<WorkerConfig> = {}): WorkerConfig {
+  const suffix = randomUUID().slice(0, 8);
+  return {
+    databaseUrl: inject('databaseUrl'),
+    redisUrl: inject('redisUrl'),
+    port: 0,
+    name: `tw-${suffix}`,
+    queuePrefix: `test-${suffix}`,
+    concurrency: 5,
+    dbPoolSize: 5,
+    sweepIntervalMs: 60_000,
+    retentionSeconds: 7 * 86_400,
+    deadLetterSeconds: 7 * 86_400,
+    keepCompleted: 1000,
+    backoffBaseMs: 50,
+    backoffMaxMs: 200,
+    progressIntervalMs: 20,
+    writeBatchMs: 2,
+    shutdownTimeoutMs: 10_000,
+    lockDurationMs: 5000,
+    stalledIntervalMs: 1000,
+    listenCheckMs: 500,
+    logLevel: 'warn',
+    ...overrides,
+  };
+}
+
+/** A logger that stays quiet unless something is wrong. */
+export const quietLog = createLogger({ service: 'worker-test' }, { level: 'error' });
+
+/** A user who owns a fresh project. */
+export async function createProject(sql: Sql): Promise<{ owner: TestUser; projectId: string }> {
+  const owner = await createUser(sql);
+  const [project] = await sql<{ id: string }[]>`
+    insert into public.projects (name, created_by) values (${'worker test ' + owner.id.slice(0, 8)}, ${owner.id}) returning id`;
+  return { owner, projectId: project!.id };
+}
+
+/** Inserts a job row by plain SQL (as any path would) and returns its id. */
+export async function insertJob(
+  sql: Sql,
+  projectId: string,
+  type: string,
+  payload: Record<string, unknown>,
+  options: { maxAttempts?: number; createdBy?: string } = {},
+): Promise<string> {
+  const [row] = await sql<{ id: string }[]>`
+    insert into public.jobs (project_id, type, payload, max_attempts, created_by)
+    values (${projectId}, ${type}, ${sql.json(payload as never)}, ${options.maxAttempts ?? 3}, ${options.createdBy ?? null})
+    returning id`;
+  return row!.id;
+}
+
+/** The current row of a job. */
+export async function readJob(sql: Sql, id: string): Promise<JobRow> {
+  const [row] = await sql<JobRow[]>`select * from public.jobs where id = ${id}`;
+  if (!row) throw new Error(`job ${id} not found`);
+  return row;
+}
+
+/** Polls `probe` until it returns a truthy value (returned), or fails after `timeoutMs`. */
+export async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Waits until the job's status is one of `statuses`; returns the row. */
+export function waitForStatus(sql: Sql, id: string, statuses: string[], timeoutMs?: number): Promise<JobRow> {
+  return waitFor(async () => {
+    const row = await readJob(sql, id);
+    return statuses.includes(row.status) ? row : undefined;
+  }, `job ${id} to be ${statuses.join('|')}`, timeoutMs);
+}
+
+/** The job_updated events of a job in realtime.messages, oldest first. */
+export async function jobEvents(sql: Sql, id: string): Promise<{ status: string; progress: number; attempts: number; error: string | null }[]> {
+  const rows = await sql<{ payload: { status: string; progress: number; attempts: number; error: string | null } }[]>`
+    select payload from realtime.messages
+    where event = 'job_updated' and payload->>'id' = ${id}
+    order by inserted_at, (payload->>'updated_at')`;
+  return rows.map((row) => row.payload);
+}

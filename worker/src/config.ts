@@ -1,0 +1,136 @@
+/**
+ * The worker's configuration, read from the environment and validated with zod at start.
+ * DESIGN.md's shared variables (`SUPABASE_DB_URL` / `DATABASE_URL`, `REDIS_URL`, `PORT`)
+ * plus the worker's own `TANDEM_WORKER_*` settings.
+ */
+import { z } from 'zod';
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int(`must be an integer`).min(min).max(max).default(fallback);
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .min(1)
+  .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL');
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL');
+
+/** Environment variables the worker reads, with their defaults. */
+export const workerEnvSchema = z.object({
+  SUPABASE_DB_URL: postgresUrl.optional(),
+  DATABASE_URL: postgresUrl.optional(),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  PORT: integer(0, 65_535, 54_334),
+  TANDEM_WORKER_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'must be 1-40 letters, digits or _.:-')
+    .default('tandem-worker'),
+  TANDEM_WORKER_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,60}$/, 'must be 1-60 letters, digits or _.:-')
+    .default('bull'),
+  TANDEM_WORKER_CONCURRENCY: integer(1, 1000, 10),
+  TANDEM_WORKER_DB_POOL: integer(2, 200, 10),
+  TANDEM_WORKER_SWEEP_INTERVAL_MS: integer(100, 3_600_000, 30_000),
+  TANDEM_WORKER_RETENTION_SECONDS: integer(60, 10 * 365 * 86_400, 7 * 86_400),
+  TANDEM_WORKER_DEAD_LETTER_SECONDS: integer(60, 10 * 365 * 86_400, 14 * 86_400),
+  TANDEM_WORKER_KEEP_COMPLETED: integer(0, 1_000_000, 1000),
+  TANDEM_WORKER_BACKOFF_BASE_MS: integer(1, 3_600_000, 1000),
+  TANDEM_WORKER_BACKOFF_MAX_MS: integer(1, 86_400_000, 5 * 60_000),
+  TANDEM_WORKER_PROGRESS_INTERVAL_MS: integer(0, 60_000, 250),
+  TANDEM_WORKER_WRITE_BATCH_MS: integer(0, 1000, 2),
+  TANDEM_WORKER_SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000, 25_000),
+  TANDEM_WORKER_LOCK_DURATION_MS: integer(1000, 3_600_000, 30_000),
+  TANDEM_WORKER_STALLED_INTERVAL_MS: integer(500, 3_600_000, 30_000),
+  TANDEM_WORKER_LISTEN_CHECK_MS: integer(200, 600_000, 5000),
+  TANDEM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+/** The validated configuration `startWorker` runs with. */
+export interface WorkerConfig {
+  /** Privileged Postgres URL (a superuser or `postgres`: job status is the service's). */
+  databaseUrl: string;
+  redisUrl: string;
+  /** Port of /health and /metrics; 0 picks a free one. */
+  port: number;
+  /** Names the worker's Postgres connections (`application_name`) and its logs. */
+  name: string;
+  /** BullMQ key prefix of the jobs queue (BullMQ's default is `bull`). */
+  queuePrefix: string;
+  concurrency: number;
+  dbPoolSize: number;
+  sweepIntervalMs: number;
+  /** Finished jobs rows older than this are deleted. */
+  retentionSeconds: number;
+  /** Final failures stay in BullMQ's failed set (the dead-letter set) this long. */
+  deadLetterSeconds: number;
+  /** How many completed BullMQ jobs are kept. */
+  keepCompleted: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** At most one progress write per job per interval. */
+  progressIntervalMs: number;
+  /** Status writes arriving within this window share one statement. */
+  writeBatchMs: number;
+  shutdownTimeoutMs: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  /** How often the LISTEN connections are checked (and re-established when lost). */
+  listenCheckMs: number;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+/** A configuration problem, with one line per bad variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/**
+ * Reads and validates the worker's configuration; throws a ConfigError naming every bad
+ * variable.
+ *
+ * @example
+ * const config = loadConfig(process.env);
+ * // config.concurrency === 10 unless TANDEM_WORKER_CONCURRENCY says otherwise
+ */
+export function loadConfig(env: Record<string, string | undefined>): WorkerConfig {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = workerEnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`);
+    throw new ConfigError(`invalid worker configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const databaseUrl = e.SUPABASE_DB_URL ?? e.DATABASE_URL;
+  if (!databaseUrl) {
+    throw new ConfigError('invalid worker configuration:\n  DATABASE_URL: set SUPABASE_DB_URL or DATABASE_URL (a privileged Postgres URL)');
+  }
+  if (e.TANDEM_WORKER_BACKOFF_MAX_MS < e.TANDEM_WORKER_BACKOFF_BASE_MS) {
+    throw new ConfigError('invalid worker configuration:\n  TANDEM_WORKER_BACKOFF_MAX_MS: must be at least TANDEM_WORKER_BACKOFF_BASE_MS');
+  }
+  return {
+    databaseUrl,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    name: e.TANDEM_WORKER_NAME,
+    queuePrefix: e.TANDEM_WORKER_QUEUE_PREFIX,
+    concurrency: e.TANDEM_WORKER_CONCURRENCY,
+    dbPoolSize: e.TANDEM_WORKER_DB_POOL,
+    sweepIntervalMs: e.TANDEM_WORKER_SWEEP_INTERVAL_MS,
+    retentionSeconds: e.TANDEM_WORKER_RETENTION_SECONDS,
+    deadLetterSeconds: e.TANDEM_WORKER_DEAD_LETTER_SECONDS,
+    keepCompleted: e.TANDEM_WORKER_KEEP_COMPLETED,
+    backoffBaseMs: e.TANDEM_WORKER_BACKOFF_BASE_MS,
+    backoffMaxMs: e.TANDEM_WORKER_BACKOFF_MAX_MS,
+    progressIntervalMs: e.TANDEM_WORKER_PROGRESS_INTERVAL_MS,
+    writeBatchMs: e.TANDEM_WORKER_WRITE_BATCH_MS,
+    shutdownTimeoutMs: e.TANDEM_WORKER_SHUTDOWN_TIMEOUT_MS,
+    lockDurationMs: e.TANDEM_WORKER_LOCK_DURATION_MS,
+    stalledIntervalMs: e.TANDEM_WORKER_STALLED_INTERVAL_MS,
+    listenCheckMs: e.TANDEM_WORKER_LISTEN_CHECK_MS,
+    logLevel: e.TANDEM_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * Turns `tandem_jobs` notifications into queue actions, so a row inserted or retried by
+ * any path (the jobs function, supabase-js, plain SQL) runs at once, and a cancel reaches
+ * the job wherever it is:
+ *
+ *   insert, retry  → enqueue the row if it is queued (a leftover BullMQ job of an earlier
+ *                    run is replaced; a live one is left alone — jobId = row id)
+ *   cancel         → abort it when it runs in this process; otherwise remove it from
+ *                    BullMQ's waiting/delayed sets and end the row `cancelled`; a job
+ *                    active in another worker is that worker's to abort.
+ *
+ * Inserts and retries arriving together are looked up with one query.
+ */
+import type { Logger } from '../../edge-functions/_shared/log.ts';
+import { enqueueJob, type JobQueue } from '../../edge-functions/_shared/queue.ts';
+import { Batcher } from './batcher.ts';
+import type { Sql } from './db.ts';
+import type { JobLifecycle } from './lifecycle.ts';
+import type { WorkerMetrics } from './metrics.ts';
+import type { Processor } from './processor.ts';
+
+export interface JobNotification {
+  op: 'insert' | 'retry' | 'cancel';
+  id: string;
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Parses a `tandem_jobs` payload; null when it is not one.
+ *
+ * @example
+ * parseJobNotification('{"op":"insert","id":"…uuid…"}') // { op: 'insert', id: '…' }
+ */
+export function parseJobNotification(payload: string): JobNotification | null {
+  try {
+    const value = JSON.parse(payload) as Partial<JobNotification>;
+    if ((value.op === 'insert' || value.op === 'retry' || value.op === 'cancel') && typeof value.id === 'string' && uuidPattern.test(value.id)) {
+      return { op: value.op, id: value.id };
+    }
+  } catch {
+    // fall through
+  }
+  return null;
+}
+
+export interface DispatcherDeps {
+  sql: Sql;
+  queue: JobQueue;
+  lifecycle: JobLifecycle;
+  processor: Processor;
+  metrics: WorkerMetrics;
+  log: Logger;
+}
+
+/**
+ * Creates the dispatcher; feed it notifications with `handle`.
+ *
+ * @example
+ * const dispatcher = createDispatcher(deps);
+ * session.onNotify = (payload) => dispatcher.handle(payload);
+ */
+export function createDispatcher(deps: DispatcherDeps) {
+  const { sql, queue, metrics, log } = deps;
+  const pending = new Set<Promise<unknown>>();
+
+  const enqueues = new Batcher<{ op: 'insert' | 'retry'; id: string }, void>(
+    async (items) => {
+      const rows = await sql<{ id: string; type: string }[]>`
+        select id, type from public.jobs where id = any(${items.map((item) => item.id)}::uuid[]) and status = 'queued'`;
+      const queued = new Map(rows.map((row) => [row.id, row]));
+      await Promise.all(
+        items.map(async ({ op, id }) => {
+          const row = queued.get(id);
+          if (!row) {
+            metrics.dispatcher.inc({ op, action: 'not_queued' });
+            return;
+          }
+          try {
+            await enqueueJob(queue, row);
+            metrics.dispatcher.inc({ op, action: 'enqueued' });
+          } catch (error) {
+            // The sweeper enqueues it once Redis answers again.
+            metrics.dispatcher.inc({ op, action: 'enqueue_failed' });
+            log.warn('dispatch_enqueue_failed', { job_id: id, op, error });
+          }
+        }),
+      );
+      return items.map(() => undefined);
+    },
+    { windowMs: 2 },
+  );
+
+  /**
+   * Brings a job whose cancel was requested to `cancelled` unless it is running elsewhere.
+   * Returns what was done.
+   */
+  async function reconcileCancel(id: string): Promise<string> {
+    if (deps.processor.abort(id)) return 'aborted';
+    const [row] = await sql<{ status: string; cancel_requested: boolean }[]>`
+      select status, cancel_requested_at is not null as cancel_requested from public.jobs where id = ${id}`;
+    if (!row || !row.cancel_requested) return 'not_requested';
+    const state = await queue.getJobState(id);
+    if (state === 'active') return 'active_elsewhere';
+    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
+      // 0 when it just became active: the processor then sees the request at start.
+      const removed = await queue.remove(id);
+      if (!removed) return 'became_active';
+    }
+    if (row.status === 'queued' || row.status === 'running') {
+      return (await deps.lifecycle.cancel(id)) ? 'cancelled' : 'already_final';
+    }
+    return state === 'unknown' || state === 'completed' || state === 'failed' ? 'already_final' : 'removed';
+  }
+
+  async function dispatch(note: JobNotification): Promise<void> {
+    if (note.op === 'cancel') {
+      try {
+        const action = await reconcileCancel(note.id);
+        metrics.dispatcher.inc({ op: 'cancel', action });
+        log.info('dispatch_cancel', { job_id: note.id, action });
+      } catch (error) {
+        metrics.dispatcher.inc({ op: 'cancel', action: 'error' });
+        log.warn('dispatch_cancel_failed', { job_id: note.id, error });
+      }
+      return;
+    }
+    await enqueues.submit({ op: note.op, id: note.id });
+  }
+
+  return {
+    /** Handles one raw `tandem_jobs` payload (never throws). */
+    handle(payload: string): void {
+      const note = parseJobNotification(payload);
+      if (!note) {
+        metrics.dispatcher.inc({ op: 'unknown', action: 'ignored' });
+        log.warn('dispatch_ignored_payload', { payload: payload.slice(0, 200) });
+        return;
+      }
+      const work = dispatch(note).catch((error: unknown) => {
+        metrics.dispatcher.inc({ op: note.op, action: 'error' });
+        log.warn('dispatch_failed', { job_id: note.id, op: note.op, error });
+      });
+      pending.add(work);
+      void work.finally(() => pending.delete(work));
+    },
+    reconcileCancel,
+    /** Waits for the notifications being handled. */
+    async drain(): Promise<void> {
+      await Promise.allSettled([...pending]);
+    },
+  };
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>;

@@ -1,0 +1,17 @@
+/**
+ * `diagnostic.sleep`: sleeps `ms` in ten steps, reporting progress after each, and fails
+ * the run's first `fail_times` attempts — a way to watch retries, progress and cancel.
+ */
+import { sleep, type JobHandler } from './types.ts';
+
+export const diagnosticSleepHandler: JobHandler<{ ms: number; fail_times: number }> = async ({ payload, job, reportProgress, signal }) => {
+  const steps = payload.ms >= 10 ? 10 : 1;
+  for (let step = 1; step <= steps; step++) {
+    await sleep(payload.ms / steps, signal);
+    reportProgress(Math.floor((step * 100) / steps));
+  }
+  if (job.attempts <= payload.fail_times) {
+    throw new Error(`diagnostic failure on attempt ${job.attempts} (fail_times = ${payload.fail_times})`);
+  }
+  return { slept_ms: payload.ms, attempt: job.attempts };
+};

@@ -1,0 +1,242 @@
+/**
+ * The job lifecycle in Postgres — the one module that writes a job's status.
+ *
+ *   queued ──start──► running ──succeed──► succeeded
+ *                      │  ▲ └────fail─────► failed
+ *                      │  └─attemptFailed (stays running until the next attempt starts)
+ *                      └─────cancel───────► cancelled
+ *   running ──progress──► running
+ *
+ * Every transition is one conditional UPDATE (`where status = <from>`), so a late or
+ * duplicate write matches no row and changes nothing; the `jobs_guard_transition` trigger
+ * refuses the same moves again as a second line of defence. Writes of the same transition
+ * that arrive within `writeBatchMs` share one statement (jsonb_to_recordset over the
+ * batch), which keeps the per-job cost of status tracking low under load without
+ * weakening any condition.
+ *
+ * Attempt errors: `error` is the run's attempt log — one line per failed attempt,
+ * `attempt <n>/<max>: <message>`, newest last (the last line is the error that counts).
+ * It is kept when a later attempt succeeds and reset by retry_job (a new run).
+ */
+import { Batcher } from './batcher.ts';
+import { retryOnConnectionLoss, type Sql } from './db.ts';
+
+/** A jobs row as the worker reads it. */
+export interface JobRow {
+  id: string;
+  project_id: string;
+  created_by: string | null;
+  type: string;
+  payload: unknown;
+  status: JobStatus;
+  progress: number;
+  attempts: number;
+  max_attempts: number;
+  result: unknown;
+  error: string | null;
+  cancel_requested_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  updated_at: string;
+}
+
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const finalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** The names of the transitions, as metrics and logs spell them. */
+export type TransitionName = 'start' | 'progress' | 'attempt_failed' | 'succeed' | 'fail' | 'cancel';
+
+/** What `start` found: a started attempt, or why there is nothing to run. */
+export type StartOutcome =
+  | { kind: 'started'; job: JobRow }
+  | { kind: 'missing' }
+  | { kind: 'finished'; job: JobRow }
+  | { kind: 'cancel_requested'; job: JobRow }
+  | { kind: 'exhausted'; job: JobRow };
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const ERROR_LIMIT = 10_000;
+const MESSAGE_LIMIT = 2000;
+
+/** One line of the attempt log. */
+export function attemptLogLine(attempt: number, maxAttempts: number, message: string): string {
+  const flat = message.replace(/\s+/g, ' ').trim() || 'unknown error';
+  const clipped = flat.length > MESSAGE_LIMIT ? `${flat.slice(0, MESSAGE_LIMIT - 1)}…` : flat;
+  return `attempt ${attempt}/${maxAttempts}: ${clipped}`;
+}
+
+export interface LifecycleOptions {
+  writeBatchMs: number;
+  /** How long a write keeps retrying while Postgres is unreachable. */
+  connectionRetryMs?: number;
+  onTransition?: (name: TransitionName, applied: number, requested: number) => void;
+  onBatch?: (name: TransitionName, size: number) => void;
+  onConnectionRetry?: (error: unknown) => void;
+}
+
+/**
+ * Creates the status writer over a privileged connection.
+ *
+ * @example
+ * const lifecycle = new JobLifecycle(sql, { writeBatchMs: 2 });
+ * const outcome = await lifecycle.start(jobId);
+ * if (outcome.kind === 'started') await lifecycle.succeed(jobId, { ok: true });
+ */
+export class JobLifecycle {
+  private readonly starts: Batcher<string, StartOutcome>;
+  private readonly progresses: Batcher<{ id: string; progress: number }, { cancelRequested: boolean }>;
+  private readonly successes: Batcher<{ id: string; result: unknown }, boolean>;
+  private readonly attemptFailures: Batcher<{ id: string; line: string }, boolean>;
+  private readonly failures: Batcher<{ id: string; line: string }, boolean>;
+  private readonly cancels: Batcher<string, boolean>;
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly options: LifecycleOptions,
+  ) {
+    const batcher = <I, R>(name: TransitionName, flush: (items: I[]) => Promise<R[]>) =>
+      new Batcher<I, R>((items) => this.write(name, items.length, () => flush(items)), {
+        windowMs: options.writeBatchMs,
+        onBatch: (size) => options.onBatch?.(name, size),
+      });
+    this.starts = batcher('start', (ids) => this.flushStarts(ids));
+    this.progresses = batcher('progress', (items) => this.flushProgress(items));
+    this.successes = batcher('succeed', (items) => this.flushSuccesses(items));
+    this.attemptFailures = batcher('attempt_failed', (items) => this.flushErrors(items, 'running'));
+    this.failures = batcher('fail', (items) => this.flushErrors(items, 'failed'));
+    this.cancels = batcher('cancel', (ids) => this.flushCancels(ids));
+  }
+
+  /**
+   * queued|running → running: the next attempt begins (`attempts + 1`, `started_at` set
+   * on the first). Refused when the row is final, cancel was requested, or no attempt is
+   * left; the outcome says which.
+   */
+  start(id: string): Promise<StartOutcome> {
+    if (!uuidPattern.test(id)) return Promise.resolve({ kind: 'missing' });
+    return this.starts.submit(id);
+  }
+
+  /** running → running with a higher `progress` (0-100); reports whether cancel was requested. */
+  progress(id: string, progress: number): Promise<{ cancelRequested: boolean }> {
+    const clamped = Math.max(0, Math.min(100, Math.round(progress)));
+    return this.progresses.submit({ id, progress: clamped });
+  }
+
+  /** running → succeeded with the handler's result. Returns whether the row moved. */
+  succeed(id: string, result: unknown): Promise<boolean> {
+    return this.successes.submit({ id, result: result === undefined ? null : result });
+  }
+
+  /** running → running: records a failed attempt that will be retried. */
+  attemptFailed(id: string, attempt: number, maxAttempts: number, message: string): Promise<boolean> {
+    return this.attemptFailures.submit({ id, line: attemptLogLine(attempt, maxAttempts, message) });
+  }
+
+  /** running → failed: the run is over (last attempt, or an error not worth retrying). */
+  fail(id: string, attempt: number, maxAttempts: number, message: string): Promise<boolean> {
+    return this.failures.submit({ id, line: attemptLogLine(attempt, maxAttempts, message) });
+  }
+
+  /** queued|running → cancelled, only for a row whose cancel was requested. */
+  cancel(id: string): Promise<boolean> {
+    if (!uuidPattern.test(id)) return Promise.resolve(false);
+    return this.cancels.submit(id);
+  }
+
+  /** Waits for every write submitted so far. */
+  async drain(): Promise<void> {
+    await Promise.all(
+      [this.starts, this.progresses, this.successes, this.attemptFailures, this.failures, this.cancels].map((b) => b.drain()),
+    );
+  }
+
+  private async write<R>(name: TransitionName, requested: number, run: () => Promise<R[]>): Promise<R[]> {
+    const results = await retryOnConnectionLoss(run, {
+      maxWaitMs: this.options.connectionRetryMs ?? 30_000,
+      onRetry: (error) => this.options.onConnectionRetry?.(error),
+    });
+    const applied = results.filter((r) => r === true || (typeof r === 'object' && r !== null && (r as { kind?: string }).kind === 'started')).length;
+    this.options.onTransition?.(name, name === 'progress' ? requested : applied, requested);
+    return results;
+  }
+
+  private async flushStarts(ids: string[]): Promise<StartOutcome[]> {
+    const rows = await this.sql<{ id: string; started: JobRow | null; current: JobRow | null }[]>`
+      with v as (select distinct id from jsonb_to_recordset(${this.sql.json(ids.map((id) => ({ id })))}) as v(id uuid)),
+      started as (
+        update public.jobs j
+        set status = 'running', attempts = j.attempts + 1, started_at = coalesce(j.started_at, now())
+        from v
+        where j.id = v.id and j.status in ('queued', 'running') and j.cancel_requested_at is null
+          and j.attempts < j.max_attempts
+        returning j.*
+      )
+      select v.id, to_jsonb(s) as started, to_jsonb(j) as current
+      from v left join started s on s.id = v.id left join public.jobs j on j.id = v.id`;
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id): StartOutcome => {
+      const row = byId.get(id);
+      if (row?.started) return { kind: 'started', job: row.started };
+      const job = row?.current;
+      if (!job) return { kind: 'missing' };
+      if (finalStatuses.includes(job.status)) return { kind: 'finished', job };
+      if (job.cancel_requested_at) return { kind: 'cancel_requested', job };
+      return { kind: 'exhausted', job };
+    });
+  }
+
+  private async flushProgress(items: { id: string; progress: number }[]): Promise<{ cancelRequested: boolean }[]> {
+    const rows = await this.sql<{ id: string; cancel_requested: boolean }[]>`
+      with v as (select * from jsonb_to_recordset(${this.sql.json(items)}) as v(id uuid, progress integer)),
+      moved as (
+        update public.jobs j set progress = v.progress
+        from v
+        where j.id = v.id and j.status = 'running' and j.progress < v.progress
+        returning j.id
+      )
+      select j.id, (j.cancel_requested_at is not null) as cancel_requested
+      from public.jobs j where j.id in (select id from v)`;
+    const byId = new Map(rows.map((row) => [row.id, row.cancel_requested]));
+    return items.map((item) => ({ cancelRequested: byId.get(item.id) ?? false }));
+  }
+
+  private async flushSuccesses(items: { id: string; result: unknown }[]): Promise<boolean[]> {
+    const rows = await this.sql<{ id: string }[]>`
+      update public.jobs j
+      set status = 'succeeded', result = v.result, progress = 100, finished_at = now()
+      from jsonb_to_recordset(${this.sql.json(items as never)}) as v(id uuid, result jsonb)
+      where j.id = v.id and j.status = 'running'
+      returning j.id`;
+    const moved = new Set(rows.map((row) => row.id));
+    return items.map((item) => moved.has(item.id));
+  }
+
+  private async flushErrors(items: { id: string; line: string }[], to: 'running' | 'failed'): Promise<boolean[]> {
+    const rows = await this.sql<{ id: string }[]>`
+      update public.jobs j
+      set status = ${to}::public.job_status,
+          error = case
+            when char_length(concat_ws(E'\\n', j.error, v.line)) > ${ERROR_LIMIT}
+              then '…' || right(concat_ws(E'\\n', j.error, v.line), ${ERROR_LIMIT - 1})
+            else concat_ws(E'\\n', j.error, v.line) end,
+          finished_at = case when ${to} = 'failed' then now() else j.finished_at end
+      from jsonb_to_recordset(${this.sql.json(items)}) as v(id uuid, line text)
+      where j.id = v.id and j.status = 'running'
+      returning j.id`;
+    const moved = new Set(rows.map((row) => row.id));
+    return items.map((item) => moved.has(item.id));
+  }
+
+  private async flushCancels(ids: string[]): Promise<boolean[]> {
+    const rows = await this.sql<{ id: string }[]>`
+      update public.jobs j
+      set status = 'cancelled', finished_at = now()
+      from jsonb_to_recordset(${this.sql.json(ids.map((id) => ({ id })))}) as v(id uuid)
+      where j.id = v.id and j.status in ('queued', 'running') and j.cancel_requested_at is not null
+      returning j.id`;
+    const moved = new Set(rows.map((row) => row.id));
+    return ids.map((id) => moved.has(id));
+  }
+}

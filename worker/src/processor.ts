@@ -1,0 +1,249 @@
+/**
+ * Runs one BullMQ job: moves its row through the lifecycle, validates the payload against
+ * the catalog, calls the type's handler with a progress reporter and an AbortSignal, and
+ * decides between success, retry (backoff via BullMQ's delayed set), final failure (left
+ * in BullMQ's failed set, the dead-letter set) and cancel.
+ *
+ * Postgres decides: the row's `attempts` / `max_attempts` say whether another attempt is
+ * allowed, whatever BullMQ's own counters say (a job re-enqueued by the sweeper or
+ * recovered from a stalled worker starts from fresh BullMQ counters).
+ */
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { validateJobPayload } from '../../edge-functions/_shared/jobs/catalog.ts';
+import type { Logger } from '../../edge-functions/_shared/log.ts';
+import type { JobMessage } from '../../edge-functions/_shared/queue.ts';
+import { retryDelay } from './backoff.ts';
+import { isConnectionError, type Sql } from './db.ts';
+import type { JobHandler } from './jobs/types.ts';
+import type { JobLifecycle, JobRow } from './lifecycle.ts';
+import type { WorkerMetrics } from './metrics.ts';
+
+/** The reason an active job's signal carries when its cancel was requested. */
+export class JobCancelledError extends Error {
+  override readonly name = 'JobCancelledError';
+  constructor() {
+    super('job cancelled');
+  }
+}
+
+/** When Postgres is unreachable, a job waits this long in BullMQ's delayed set (no attempt used). */
+const INFRASTRUCTURE_RETRY_MS = 2000;
+
+export interface ProcessorDeps {
+  sql: Sql;
+  lifecycle: JobLifecycle;
+  handlers: ReadonlyMap<string, JobHandler<never>>;
+  metrics: WorkerMetrics;
+  log: Logger;
+  backoff: { baseMs: number; maxMs: number };
+  progressIntervalMs: number;
+}
+
+interface ActiveRun {
+  controller: AbortController;
+  type: string;
+}
+
+/**
+ * Throttles one run's progress writes: at most one per interval, the newest value wins,
+ * and `close()` waits for the write in flight so the final transition comes after it.
+ */
+class ProgressReporter {
+  private pending: number | undefined;
+  private highest = -1;
+  private lastWrite = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly write: (progress: number) => Promise<{ cancelRequested: boolean }>,
+    private readonly intervalMs: number,
+    private readonly onCancelRequested: () => void,
+    private readonly log: Logger,
+  ) {}
+
+  report(progress: number): void {
+    if (this.closed || !Number.isFinite(progress) || progress <= this.highest) return;
+    this.highest = progress;
+    this.pending = progress;
+    this.schedule();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.timer);
+    await this.inFlight;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.inFlight) return;
+    const wait = Math.max(0, this.lastWrite + this.intervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, wait);
+  }
+
+  private flush(): void {
+    if (this.closed || this.pending === undefined) return;
+    const value = this.pending;
+    this.pending = undefined;
+    this.lastWrite = Date.now();
+    this.inFlight = this.write(value)
+      .then((answer) => {
+        if (answer.cancelRequested) this.onCancelRequested();
+      })
+      .catch((error: unknown) => this.log.warn('progress_write_failed', { error }))
+      .finally(() => {
+        this.inFlight = undefined;
+        if (this.pending !== undefined) this.schedule();
+      });
+  }
+}
+
+/**
+ * The processor BullMQ calls, plus the handles the dispatcher and sweeper need.
+ *
+ * @example
+ * const processor = createProcessor(deps);
+ * const worker = new Worker(JOBS_QUEUE, processor.process, { connection });
+ * processor.abort(jobId); // cancel requested
+ */
+export function createProcessor(deps: ProcessorDeps) {
+  const active = new Map<string, ActiveRun>();
+  const { lifecycle, metrics } = deps;
+
+  const finish = (type: string, outcome: string, began: number) => {
+    metrics.duration.observe({ type, outcome }, (performance.now() - began) / 1000);
+  };
+
+  async function process(job: Job<JobMessage>, token?: string, bullSignal?: AbortSignal): Promise<unknown> {
+    const id = String(job.data?.id ?? job.id);
+    const began = performance.now();
+    const log = deps.log.child({ job_id: id, type: job.name });
+    try {
+      return await run(job, id, token, bullSignal, began, log);
+    } catch (error) {
+      if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+      if (isConnectionError(error) && token) {
+        log.warn('job_postponed_postgres_unreachable', { error });
+        await job.moveToDelayed(Date.now() + INFRASTRUCTURE_RETRY_MS, token);
+        throw new DelayedError();
+      }
+      throw error;
+    }
+  }
+
+  async function run(job: Job<JobMessage>, id: string, token: string | undefined, bullSignal: AbortSignal | undefined, began: number, log: Logger) {
+    const outcome = await lifecycle.start(id);
+    if (outcome.kind === 'missing' || outcome.kind === 'finished') {
+      log.info('job_skipped', { reason: outcome.kind, status: outcome.kind === 'finished' ? outcome.job.status : undefined });
+      return { skipped: outcome.kind };
+    }
+    if (outcome.kind === 'cancel_requested') {
+      await lifecycle.cancel(id);
+      metrics.processed.inc({ type: outcome.job.type, outcome: 'cancelled' });
+      log.info('job_cancelled', { before_attempt: outcome.job.attempts + 1 });
+      return { cancelled: true };
+    }
+    if (outcome.kind === 'exhausted') {
+      const message = `attempt ${outcome.job.attempts} did not finish (the worker stopped or lost the job) and no attempts are left`;
+      await lifecycle.fail(id, outcome.job.attempts, outcome.job.max_attempts, message);
+      metrics.processed.inc({ type: outcome.job.type, outcome: 'failed' });
+      log.warn('job_failed', { attempt: outcome.job.attempts, error: message });
+      throw new UnrecoverableError(message);
+    }
+
+    const row = outcome.job;
+    const attemptLog = log.child({ attempt: row.attempts, max_attempts: row.max_attempts });
+    const handler = deps.handlers.get(row.type);
+    const validation = validateJobPayload(row.type, row.payload);
+    if (!validation.ok || !handler) {
+      const message = !validation.ok ? validation.message : `no handler for job type "${row.type}" in this worker`;
+      return failFinally(row, message, began, attemptLog);
+    }
+
+    const controller = new AbortController();
+    active.set(id, { controller, type: row.type });
+    const signal = bullSignal ? AbortSignal.any([bullSignal, controller.signal]) : controller.signal;
+    const progress = new ProgressReporter(
+      (value) => lifecycle.progress(id, value),
+      deps.progressIntervalMs,
+      () => controller.abort(new JobCancelledError()),
+      attemptLog,
+    );
+    attemptLog.info('attempt_started');
+    let result: unknown;
+    let failure: unknown;
+    try {
+      result = await (handler as JobHandler<Record<string, unknown>>)({
+        payload: validation.payload,
+        job: row,
+        sql: deps.sql,
+        reportProgress: (value) => progress.report(value),
+        signal,
+        log: attemptLog,
+      });
+    } catch (error) {
+      failure = error ?? new Error('handler threw a non-error value');
+    } finally {
+      active.delete(id);
+      await progress.close();
+    }
+
+    if (controller.signal.aborted && controller.signal.reason instanceof JobCancelledError) {
+      await lifecycle.cancel(id);
+      metrics.processed.inc({ type: row.type, outcome: 'cancelled' });
+      finish(row.type, 'cancelled', began);
+      attemptLog.info('job_cancelled');
+      return { cancelled: true };
+    }
+    if (failure === undefined) {
+      const moved = await lifecycle.succeed(id, result);
+      metrics.processed.inc({ type: row.type, outcome: 'succeeded' });
+      finish(row.type, 'succeeded', began);
+      attemptLog.info('job_succeeded', { duration_ms: Math.round(performance.now() - began), row_moved: moved });
+      return { succeeded: true };
+    }
+
+    metrics.attemptsFailed.inc({ type: row.type });
+    const message = failure instanceof Error ? failure.message : String(failure);
+    const final = row.attempts >= row.max_attempts || failure instanceof UnrecoverableError;
+    if (final || !token) return failFinally(row, message, began, attemptLog, failure);
+
+    await lifecycle.attemptFailed(id, row.attempts, row.max_attempts, message);
+    const delay = retryDelay(row.attempts, deps.backoff);
+    metrics.retried.inc({ type: row.type });
+    finish(row.type, 'retried', began);
+    attemptLog.warn('attempt_failed', { error: message, retry_in_ms: delay });
+    await job.moveToDelayed(Date.now() + delay, token);
+    throw new DelayedError();
+  }
+
+  async function failFinally(row: JobRow, message: string, began: number, log: Logger, cause?: unknown): Promise<never> {
+    await lifecycle.fail(row.id, row.attempts, row.max_attempts, message);
+    metrics.processed.inc({ type: row.type, outcome: 'failed' });
+    finish(row.type, 'failed', began);
+    log.warn('job_failed', { error: message });
+    const final = new UnrecoverableError(message);
+    if (cause instanceof Error && cause.stack) final.stack = cause.stack;
+    throw final;
+  }
+
+  return {
+    process,
+    /** Aborts a job running in this process because its cancel was requested; false when it is not here. */
+    abort(id: string): boolean {
+      const run = active.get(id);
+      if (!run) return false;
+      run.controller.abort(new JobCancelledError());
+      return true;
+    },
+    /** Whether this process is running the job right now. */
+    isActive: (id: string) => active.has(id),
+    activeCount: () => active.size,
+  };
+}
+
+export type Processor = ReturnType<typeof createProcessor>;
