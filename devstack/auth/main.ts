@@ -7,11 +7,14 @@
  *   TANDEM_AUTH_ISSUER                  optional `iss` (default http://127.0.0.1:54321/auth/v1)
  *   PORT                                listening port (default 54333)
  *
- * A configuration problem prints one line on stderr and exits with status 2.
+ * The rest (token lifetime, reuse interval, password length, sign-up switch, rate limits)
+ * comes from supabase/config.toml, as `supabase start` takes it. A configuration problem
+ * prints one line on stderr and exits with status 2.
  */
 import { createServer } from 'node:http';
 import { databaseUrlFromEnv } from '../db/setup.ts';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { projectAuthOptions } from './config.ts';
 import { AuthConfigError } from './keys.ts';
 import { createAuthServer } from './server.ts';
 
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
   if (!databaseUrl) fail('set DATABASE_URL (or SUPABASE_DB_URL) to the Postgres URL of a superuser or supabase_auth_admin');
   const port = portFromEnv(process.env.PORT);
   const auth = await createAuthServer({
+    ...projectAuthOptions(),
     databaseUrl,
     jwtSecret: process.env.TANDEM_JWT_SECRET || undefined,
     signingJwk: process.env.TANDEM_AUTH_SIGNING_JWK || undefined,

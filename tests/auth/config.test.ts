@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { describe, expect, inject, it } from 'vitest';
+import { authOptionsFromConfigToml, projectAuthOptions } from '../../devstack/auth/config.ts';
 import { createAuthServer } from '../../devstack/auth/server.ts';
 import { repoRoot } from '../../devstack/db/setup.ts';
 import { findFreePort } from '../../devstack/net/ports.ts';
@@ -43,6 +44,43 @@ describe('asymmetric signing keys', () => {
       expect(claims.error).toBeNull();
       expect(claims.data?.claims.sub).toBe(data.user!.id);
       expect((await client.auth.getUser()).data.user?.id).toBe(data.user!.id);
+    } finally {
+      await auth.close();
+    }
+  });
+});
+
+describe('settings from supabase/config.toml', () => {
+  it("reads the project's [auth] settings as `supabase start` applies them", () => {
+    expect(projectAuthOptions()).toEqual({
+      jwtExpirySeconds: 3600,
+      refreshTokenReuseIntervalSeconds: 10,
+      minimumPasswordLength: 8,
+      enableSignup: true,
+      rateLimits: { signUp: { max: 30, windowMs: 300_000 }, token: { max: 150, windowMs: 300_000 } },
+    });
+  });
+
+  it('reads only the auth sections, ignores other literals and keeps defaults for missing keys', () => {
+    const text = [
+      '[db]',
+      'minimum_password_length = 99',
+      '[auth]',
+      'enable_signup = false # closed beta',
+      'site_url = "http://127.0.0.1:3000"',
+      '[auth.rate_limit]',
+      'token_refresh = 0',
+      '[auth.email]',
+      'enable_signup = true',
+    ].join('\n');
+    expect(authOptionsFromConfigToml(text)).toEqual({ enableSignup: false });
+  });
+
+  it('applies minimum_password_length = 8 to sign-ups', async () => {
+    const auth = await startAuth(projectAuthOptions());
+    try {
+      const { error } = await auth.client().auth.signUp({ email: uniqueEmail(), password: 'seven77' });
+      expect(error).toMatchObject({ status: 422, code: 'weak_password', message: 'Password should be at least 8 characters.' });
     } finally {
       await auth.close();
     }
