@@ -2,8 +2,10 @@
  * Access-token verification with jose, shared by the edge functions and the devstack's
  * local Realtime. HS256 tokens are checked with the project's JWT secret; ES256/RS256
  * tokens with the project's JWKS (`SUPABASE_JWKS`, else
- * `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`). Only signed-in users' tokens pass:
- * `aud` must be `authenticated` and `role` must be `authenticated`.
+ * `${SUPABASE_URL}/auth/v1/.well-known/jwks.json`). `createJwtVerifier` passes only
+ * signed-in users' tokens (`aud` and `role` must be `authenticated`); `createClaimsVerifier`
+ * checks signature and expiry only, for services such as Realtime that also accept the
+ * anon and service-role keys and leave authorization to RLS.
  */
 import {
   createLocalJWKSet,
@@ -32,9 +34,19 @@ export interface VerifiedToken {
   claims: JwtClaims;
 }
 
+/** Machine-readable cause of an InvalidTokenError. */
+export type InvalidTokenReason = 'malformed' | 'expired' | 'signature' | 'unknown_key' | 'algorithm' | 'claims';
+
 /** Why a token was refused; its message is safe to show to the caller. */
 export class InvalidTokenError extends Error {
   override readonly name = 'InvalidTokenError';
+  constructor(
+    message: string,
+    /** The cause, for callers that word their own errors (Realtime's protocol texts). */
+    readonly reason: InvalidTokenReason = 'claims',
+  ) {
+    super(message);
+  }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -62,6 +74,49 @@ function parseJwks(jwks: string | JSONWebKeySet): JSONWebKeySet {
 }
 
 /**
+ * Builds a function that checks a token's signature (HS256 with the secret, ES256/RS256
+ * with the JWKS), its `exp`/`nbf` and, when given, its audience, and returns its claims;
+ * it throws InvalidTokenError (with a `reason`) otherwise. Roles are not checked.
+ *
+ * @example
+ * const verifyClaims = createClaimsVerifier({ jwtSecret: process.env.TANDEM_JWT_SECRET });
+ * const claims = await verifyClaims(anonKey); // { role: 'anon', exp: ..., ... }
+ */
+export function createClaimsVerifier(
+  config: JwtVerifierConfig,
+  options: { audience?: string } = {},
+): (token: string) => Promise<JWTPayload> {
+  const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : undefined;
+  let keySet: JWTVerifyGetKey | undefined;
+  if (config.jwks) keySet = createLocalJWKSet(parseJwks(config.jwks));
+  else if (config.jwksUrl) keySet = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000 });
+  const audience = options.audience;
+
+  return async (token: string) => {
+    let alg: string | undefined;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw new InvalidTokenError('the access token is malformed', 'malformed');
+    }
+    try {
+      if (alg === 'HS256') {
+        if (!secret) throw new InvalidTokenError('HS256 tokens are not accepted: no JWT secret is configured', 'algorithm');
+        return (await jwtVerify(token, secret, { algorithms: ['HS256'], audience })).payload;
+      }
+      if (alg === 'ES256' || alg === 'RS256') {
+        if (!keySet) throw new InvalidTokenError(`${alg} tokens are not accepted: no JWKS is configured`, 'algorithm');
+        return (await jwtVerify(token, keySet, { algorithms: ['ES256', 'RS256'], audience })).payload;
+      }
+      throw new InvalidTokenError(`tokens signed with "${alg ?? 'none'}" are not accepted`, 'algorithm');
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw error;
+      throw describeJoseError(error);
+    }
+  };
+}
+
+/**
  * Builds a function that verifies a bearer token and returns the user it names, or
  * throws InvalidTokenError (expired, not yet valid, wrong audience, `alg: none`, forged,
  * unknown key, anon or service-role token).
@@ -71,33 +126,9 @@ function parseJwks(jwks: string | JSONWebKeySet): JSONWebKeySet {
  * const { userId, claims } = await verify(token);
  */
 export function createJwtVerifier(config: JwtVerifierConfig): (token: string) => Promise<VerifiedToken> {
-  const secret = config.jwtSecret ? new TextEncoder().encode(config.jwtSecret) : undefined;
-  let keySet: JWTVerifyGetKey | undefined;
-  if (config.jwks) keySet = createLocalJWKSet(parseJwks(config.jwks));
-  else if (config.jwksUrl) keySet = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000 });
-
+  const verifyClaims = createClaimsVerifier(config, { audience: 'authenticated' });
   return async (token: string) => {
-    let alg: string | undefined;
-    try {
-      alg = decodeProtectedHeader(token).alg;
-    } catch {
-      throw new InvalidTokenError('the access token is malformed');
-    }
-    let payload: JWTPayload;
-    try {
-      if (alg === 'HS256') {
-        if (!secret) throw new InvalidTokenError('HS256 tokens are not accepted: no JWT secret is configured');
-        ({ payload } = await jwtVerify(token, secret, { algorithms: ['HS256'], audience: 'authenticated' }));
-      } else if (alg === 'ES256' || alg === 'RS256') {
-        if (!keySet) throw new InvalidTokenError(`${alg} tokens are not accepted: no JWKS is configured`);
-        ({ payload } = await jwtVerify(token, keySet, { algorithms: ['ES256', 'RS256'], audience: 'authenticated' }));
-      } else {
-        throw new InvalidTokenError(`tokens signed with "${alg ?? 'none'}" are not accepted`);
-      }
-    } catch (error) {
-      if (error instanceof InvalidTokenError) throw error;
-      throw new InvalidTokenError(describeJoseError(error));
-    }
+    const payload = await verifyClaims(token);
     if (payload.role !== 'authenticated') throw new InvalidTokenError('the token is not a signed-in user\'s (role must be "authenticated")');
     if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new InvalidTokenError('the token has no user id (sub)');
     if (typeof payload.exp !== 'number') throw new InvalidTokenError('the token has no expiry (exp)');
@@ -106,19 +137,22 @@ export function createJwtVerifier(config: JwtVerifierConfig): (token: string) =>
   };
 }
 
-function describeJoseError(error: unknown): string {
+function describeJoseError(error: unknown): InvalidTokenError {
   const code = (error as { code?: string }).code;
   switch (code) {
     case 'ERR_JWT_EXPIRED':
-      return 'the access token has expired';
+      return new InvalidTokenError('the access token has expired', 'expired');
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      return `the access token is not valid here (${(error as { claim?: string }).claim ?? 'claim'} check failed)`;
+      return new InvalidTokenError(
+        `the access token is not valid here (${(error as { claim?: string }).claim ?? 'claim'} check failed)`,
+        'claims',
+      );
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
-      return 'the access token signature is invalid';
+      return new InvalidTokenError('the access token signature is invalid', 'signature');
     case 'ERR_JWKS_NO_MATCHING_KEY':
-      return 'the access token was signed with an unknown key';
+      return new InvalidTokenError('the access token was signed with an unknown key', 'unknown_key');
     default:
-      return 'the access token is invalid';
+      return new InvalidTokenError('the access token is invalid', 'malformed');
   }
 }
 

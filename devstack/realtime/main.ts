@@ -1,0 +1,32 @@
+/**
+ * `npm run realtime`: the local Realtime on 127.0.0.1:${PORT:-54332}, path
+ * /realtime/v1/websocket. Reads SUPABASE_DB_URL (else DATABASE_URL) and TANDEM_JWT_SECRET
+ * and/or SUPABASE_JWKS (else ${SUPABASE_URL}/auth/v1/.well-known/jwks.json).
+ */
+import { jwtVerifierConfigFromEnv } from '../../edge-functions/_shared/auth/jwt.ts';
+import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { databaseUrlFromEnv } from '../db/setup.ts';
+import { createRealtimeServer } from './server.ts';
+
+async function main(): Promise<void> {
+  const log = createLogger({ service: 'realtime' });
+  const databaseUrl = databaseUrlFromEnv();
+  const jwt = jwtVerifierConfigFromEnv((name) => process.env[name]);
+  if (!databaseUrl) throw new Error('the local Realtime needs SUPABASE_DB_URL or DATABASE_URL');
+  if (!jwt.jwtSecret && !jwt.jwks && !jwt.jwksUrl) throw new Error('the local Realtime needs TANDEM_JWT_SECRET or SUPABASE_JWKS to verify tokens');
+  const port = Number(process.env.PORT ?? 54332);
+  const realtime = await createRealtimeServer({ databaseUrl, jwt, logger: log });
+  const { url } = await realtime.listen(port, '127.0.0.1');
+  log.info('realtime_listening', { url });
+  const stop = () => {
+    log.info('realtime_stopping');
+    realtime.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

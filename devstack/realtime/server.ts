@@ -1,0 +1,612 @@
+/**
+ * The devstack's local Realtime: a stand-in for Supabase Realtime (development and tests,
+ * no Docker) that speaks the same Phoenix protocol at `/realtime/v1/websocket` and
+ * authorizes private channels with RLS on `realtime.messages` exactly as upstream does.
+ * Production uses Supabase Realtime itself.
+ *
+ * Frames of one connection are handled in order, and a join completes before the next
+ * frame is read (as a Phoenix socket does); each channel then handles its own events in
+ * order, while fan-out (broadcast, presence, database messages) reaches it directly.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import postgres from 'postgres';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { JwtVerifierConfig } from '../../edge-functions/_shared/auth/jwt.ts';
+import { createLogger, type Logger } from '../../edge-functions/_shared/log.ts';
+import {
+  authorizeRead,
+  authorizeWrite,
+  AuthorizationCheckError,
+  emptyPolicies,
+  type AuthorizationContext,
+  type Extension,
+  type Policies,
+} from './authorization.ts';
+import { listenForDatabaseMessages, type DatabaseMessage } from './database-broadcasts.ts';
+import { maintainPartitions } from './partitions.ts';
+import { PresenceRegistry, type PresenceDiff } from './presence.ts';
+import {
+  broadcastSize,
+  decodeFrame,
+  encodeBroadcast,
+  encodeMessage,
+  isUserBroadcastPush,
+  MalformedFrameError,
+  type InboundFrame,
+  type OutboundBroadcast,
+  type Vsn,
+} from './protocol.ts';
+import { createRealtimeTokenVerifier, RealtimeTokenError, type Claims } from './tokens.ts';
+
+export const REALTIME_PATH = '/realtime/v1/websocket';
+
+export interface RealtimeServerOptions {
+  /** Postgres URL of a role that may insert into realtime.messages bypassing RLS (supabase_admin / postgres). */
+  databaseUrl: string;
+  /** How tokens are verified: TANDEM_JWT_SECRET (HS256) and/or SUPABASE_JWKS. */
+  jwt: JwtVerifierConfig;
+  logger?: Logger;
+  /** Delay before a refused join is answered; upstream's CHANNEL_ERROR_BACKOFF_MS (5 s). */
+  joinErrorBackoffMs?: number;
+  /**
+   * Opaque API keys (`sb_publishable_…`, `sb_secret_…`): the JWT to use in their place, as
+   * Supabase's API gateway substitutes one before Realtime sees the request.
+   */
+  resolveApiKey?: (apiKey: string) => string | undefined;
+  /** Largest broadcast or track payload; upstream's default is 3000 kB (+500 B). */
+  maxPayloadBytes?: number;
+  /** Presence track/untrack calls allowed per client per window (upstream: 5 per 30 s). */
+  clientPresenceLimit?: { maxCalls: number; windowMs: number };
+  /** How often partitions are maintained (always also at start). */
+  partitionMaintenanceMs?: number;
+  /** Connections used for authorization checks. */
+  poolSize?: number;
+}
+
+export interface RealtimeServer {
+  /** Hands a node:http 'upgrade' to the server (mount it in a gateway). */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Starts an own HTTP server; port 0 picks a free port. */
+  listen(port: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Number of open WebSocket connections. */
+  connectionCount(): number;
+  close(): Promise<void>;
+}
+
+interface Connection {
+  id: string;
+  ws: WebSocket;
+  vsn: Vsn;
+  /** The (resolved) API key: the token used when a join carries none. */
+  apiKeyToken: string;
+  headers: Record<string, string>;
+  channels: Map<string, Channel>;
+  inbound: Promise<void>;
+}
+
+interface Channel {
+  id: string;
+  conn: Connection;
+  topic: string;
+  subTopic: string;
+  joinRef: string | null;
+  isPrivate: boolean;
+  tenantTopic: string;
+  presenceEnabled: boolean;
+  presenceKey: string;
+  ackBroadcast: boolean;
+  selfBroadcast: boolean;
+  accessToken: string;
+  claims: Claims;
+  policies: Policies | null;
+  expiryTimer?: NodeJS.Timeout;
+  presenceWindow: { count: number; resetAt: number };
+  closed: boolean;
+  chain: Promise<void>;
+}
+
+const CONFIRM_TOKEN_INTERVAL_MS = 5 * 60_000;
+
+function flexibleBoolean(value: unknown): boolean {
+  return value === true || value === 'true' || value === 1 || value === '1';
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function tenantTopicOf(subTopic: string, isPrivate: boolean): string {
+  return `${isPrivate ? 'private' : 'public'}|${subTopic}`;
+}
+
+function refuseHandshake(socket: Duplex, status: number, message: string): void {
+  const body = JSON.stringify({ error: message });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Starts the local Realtime: connects to Postgres, maintains the messages partitions,
+ * listens for committed `realtime.send` rows, and returns a server to mount or listen.
+ *
+ * @example
+ * const realtime = await createRealtimeServer({ databaseUrl, jwt: { jwtSecret } });
+ * gatewayServer.on('upgrade', (req, socket, head) => realtime.handleUpgrade(req, socket, head));
+ * // or: const { url } = await realtime.listen(54332);
+ */
+export async function createRealtimeServer(options: RealtimeServerOptions): Promise<RealtimeServer> {
+  const log = options.logger ?? createLogger({ service: 'realtime' });
+  const joinErrorBackoffMs = options.joinErrorBackoffMs ?? 5000;
+  const maxPayloadBytes = options.maxPayloadBytes ?? 3_000_500;
+  const presenceLimit = options.clientPresenceLimit ?? { maxCalls: 5, windowMs: 30_000 };
+  const verifyToken = createRealtimeTokenVerifier(options.jwt);
+  const sql = postgres(options.databaseUrl, {
+    max: options.poolSize ?? 10,
+    onnotice: () => undefined,
+    connection: { application_name: 'tandem-local-realtime' },
+  });
+  const presence = new PresenceRegistry();
+  const subscribers = new Map<string, Set<Channel>>();
+  const connections = new Set<Connection>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024, perMessageDeflate: false });
+  const ownServers: Server[] = [];
+
+  await maintainPartitions(sql, log);
+  const maintenance = setInterval(() => void maintainPartitions(sql, log), options.partitionMaintenanceMs ?? 4 * 3600_000);
+  maintenance.unref();
+  const databaseListener = await listenForDatabaseMessages(sql, log, deliverDatabaseMessage);
+
+  // ---- sending -------------------------------------------------------------------------
+
+  function send(conn: Connection, data: string | Buffer): void {
+    if (conn.ws.readyState === WebSocket.OPEN) conn.ws.send(data);
+  }
+
+  function reply(conn: Connection, frame: { joinRef: string | null; ref: string | null; topic: string }, status: 'ok' | 'error', response: unknown): void {
+    send(conn, encodeMessage(conn.vsn, { joinRef: frame.joinRef, ref: frame.ref, topic: frame.topic, event: 'phx_reply', payload: { status, response } }));
+  }
+
+  function push(channel: Channel, event: string, payload: unknown): void {
+    send(channel.conn, encodeMessage(channel.conn.vsn, { joinRef: channel.joinRef, ref: null, topic: channel.topic, event, payload }));
+  }
+
+  function fanOut(tenantTopic: string, broadcast: OutboundBroadcast, except?: Channel): void {
+    const encoded = new Map<Vsn, string | Buffer | undefined>();
+    for (const channel of subscribers.get(tenantTopic) ?? []) {
+      if (channel === except || channel.closed) continue;
+      if (channel.isPrivate && channel.policies?.broadcast.read !== true) continue;
+      const vsn = channel.conn.vsn;
+      if (!encoded.has(vsn)) encoded.set(vsn, encodeBroadcast(vsn, channel.topic, broadcast));
+      const frame = encoded.get(vsn);
+      if (frame !== undefined) send(channel.conn, frame);
+    }
+  }
+
+  function fanOutPresence(tenantTopic: string, diff: PresenceDiff | undefined): void {
+    if (!diff) return;
+    for (const channel of subscribers.get(tenantTopic) ?? []) {
+      if (channel.closed) continue;
+      if (channel.isPrivate && channel.policies?.presence.read !== true) continue;
+      send(channel.conn, encodeMessage(channel.conn.vsn, { joinRef: null, ref: null, topic: channel.topic, event: 'presence_diff', payload: diff }));
+    }
+  }
+
+  function deliverDatabaseMessage(message: DatabaseMessage): void {
+    fanOut(tenantTopicOf(message.topic, message.private), {
+      kind: 'user',
+      userEvent: message.event,
+      encoding: 'json',
+      body: Buffer.from(message.payloadJson),
+      metadata: { id: message.id },
+    });
+  }
+
+  // ---- channel lifecycle -----------------------------------------------------------------
+
+  function authorizationContext(channel: Pick<Channel, 'subTopic' | 'claims' | 'conn'>): AuthorizationContext {
+    return { topic: channel.subTopic, claims: channel.claims, headers: channel.conn.headers };
+  }
+
+  function readExtensions(presenceEnabled: boolean): Extension[] {
+    return presenceEnabled ? ['broadcast', 'presence'] : ['broadcast'];
+  }
+
+  function scheduleTokenCheck(channel: Channel): void {
+    clearTimeout(channel.expiryTimer);
+    const untilExpiry = channel.claims.exp * 1000 - Date.now();
+    channel.expiryTimer = setTimeout(() => enqueue(channel, () => confirmToken(channel)), Math.max(0, Math.min(CONFIRM_TOKEN_INTERVAL_MS, untilExpiry)));
+    channel.expiryTimer.unref();
+  }
+
+  async function confirmToken(channel: Channel): Promise<void> {
+    if (channel.closed) return;
+    try {
+      channel.claims = await verifyToken(channel.accessToken);
+      scheduleTokenCheck(channel);
+    } catch (error) {
+      const message = error instanceof RealtimeTokenError ? error.message : String(error);
+      shutdown(channel, message);
+    }
+  }
+
+  /** Closes a channel; `notify` sends phx_close (or phx_error after a crash) to the client. */
+  function closeChannel(channel: Channel, notify: 'phx_close' | 'phx_error' | false): void {
+    if (channel.closed) return;
+    channel.closed = true;
+    clearTimeout(channel.expiryTimer);
+    subscribers.get(channel.tenantTopic)?.delete(channel);
+    if (subscribers.get(channel.tenantTopic)?.size === 0) subscribers.delete(channel.tenantTopic);
+    if (channel.conn.channels.get(channel.topic) === channel) channel.conn.channels.delete(channel.topic);
+    fanOutPresence(channel.tenantTopic, presence.untrack(channel.tenantTopic, channel.id));
+    if (notify) send(channel.conn, encodeMessage(channel.conn.vsn, { joinRef: channel.joinRef, ref: channel.joinRef, topic: channel.topic, event: notify, payload: {} }));
+  }
+
+  /** Upstream's shutdown_response: a system error message, then the channel closes. */
+  function shutdown(channel: Channel, message: string): void {
+    if (channel.closed) return;
+    push(channel, 'system', { extension: 'system', status: 'error', message, channel: channel.subTopic });
+    log.warn('channel_shutdown', { topic: channel.subTopic, message });
+    closeChannel(channel, 'phx_close');
+  }
+
+  function enqueue(channel: Channel, task: () => Promise<void> | void): void {
+    channel.chain = channel.chain
+      .then(async () => {
+        if (!channel.closed) await task();
+      })
+      .catch((error: unknown) => {
+        log.error('channel_crashed', { topic: channel.subTopic, error });
+        closeChannel(channel, 'phx_error');
+      });
+  }
+
+  async function refuseJoin(conn: Connection, frame: InboundFrame, reason: string): Promise<void> {
+    log.warn('join_refused', { topic: frame.topic, reason });
+    if (joinErrorBackoffMs > 0) await new Promise((resolve) => setTimeout(resolve, joinErrorBackoffMs));
+    reply(conn, frame, 'error', { reason });
+  }
+
+  function describeCheckError(error: unknown, topic: string): string {
+    if (error instanceof AuthorizationCheckError) {
+      switch (error.kind) {
+        case 'rls_policy_error':
+          return `Unauthorized: You do not have permissions to read from this Channel topic: ${topic}`;
+        case 'missing_partition':
+          return 'MissingPartition: Realtime was unable to find the expected messages partition';
+        case 'query_canceled':
+          return `QueryCanceled: ${error.message}`;
+        default:
+          return 'UnableToConnectToProject: Realtime was unable to connect to the project database';
+      }
+    }
+    return 'Unknown Error on Channel';
+  }
+
+  async function join(conn: Connection, frame: InboundFrame): Promise<void> {
+    if (!frame.topic.startsWith('realtime:')) {
+      reply(conn, { joinRef: null, ref: frame.ref, topic: frame.topic }, 'error', { reason: 'unmatched topic' });
+      return;
+    }
+    const subTopic = frame.topic.slice('realtime:'.length);
+    if (!subTopic) return refuseJoin(conn, frame, 'TopicNameRequired: You must provide a topic name');
+
+    // A second join of the same topic replaces the first, as a Phoenix socket does.
+    const existing = conn.channels.get(frame.topic);
+    if (existing) closeChannel(existing, 'phx_close');
+
+    const params = asObject(frame.payload);
+    const config = asObject(params.config);
+    const broadcastConfig = asObject(config.broadcast);
+    const presenceConfig = asObject(config.presence);
+    const isPrivate = flexibleBoolean(config.private);
+    const presenceEnabled = flexibleBoolean(presenceConfig.enabled);
+    const key = presenceConfig.key;
+    const presenceKey = typeof key === 'string' && key !== '' ? key : key !== undefined && key !== null && key !== '' ? String(key) : randomUUID();
+    const offered = typeof params.access_token === 'string' ? params.access_token : typeof params.user_token === 'string' ? params.user_token : undefined;
+    const accessToken = offered === undefined || offered.startsWith('sb_') ? conn.apiKeyToken : offered;
+
+    let claims: Claims;
+    try {
+      claims = await verifyToken(accessToken);
+    } catch (error) {
+      return refuseJoin(conn, frame, error instanceof RealtimeTokenError ? error.reason : 'Unknown Error on Channel');
+    }
+
+    let policies: Policies | null = null;
+    if (isPrivate) {
+      try {
+        policies = await authorizeRead(sql, emptyPolicies(), { topic: subTopic, claims, headers: conn.headers }, readExtensions(presenceEnabled));
+      } catch (error) {
+        if (error instanceof AuthorizationCheckError && error.kind === 'rls_policy_error') log.error('rls_policy_error', { topic: subTopic, error: error.message });
+        return refuseJoin(conn, frame, describeCheckError(error, subTopic));
+      }
+      if (!policies.broadcast.read && !policies.presence.read) {
+        return refuseJoin(conn, frame, `Unauthorized: You do not have permissions to read from this Channel topic: ${subTopic}`);
+      }
+    }
+
+    if (conn.ws.readyState !== WebSocket.OPEN) return;
+
+    const channel: Channel = {
+      id: randomUUID(),
+      conn,
+      topic: frame.topic,
+      subTopic,
+      joinRef: frame.joinRef ?? frame.ref,
+      isPrivate,
+      tenantTopic: tenantTopicOf(subTopic, isPrivate),
+      presenceEnabled,
+      presenceKey,
+      ackBroadcast: flexibleBoolean(broadcastConfig.ack),
+      selfBroadcast: flexibleBoolean(broadcastConfig.self),
+      accessToken,
+      claims,
+      policies,
+      presenceWindow: { count: 0, resetAt: 0 },
+      closed: false,
+      chain: Promise.resolve(),
+    };
+    conn.channels.set(frame.topic, channel);
+    const group = subscribers.get(channel.tenantTopic) ?? new Set<Channel>();
+    group.add(channel);
+    subscribers.set(channel.tenantTopic, group);
+    scheduleTokenCheck(channel);
+
+    const postgresChanges = Array.isArray(config.postgres_changes) ? config.postgres_changes.filter((entry) => entry !== null) : [];
+    reply(conn, frame, 'ok', { postgres_changes: postgresChanges.map((entry, index) => ({ ...asObject(entry), id: index + 1 })) });
+    if (postgresChanges.length > 0) {
+      push(channel, 'system', {
+        extension: 'postgres_changes',
+        status: 'error',
+        message: 'postgres_changes are not supported by the local Realtime; use broadcast (realtime.send) instead',
+        channel: subTopic,
+      });
+    }
+    if (presenceEnabled && (!isPrivate || policies?.presence.read === true)) push(channel, 'presence_state', presence.list(channel.tenantTopic));
+  }
+
+  // ---- channel events --------------------------------------------------------------------
+
+  async function ensureWrite(channel: Channel): Promise<Policies> {
+    let policies = channel.policies ?? emptyPolicies();
+    if (policies.presence.read === undefined) {
+      policies = await authorizeRead(sql, policies, authorizationContext(channel), ['broadcast', 'presence']);
+    }
+    return authorizeWrite(sql, policies, authorizationContext(channel), ['broadcast', 'presence']);
+  }
+
+  async function handleBroadcast(channel: Channel, frame: InboundFrame): Promise<void> {
+    let broadcast: OutboundBroadcast;
+    if (isUserBroadcastPush(frame.payload)) {
+      broadcast = { kind: 'user', userEvent: frame.payload.userEvent, encoding: frame.payload.encoding, body: frame.payload.body };
+    } else if (frame.payload && typeof frame.payload === 'object' && !Array.isArray(frame.payload)) {
+      broadcast = { kind: 'json', payload: frame.payload as Record<string, unknown> };
+    } else {
+      reply(channel.conn, frame, 'error', { reason: 'expected broadcasted payload to be a map' });
+      return;
+    }
+    if (channel.isPrivate) {
+      if (channel.policies?.broadcast.write === undefined) {
+        try {
+          channel.policies = await authorizeWrite(sql, channel.policies ?? emptyPolicies(), authorizationContext(channel), ['broadcast', 'presence']);
+        } catch (error) {
+          log.error('broadcast_authorization_failed', { topic: channel.subTopic, error: (error as Error).message });
+          return;
+        }
+      }
+      // Upstream drops a denied broadcast silently, even with ack.
+      if (channel.policies?.broadcast.write !== true) return;
+    }
+    if (broadcastSize(broadcast) > maxPayloadBytes) {
+      if (channel.ackBroadcast) reply(channel.conn, frame, 'error', { reason: 'Payload size exceeded' });
+      return;
+    }
+    fanOut(channel.tenantTopic, broadcast, channel.selfBroadcast ? undefined : channel);
+    if (channel.ackBroadcast) reply(channel.conn, frame, 'ok', {});
+  }
+
+  async function handlePresence(channel: Channel, frame: InboundFrame): Promise<void> {
+    const payload = asObject(frame.payload);
+    if (typeof payload.event !== 'string') return reply(channel.conn, frame, 'ok', {});
+    const now = Date.now();
+    const window = channel.presenceWindow;
+    if (now > window.resetAt) {
+      window.count = 1;
+      window.resetAt = now + presenceLimit.windowMs;
+    } else if (window.count >= presenceLimit.maxCalls) {
+      log.error('client_presence_rate_limit', { topic: channel.subTopic });
+      return shutdown(channel, 'Client presence rate limit exceeded');
+    } else {
+      window.count += 1;
+    }
+
+    const event = payload.event.toLowerCase();
+    if (event === 'untrack') {
+      fanOutPresence(channel.tenantTopic, presence.untrack(channel.tenantTopic, channel.id));
+      return reply(channel.conn, frame, 'ok', {});
+    }
+    if (event !== 'track') {
+      log.error('unknown_presence_event', { event });
+      return reply(channel.conn, frame, 'error', {});
+    }
+    if (channel.isPrivate) {
+      if (channel.policies?.presence.write === undefined) {
+        try {
+          channel.policies = await ensureWrite(channel);
+        } catch (error) {
+          log.error('presence_authorization_failed', { topic: channel.subTopic, error: (error as Error).message });
+          return reply(channel.conn, frame, 'error', {});
+        }
+      }
+      if (channel.policies?.presence.write !== true) return reply(channel.conn, frame, 'error', {});
+    }
+    const trackPayload = payload.payload === undefined ? {} : payload.payload;
+    if (!trackPayload || typeof trackPayload !== 'object' || Array.isArray(trackPayload)) {
+      return reply(channel.conn, frame, 'error', { reason: 'Presence track payload must be a map' });
+    }
+    if (Buffer.byteLength(JSON.stringify(trackPayload)) > maxPayloadBytes) return shutdown(channel, 'Track message size exceeded');
+    channel.presenceEnabled = true;
+    fanOutPresence(channel.tenantTopic, presence.track(channel.tenantTopic, channel.id, channel.presenceKey, trackPayload as Record<string, unknown>));
+    reply(channel.conn, frame, 'ok', {});
+  }
+
+  async function handleAccessToken(channel: Channel, frame: InboundFrame): Promise<void> {
+    const token = asObject(frame.payload).access_token;
+    if (typeof token !== 'string' || token.startsWith('sb_') || token === channel.accessToken) return;
+    const previous = channel.policies;
+    channel.accessToken = token;
+    let claims: Claims;
+    try {
+      claims = await verifyToken(token);
+    } catch (error) {
+      if (!(error instanceof RealtimeTokenError)) throw error;
+      // Upstream words a bad signature as the inspected atom here.
+      return shutdown(channel, error.code === 'JwtSignatureError' ? ':signature_error' : error.message);
+    }
+    channel.claims = claims;
+    if (channel.isPrivate) {
+      let policies: Policies;
+      try {
+        policies = await authorizeRead(sql, emptyPolicies(), authorizationContext(channel), readExtensions(channel.presenceEnabled));
+      } catch (error) {
+        if (error instanceof AuthorizationCheckError && error.kind === 'rls_policy_error') {
+          return shutdown(channel, `You do not have permissions to read from this Channel topic: ${channel.subTopic}`);
+        }
+        if (error instanceof AuthorizationCheckError && error.kind === 'query_canceled') return shutdown(channel, 'Query was cancelled, please try again');
+        return shutdown(channel, 'Realtime was unable to connect to the project database');
+      }
+      if (!policies.broadcast.read && !policies.presence.read) {
+        return shutdown(channel, `You do not have permissions to read from this Channel topic: ${channel.subTopic}`);
+      }
+      const revoked =
+        (previous?.broadcast.read === true && policies.broadcast.read === false) ||
+        (previous?.presence.read === true && policies.presence.read === false);
+      if (revoked) return shutdown(channel, `You no longer have permission to read from this Channel topic: ${channel.subTopic}`);
+      channel.policies = policies;
+    }
+    scheduleTokenCheck(channel);
+  }
+
+  function handleChannelEvent(channel: Channel, frame: InboundFrame): Promise<void> | void {
+    switch (frame.event) {
+      case 'broadcast':
+        return handleBroadcast(channel, frame);
+      case 'presence':
+        return handlePresence(channel, frame);
+      case 'access_token':
+        return handleAccessToken(channel, frame);
+      case 'phx_leave':
+        reply(channel.conn, frame, 'ok', {});
+        return closeChannel(channel, 'phx_close');
+      default:
+        // Upstream ignores these silently; answering lets a client's push settle at once.
+        return reply(channel.conn, frame, 'error', { reason: `Unexpected message from client of type \`${frame.event}\`` });
+    }
+  }
+
+  // ---- connections -----------------------------------------------------------------------
+
+  async function handleFrame(conn: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    let frame: InboundFrame;
+    try {
+      frame = decodeFrame(conn.vsn, data, isBinary);
+    } catch (error) {
+      const reason = error instanceof MalformedFrameError ? `malformed message: ${error.message}` : 'malformed message';
+      reply(conn, { joinRef: null, ref: null, topic: 'phoenix' }, 'error', { reason });
+      return;
+    }
+    if (frame.topic === 'phoenix' && frame.event === 'heartbeat') return reply(conn, frame, 'ok', {});
+    if (frame.event === 'phx_join') return join(conn, frame);
+    const channel = conn.channels.get(frame.topic);
+    if (channel) {
+      enqueue(channel, () => handleChannelEvent(channel, frame));
+      return;
+    }
+    if (frame.event === 'phx_leave') return reply(conn, frame, 'ok', {});
+    reply(conn, { joinRef: null, ref: frame.ref, topic: frame.topic }, 'error', { reason: 'unmatched topic' });
+  }
+
+  function accept(ws: WebSocket, vsn: Vsn, apiKeyToken: string, headers: Record<string, string>): void {
+    const conn: Connection = { id: randomUUID(), ws, vsn, apiKeyToken, headers, channels: new Map(), inbound: Promise.resolve() };
+    connections.add(conn);
+    ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      conn.inbound = conn.inbound
+        .then(() => handleFrame(conn, buffer, isBinary))
+        .catch((error: unknown) => log.error('frame_failed', { error }));
+    });
+    ws.on('close', () => {
+      connections.delete(conn);
+      for (const channel of [...conn.channels.values()]) closeChannel(channel, false);
+    });
+    ws.on('error', (error) => log.warn('socket_error', { error: error.message }));
+  }
+
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname.replace(/\/+$/, '') !== REALTIME_PATH) return refuseHandshake(socket, 404, 'Not Found');
+      const requested = url.searchParams.get('vsn') ?? '1.0.0';
+      const vsn: Vsn | undefined = requested.startsWith('2.') ? '2.0.0' : requested.startsWith('1.') ? '1.0.0' : undefined;
+      if (!vsn) return refuseHandshake(socket, 403, `The client's requested transport version "${requested}" does not match server's version requirements`);
+      const headerKey = req.headers['x-api-key'];
+      const apiKey = (Array.isArray(headerKey) ? headerKey[0] : headerKey) ?? url.searchParams.get('apikey') ?? undefined;
+      if (!apiKey) return refuseHandshake(socket, 401, 'API key is missing');
+      const apiKeyToken = apiKey.startsWith('sb_') ? options.resolveApiKey?.(apiKey) : apiKey;
+      if (!apiKeyToken) return refuseHandshake(socket, 401, 'The token provided is not a valid JWT');
+      try {
+        await verifyToken(apiKeyToken);
+      } catch (error) {
+        return refuseHandshake(socket, 401, error instanceof RealtimeTokenError ? error.handshakeMessage : 'Error connecting to Realtime');
+      }
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (name.startsWith('x-') && value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => accept(ws, vsn, apiKeyToken, headers));
+    })().catch((error: unknown) => {
+      log.error('upgrade_failed', { error });
+      socket.destroy();
+    });
+  }
+
+  return {
+    handleUpgrade,
+    async listen(port: number, host = '127.0.0.1') {
+      const server = createServer((req, res) => {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'not_found', message: `WebSocket endpoint is ${REALTIME_PATH}` } }));
+      });
+      server.on('upgrade', handleUpgrade);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (error: NodeJS.ErrnoException) =>
+          reject(error.code === 'EADDRINUSE' ? new Error(`port ${port} is already in use on ${host}`) : error),
+        );
+        server.listen(port, host, () => resolve());
+      });
+      ownServers.push(server);
+      const address = server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      return { url: `ws://${host}:${actualPort}${REALTIME_PATH}`, port: actualPort };
+    },
+    connectionCount: () => connections.size,
+    async close() {
+      clearInterval(maintenance);
+      for (const conn of connections) conn.ws.terminate();
+      connections.clear();
+      await databaseListener.stop();
+      await Promise.all(
+        ownServers.map((server) => new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        })),
+      );
+      wss.close();
+      await sql.end({ timeout: 5 });
+    },
+  };
+}
