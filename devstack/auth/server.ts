@@ -26,6 +26,7 @@ import {
   findUserByEmail,
   findUserById,
   isBanned,
+  NIL_UUID,
   rotateRefreshToken,
   sessionExists,
   signInUser,
@@ -89,7 +90,6 @@ const MAX_BODY_BYTES = 1 << 20;
 const MAX_PASSWORD_BYTES = 72; // bcrypt's limit
 // The HTML5 email grammar, which GoTrue's email check (checkmail) also uses.
 const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 const invalidLogin = () => new AuthApiFailure(400, 'invalid_credentials', 'Invalid login credentials');
 
@@ -197,15 +197,10 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     }
   }
 
-  /** GoTrue's password rules; a weak password is returned, too long or empty ones throw. */
+  /** GoTrue's strength rule (length); sign-up refuses a weak password, sign-in reports it. */
   function passwordWeakness(password: string): { message: string; reasons: string[] } | undefined {
-    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
-      throw new AuthApiFailure(400, 'validation_failed', `Password cannot be longer than ${MAX_PASSWORD_BYTES} characters`);
-    }
-    if (Buffer.byteLength(password) < minimumPasswordLength) {
-      return { message: `Password should be at least ${minimumPasswordLength} characters.`, reasons: ['length'] };
-    }
-    return undefined;
+    if (Buffer.byteLength(password) >= minimumPasswordLength) return undefined;
+    return { message: `Password should be at least ${minimumPasswordLength} characters.`, reasons: ['length'] };
   }
 
   async function sessionResponse(issued: IssuedSession): Promise<Record<string, unknown>> {
@@ -269,6 +264,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     if (!email && !phone) throw new AuthApiFailure(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
     enforce(signUpLimiter, client);
     if (!password) throw new AuthApiFailure(400, 'validation_failed', 'Signup requires a valid password');
+    if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
+      throw new AuthApiFailure(400, 'validation_failed', `Password cannot be longer than ${MAX_PASSWORD_BYTES} characters`);
+    }
     const weakness = passwordWeakness(password);
     if (weakness) throw new AuthApiFailure(422, 'weak_password', weakness.message, { weak_password: { reasons: weakness.reasons } });
     if (email && phone) {
@@ -300,12 +298,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     const valid = await bcrypt.compare(password, user.encrypted_password).catch(() => false);
     if (!valid) throw invalidLogin();
     if (!user.email_confirmed_at) throw new AuthApiFailure(400, 'email_not_confirmed', 'Email not confirmed');
-    let weakness: ReturnType<typeof passwordWeakness>;
-    try {
-      weakness = passwordWeakness(password);
-    } catch {
-      weakness = undefined; // a stored password longer than the limit still signs in
-    }
+    const weakness = passwordWeakness(password);
     const response = await sessionResponse(await signInUser(sql, user.id, client));
     writeJson(res, 200, weakness ? { ...response, weak_password: weakness } : response);
   }
@@ -376,21 +369,22 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://local-auth');
-    const path = url.pathname.replace(/^\/auth\/v1(?=\/|$)/, '').replace(/\/+$/, '') || '/';
-    applyCors(req, res);
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
-        'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] ?? '*',
-        'Access-Control-Max-Age': '86400',
-      });
-      res.end();
-      return;
-    }
-    const methods = routes[path];
-    const route = methods?.[req.method ?? 'GET'];
+    let path = req.url ?? '/';
     try {
+      const url = new URL(req.url ?? '/', 'http://local-auth');
+      path = url.pathname.replace(/^\/auth\/v1(?=\/|$)/, '').replace(/\/+$/, '') || '/';
+      applyCors(req, res);
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, {
+          'Access-Control-Allow-Methods': 'GET, POST, PUT, DELETE, OPTIONS',
+          'Access-Control-Allow-Headers': req.headers['access-control-request-headers'] ?? '*',
+          'Access-Control-Max-Age': '86400',
+        });
+        res.end();
+        return;
+      }
+      const methods = routes[path];
+      const route = methods?.[req.method ?? 'GET'];
       if (!methods) throw new AuthApiFailure(404, 'not_found', `No route for ${path}`);
       if (!route) throw new AuthApiFailure(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
       await route({ req, res, url, client: clientInfo(req) });

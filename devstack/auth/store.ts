@@ -53,7 +53,8 @@ export interface ClientInfo {
 const userColumns = `id, aud, role, email, encrypted_password, email_confirmed_at, phone, phone_confirmed_at,
   confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at, banned_until, is_anonymous`;
 
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+/** GoTrue's `instance_id` of every row, and the "no session" `session_id`. */
+export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 const TOKEN_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
 
 /** 12 random lowercase letters and digits, like GoTrue's legacy refresh tokens. */

@@ -86,6 +86,11 @@ describe('sign-up', () => {
     expect(error).toMatchObject({ status: 422, code: 'weak_password', message: 'Password should be at least 6 characters.', reasons: ['length'] });
   });
 
+  it('refuses a password over bcrypt\'s 72 bytes with validation_failed 400', async () => {
+    const { error } = await auth.client().auth.signUp({ email: uniqueEmail(), password: 'p'.repeat(73) });
+    expect(error).toMatchObject({ status: 400, code: 'validation_failed', message: 'Password cannot be longer than 72 characters' });
+  });
+
   it('refuses a malformed email with validation_failed 400 and stores nothing', async () => {
     const { error } = await auth.client().auth.signUp({ email: 'not-an-email', password: 'password123' });
     expect(error).toMatchObject({ status: 400, code: 'validation_failed', message: 'Unable to validate email address: invalid format' });
@@ -127,6 +132,18 @@ describe('password sign-in', () => {
     expect(data.user?.id).toBe(id);
     const [profile] = await sql`select display_name from public.profiles where id = ${id}`;
     expect(profile?.display_name).toBe('Seeded');
+  });
+
+  it('signs in with a password that is now too short, reporting it as weak_password', async () => {
+    const email = uniqueEmail();
+    await sql`
+      insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+      values (${randomUUID()}, 'authenticated', 'authenticated', ${email},
+              extensions.crypt('abc', extensions.gen_salt('bf')), now(), '{}', '{}', now(), now())`;
+    const { data, error } = await auth.client().auth.signInWithPassword({ email, password: 'abc' });
+    expect(error).toBeNull();
+    expect(data.session).not.toBeNull();
+    expect(data.weakPassword).toEqual({ message: 'Password should be at least 6 characters.', reasons: ['length'] });
   });
 
   it('refuses an unconfirmed email with email_not_confirmed', async () => {
