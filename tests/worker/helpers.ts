@@ -7,13 +7,22 @@ import { inject } from 'vitest';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
 import type { WorkerConfig } from '../../worker/src/config.ts';
 import type { JobRow } from '../../worker/src/lifecycle.ts';
+import postgres from 'postgres';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';
 
-/** A configuration for an in-process worker: short delays, its own queue prefix, a free port. */
-export function testConfig(overrides: Partial<WorkerConfig> = {}): WorkerConfig {
+/** A superuser connection to a (private) test database. */
+export function connect(url: string, max = 4): Sql {
+  return postgres(url, { max, onnotice: () => undefined });
+}
+
+/**
+ * A configuration for an in-process worker on `databaseUrl` (a private database, see
+ * database.ts): short delays, its own queue prefix, a free port.
+ */
+export function testConfig(databaseUrl: string, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
   const suffix = randomUUID().slice(0, 8);
   return {
-    databaseUrl: inject('databaseUrl'),
+    databaseUrl,
     redisUrl: inject('redisUrl'),
     port: 0,
     name: `tw-${suffix}`,

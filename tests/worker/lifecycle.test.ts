@@ -5,18 +5,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
-import { adminSql } from '../harness/db.ts';
-import { createProject, insertJob, jobEvents, quietLog, readJob, testConfig, waitForStatus } from './helpers.ts';
+import type { Sql } from '../harness/db.ts';
+import { privateDatabase } from './database.ts';
+import { connect, createProject, insertJob, jobEvents, quietLog, testConfig, waitForStatus } from './helpers.ts';
 
-const sql = adminSql();
+let db: Awaited<ReturnType<typeof privateDatabase>>;
+let sql: Sql;
 let worker: RunningWorker;
 
 beforeAll(async () => {
-  worker = await startWorker(testConfig(), { log: quietLog });
+  db = await privateDatabase();
+  sql = connect(db.url);
+  worker = await startWorker(testConfig(db.url), { log: quietLog });
 });
 afterAll(async () => {
   await worker?.stop();
-  await sql.end();
+  await sql?.end();
+  await db?.drop();
 });
 
 describe('job lifecycle', () => {
