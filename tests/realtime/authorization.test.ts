@@ -1,0 +1,160 @@
+/**
+ * Conformance: private-channel authorization by RLS on realtime.messages, token updates and
+ * expiry, driven by real supabase-js clients.
+ */
+import type { RealtimeChannel } from '@supabase/supabase-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminSql, createUser, type TestUser } from '../harness/db.ts';
+import {
+  anonKey,
+  connectClient,
+  createProject,
+  eventually,
+  startRealtime,
+  subscribe,
+  userToken,
+  type StartedRealtime,
+  type TestClient,
+} from './helpers.ts';
+
+const sql = adminSql();
+let realtime: StartedRealtime;
+const clients: TestClient[] = [];
+
+beforeAll(async () => {
+  realtime = await startRealtime();
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((client) => client.supabase.removeAllChannels()));
+  await realtime.server.close();
+  await sql.end();
+});
+
+async function client(token: string): Promise<TestClient> {
+  const created = await connectClient(realtime.baseUrl, token);
+  clients.push(created);
+  return created;
+}
+
+interface Watched {
+  channel: RealtimeChannel;
+  events: Array<{ event: string; payload: Record<string, unknown> }>;
+  system: Array<{ status: string; message: string }>;
+  statuses: string[];
+}
+
+async function join(c: TestClient, projectId: string, config: { self?: boolean; ack?: boolean } = {}): Promise<Watched & { status: string; error?: Error }> {
+  const channel = c.supabase.channel(`project:${projectId}`, { config: { private: true, broadcast: { self: config.self ?? false, ack: config.ack ?? false } } });
+  const watched: Watched = { channel, events: [], system: [], statuses: [] };
+  channel.on('broadcast', { event: '*' }, ({ event, payload }) => watched.events.push({ event, payload }));
+  channel.on('system', {}, (payload: { status: string; message: string }) => watched.system.push(payload));
+  const result = await new Promise<{ status: string; error?: Error }>((resolve) => {
+    channel.subscribe((status, error) => {
+      watched.statuses.push(status);
+      resolve({ status, error });
+    });
+  });
+  return { ...watched, ...result };
+}
+
+describe('private channel authorization', () => {
+  let owner: TestUser;
+  let collaborator: TestUser;
+  let viewer: TestUser;
+  let outsider: TestUser;
+  let projectId: string;
+
+  beforeAll(async () => {
+    [owner, collaborator, viewer, outsider] = await Promise.all([createUser(sql), createUser(sql), createUser(sql), createUser(sql)]);
+    projectId = await createProject(sql, [[owner!, 'owner'], [collaborator!, 'collaborator'], [viewer!, 'viewer']]);
+  });
+
+  it("refuses a non-member's join with Supabase's Unauthorized reason", async () => {
+    const c = await client(await userToken(outsider));
+    const joined = await join(c, projectId);
+    expect(joined.status).toBe('CHANNEL_ERROR');
+    expect(joined.error?.message).toBe(`Unauthorized: You do not have permissions to read from this Channel topic: project:${projectId}`);
+    await c.supabase.removeChannel(joined.channel);
+  });
+
+  it('refuses the anon key on the private channel but lets it join a public one', async () => {
+    const c = await client(await anonKey());
+    const refused = await join(c, projectId);
+    expect(refused.error?.message).toMatch(/^Unauthorized: You do not have permissions to read from this Channel topic/);
+    await c.supabase.removeChannel(refused.channel);
+    const publicChannel = c.supabase.channel(`lobby:${projectId}`);
+    expect((await subscribe(publicChannel)).status).toBe('SUBSCRIBED');
+  });
+
+  it("drops a viewer's broadcast and delivers a collaborator's", async () => {
+    const observer = await join(await client(await userToken(owner)), projectId);
+    const viewerChannel = await join(await client(await userToken(viewer)), projectId);
+    const collaboratorChannel = await join(await client(await userToken(collaborator)), projectId, { ack: true });
+    expect([observer.status, viewerChannel.status, collaboratorChannel.status]).toEqual(['SUBSCRIBED', 'SUBSCRIBED', 'SUBSCRIBED']);
+
+    expect(await viewerChannel.channel.send({ type: 'broadcast', event: 'cursor', payload: { from: 'viewer' } })).toBe('ok');
+    // A channel handles its events in order: once the track is answered, the broadcast was handled.
+    expect(await viewerChannel.channel.track({ user_id: viewer.id })).toBe('ok');
+    expect(await collaboratorChannel.channel.send({ type: 'broadcast', event: 'cursor', payload: { from: 'collaborator' } })).toBe('ok');
+
+    await eventually("the collaborator's cursor", () => observer.events.find((e) => e.event === 'cursor'));
+    expect(observer.events.filter((e) => e.event === 'cursor').map((e) => e.payload.from)).toEqual(['collaborator']);
+    expect(collaboratorChannel.events).toEqual([]); // self: false
+  });
+
+  it('honours self and ack', async () => {
+    const c = await join(await client(await userToken(collaborator)), projectId, { self: true, ack: true });
+    expect(await c.channel.send({ type: 'broadcast', event: 'ping', payload: { n: 1 } })).toBe('ok');
+    await eventually('own broadcast', () => c.events.find((e) => e.event === 'ping'));
+    expect(c.events.find((e) => e.event === 'ping')?.payload).toEqual({ n: 1 });
+  });
+
+  it('keeps the channel across a token refresh', async () => {
+    const c = await client(await userToken(collaborator, 60));
+    const watched = await join(c, projectId, { self: true, ack: true });
+    await c.setToken(await userToken(collaborator, 3600));
+    expect(await watched.channel.send({ type: 'broadcast', event: 'after-refresh', payload: {} })).toBe('ok');
+    await eventually('broadcast after refresh', () => watched.events.find((e) => e.event === 'after-refresh'));
+    expect(watched.system).toEqual([]);
+    expect(watched.channel.state).toBe('joined');
+  });
+
+  it('closes the channel of a member removed from the project on the next token update, and announces member_left', async () => {
+    const leaver = await createUser(sql);
+    await sql`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${leaver.id}, 'viewer')`;
+    const observer = await join(await client(await userToken(owner)), projectId);
+    const leaverClient = await client(await userToken(leaver));
+    const leaving = await join(leaverClient, projectId);
+    expect(leaving.status).toBe('SUBSCRIBED');
+
+    await sql`delete from public.project_members where project_id = ${projectId} and user_id = ${leaver.id}`;
+    const left = await eventually('member_left', () => observer.events.find((e) => e.event === 'member_left'));
+    expect(left.payload).toMatchObject({ project_id: projectId, user_id: leaver.id, role: 'viewer' });
+
+    await leaverClient.setToken(await userToken(leaver, 7200));
+    await eventually('system error', () => leaving.system.length > 0);
+    expect(leaving.system[0]).toMatchObject({
+      status: 'error',
+      message: `You do not have permissions to read from this Channel topic: project:${projectId}`,
+    });
+    await eventually('channel closed', () => leaving.statuses.includes('CLOSED'));
+  });
+
+  it('closes the channel with a system error when the token expires', async () => {
+    const c = await client(await userToken(viewer, 2));
+    const watched = await join(c, projectId);
+    expect(watched.status).toBe('SUBSCRIBED');
+    await eventually('expiry', () => watched.system.length > 0, 8000);
+    expect(watched.system[0]?.status).toBe('error');
+    expect(watched.system[0]?.message).toMatch(/^Token has expired \d+ seconds ago$/);
+    await eventually('channel closed', () => watched.statuses.includes('CLOSED'));
+  });
+
+  it('refuses a join with an expired token', async () => {
+    const c = await client(await userToken(viewer, -10));
+    const refused = await join(c, projectId);
+    expect(refused.error?.message).toMatch(/^InvalidJWTToken: Token has expired \d+ seconds ago$/);
+    await c.supabase.removeChannel(refused.channel);
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * Conformance: rows written by realtime.send (the schema's event triggers) reach members'
+ * channels once committed, in order; both serializers; the raw protocol (heartbeat,
+ * unmatched topics, malformed frames, binary broadcasts, handshake refusals).
+ */
+import type { RealtimeChannel } from '@supabase/supabase-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { adminSql, createUser, type TestUser } from '../harness/db.ts';
+import { anonKey, connectClient, createProject, eventually, startRealtime, subscribe, userToken, type StartedRealtime, type TestClient } from './helpers.ts';
+
+const sql = adminSql();
+let realtime: StartedRealtime;
+const clients: TestClient[] = [];
+const sockets: WebSocket[] = [];
+let owner: TestUser;
+let projectId: string;
+
+beforeAll(async () => {
+  realtime = await startRealtime();
+  owner = await createUser(sql);
+  projectId = await createProject(sql, [[owner, 'owner']]);
+});
+
+afterAll(async () => {
+  for (const socket of sockets) socket.terminate();
+  await Promise.all(clients.map((client) => client.supabase.removeAllChannels()));
+  await realtime.server.close();
+  await sql.end();
+});
+
+async function watch(vsn: '1.0.0' | '2.0.0' = '2.0.0') {
+  const c = await connectClient(realtime.baseUrl, await userToken(owner), { vsn });
+  clients.push(c);
+  const channel: RealtimeChannel = c.supabase.channel(`project:${projectId}`, { config: { private: true, broadcast: { self: true, ack: true } } });
+  const events: Array<{ event: string; payload: Record<string, unknown>; meta?: { id?: string } }> = [];
+  channel.on('broadcast', { event: '*' }, (message) => events.push({ event: message.event, payload: message.payload, meta: message.meta }));
+  expect((await subscribe(channel)).status).toBe('SUBSCRIBED');
+  return { channel, events };
+}
+
+/** A raw WebSocket client speaking the protocol by hand. */
+async function raw(vsn: '1.0.0' | '2.0.0', apikey?: string) {
+  const key = apikey ?? (await anonKey());
+  const socket = new WebSocket(`${realtime.wsUrl}?apikey=${encodeURIComponent(key)}&vsn=${vsn}`);
+  sockets.push(socket);
+  const received: Array<unknown> = [];
+  socket.on('message', (data: Buffer, isBinary: boolean) => received.push(isBinary ? Buffer.from(data) : JSON.parse(data.toString())));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, received };
+}
+
+describe('database events', () => {
+  it("delivers a job's progress as job_updated events in order, ending succeeded", async () => {
+    const { events } = await watch();
+    const [job] = await sql<{ id: string }[]>`
+      insert into public.jobs (project_id, created_by, type, payload) values (${projectId}, ${owner.id}, 'diagnostic.sleep', '{"ms": 1}') returning id`;
+    const jobId = job!.id;
+    await sql`update public.jobs set status = 'running', attempts = 1, started_at = now() where id = ${jobId}`;
+    for (const progress of [25, 50, 75]) await sql`update public.jobs set progress = ${progress} where id = ${jobId}`;
+    await sql`update public.jobs set status = 'succeeded', progress = 100, finished_at = now() where id = ${jobId}`;
+
+    const jobEvents = () => events.filter((e) => e.event === 'job_updated' && e.payload.id === jobId);
+    await eventually('succeeded event', () => jobEvents().some((e) => e.payload.status === 'succeeded'));
+    expect(jobEvents().map((e) => [e.payload.status, e.payload.progress])).toEqual([
+      ['queued', 0],
+      ['running', 0],
+      ['running', 25],
+      ['running', 50],
+      ['running', 75],
+      ['succeeded', 100],
+    ]);
+    expect(jobEvents()[0]).toMatchObject({ payload: { project_id: projectId, type: 'diagnostic.sleep', attempts: 0 }, meta: { id: expect.any(String) } });
+  });
+
+  it('delivers nothing from a rolled-back transaction', async () => {
+    const { events } = await watch();
+    await sql
+      .begin(async (tx) => {
+        await tx`update public.projects set name = 'rolled back' where id = ${projectId}`;
+        throw new Error('rollback');
+      })
+      .catch(() => undefined);
+    await sql`update public.projects set name = 'committed' where id = ${projectId}`;
+    await eventually('project_updated', () => events.find((e) => e.event === 'project_updated'));
+    expect(events.filter((e) => e.event === 'project_updated').map((e) => e.payload.name)).toEqual(['committed']);
+  });
+});
+
+describe('serializers', () => {
+  it('1.0.0 and 2.0.0 clients exchange broadcasts and receive database events', async () => {
+    const v1 = await watch('1.0.0');
+    const v2 = await watch('2.0.0');
+    expect(await v1.channel.send({ type: 'broadcast', event: 'from-v1', payload: { a: 1 } })).toBe('ok');
+    expect(await v2.channel.send({ type: 'broadcast', event: 'from-v2', payload: { b: 2 } })).toBe('ok');
+    await sql`select realtime.send('{"hello": "db"}'::jsonb, 'from-db', ${`project:${projectId}`}, true)`;
+    for (const client of [v1, v2]) {
+      await eventually('all three', () => ['from-v1', 'from-v2', 'from-db'].every((name) => client.events.some((e) => e.event === name)));
+      expect(client.events.find((e) => e.event === 'from-v1')?.payload).toEqual({ a: 1 });
+      expect(client.events.find((e) => e.event === 'from-v2')?.payload).toEqual({ b: 2 });
+      expect(client.events.find((e) => e.event === 'from-db')).toMatchObject({ payload: { hello: 'db', id: expect.any(String) }, meta: { id: expect.any(String) } });
+    }
+  });
+
+  it('speaks 1.0.0 JSON objects on the wire', async () => {
+    const { socket, received } = await raw('1.0.0');
+    socket.send(JSON.stringify({ topic: 'phoenix', event: 'heartbeat', payload: {}, ref: '1' }));
+    socket.send(JSON.stringify({ topic: 'realtime:lobby-v1', event: 'phx_join', payload: { config: { presence: { key: 'me', enabled: true } } }, ref: '2', join_ref: '2' }));
+    await eventually('presence_state', () => received.find((m) => (m as { event?: string }).event === 'presence_state'));
+    expect(received[0]).toEqual({ topic: 'phoenix', event: 'phx_reply', payload: { status: 'ok', response: {} }, ref: '1' });
+    expect(received[1]).toEqual({ topic: 'realtime:lobby-v1', event: 'phx_reply', payload: { status: 'ok', response: { postgres_changes: [] } }, ref: '2' });
+    expect(received[2]).toEqual({ topic: 'realtime:lobby-v1', event: 'presence_state', payload: {}, ref: null });
+  });
+});
+
+describe('raw protocol (2.0.0)', () => {
+  it('answers heartbeats, unmatched topics, malformed frames and unknown events, and keeps the socket', async () => {
+    const { socket, received } = await raw('2.0.0');
+    socket.send('not json');
+    socket.send(JSON.stringify({ not: 'an array' }));
+    socket.send(Buffer.from([9, 9, 9]));
+    socket.send(JSON.stringify([null, '5', 'realtime:nowhere', 'broadcast', {}]));
+    socket.send(JSON.stringify(['6', '6', 'realtime:lobby', 'phx_join', {}]));
+    socket.send(JSON.stringify(['6', '7', 'realtime:lobby', 'mystery', {}]));
+    socket.send(JSON.stringify([null, '8', 'phoenix', 'heartbeat', {}]));
+    await eventually('heartbeat reply', () => received.find((m) => Array.isArray(m) && m[1] === '8'));
+    const replies = received as Array<[string | null, string | null, string, string, { status: string; response: { reason?: string } }]>;
+    expect(replies.slice(0, 3).map((m) => [m[2], m[3], m[4].status])).toEqual([
+      ['phoenix', 'phx_reply', 'error'],
+      ['phoenix', 'phx_reply', 'error'],
+      ['phoenix', 'phx_reply', 'error'],
+    ]);
+    expect(replies[0]![4].response.reason).toMatch(/^malformed message/);
+    expect(replies[3]).toEqual([null, '5', 'realtime:nowhere', 'phx_reply', { status: 'error', response: { reason: 'unmatched topic' } }]);
+    expect(replies[4]).toEqual(['6', '6', 'realtime:lobby', 'phx_reply', { status: 'ok', response: { postgres_changes: [] } }]);
+    expect(replies[5]?.slice(1, 4)).toEqual(['7', 'realtime:lobby', 'phx_reply']);
+    expect(replies[5]?.[4].status).toBe('error');
+    expect(replies[6]).toEqual([null, '8', 'phoenix', 'phx_reply', { status: 'ok', response: {} }]);
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('relays kind-3 binary broadcasts as kind-4 frames, and closes on leave', async () => {
+    const sender = await raw('2.0.0');
+    const receiver = await raw('2.0.0');
+    for (const peer of [sender, receiver]) peer.socket.send(JSON.stringify(['1', '1', 'realtime:binary-room', 'phx_join', {}]));
+    await eventually('both joined', () => sender.received.length > 0 && receiver.received.length > 0);
+    const enc = new TextEncoder();
+    const [joinRef, ref, topic, event] = ['1', '2', 'realtime:binary-room', 'bytes'].map((s) => enc.encode(s));
+    const body = Buffer.from([1, 2, 3, 250]);
+    sender.socket.send(
+      Buffer.concat([Buffer.from([3, joinRef!.length, ref!.length, topic!.length, event!.length, 0, 0]), joinRef!, ref!, topic!, event!, body]),
+    );
+    const frame = await eventually('kind-4 frame', () => receiver.received.find((m): m is Buffer => Buffer.isBuffer(m)));
+    expect(frame[0]).toBe(4);
+    const [topicSize, eventSize, metaSize, encoding] = [frame[1]!, frame[2]!, frame[3]!, frame[4]!];
+    expect(frame.subarray(5, 5 + topicSize).toString()).toBe('realtime:binary-room');
+    expect(frame.subarray(5 + topicSize, 5 + topicSize + eventSize).toString()).toBe('bytes');
+    expect([metaSize, encoding]).toEqual([0, 0]);
+    expect([...frame.subarray(5 + topicSize + eventSize)]).toEqual([1, 2, 3, 250]);
+
+    receiver.socket.send(JSON.stringify(['1', '3', 'realtime:binary-room', 'phx_leave', {}]));
+    await eventually('phx_close', () => receiver.received.find((m) => Array.isArray(m) && m[3] === 'phx_close'));
+    const tail = receiver.received.filter(Array.isArray).slice(-2);
+    expect(tail).toEqual([
+      ['1', '3', 'realtime:binary-room', 'phx_reply', { status: 'ok', response: {} }],
+      ['1', '1', 'realtime:binary-room', 'phx_close', {}],
+    ]);
+  });
+
+  it('refuses handshakes without an API key or with a forged one', async () => {
+    const status = (url: string) =>
+      new Promise<number>((resolve) => {
+        const socket = new WebSocket(url);
+        socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.on('open', () => resolve(101));
+        socket.on('error', () => undefined);
+      });
+    expect(await status(`${realtime.wsUrl}?vsn=2.0.0`)).toBe(401);
+    const forged = (await anonKey()).slice(0, -4) + 'AAAA';
+    expect(await status(`${realtime.wsUrl}?vsn=2.0.0&apikey=${forged}`)).toBe(401);
+    expect(await status(`${realtime.wsUrl.replace('/websocket', '/nope')}?vsn=2.0.0&apikey=${await anonKey()}`)).toBe(404);
+  });
+});
