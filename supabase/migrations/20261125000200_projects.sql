@@ -191,49 +191,57 @@ create trigger project_members_keep_last_owner
   for each row execute function private.keep_last_owner();
 
 /**
- * Before a user is deleted: in each project where they are the last owner, the
- * longest-standing remaining member becomes owner; a project left with no other member
- * is deleted. Their memberships then go by cascade.
+ * After an owner's membership goes because their account is being deleted (the cascade
+ * from auth.users): when the project has no owner with a live account left, the
+ * longest-standing remaining member becomes owner; a project left with no member is
+ * deleted. It works per membership row, after the accounts are gone, so deleting several
+ * users in one statement (all owners of a project, or all its members) is handled too.
  */
-create or replace function private.hand_over_projects_of_deleted_user()
+create or replace function private.hand_over_orphaned_project()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  orphan record;
   successor uuid;
 begin
-  for orphan in
-    select m.project_id
-    from public.project_members m
-    where m.user_id = old.id and m.role = 'owner'
-      and not exists (select 1 from public.project_members o
-                      where o.project_id = m.project_id and o.role = 'owner' and o.user_id <> old.id)
-  loop
-    select o.user_id into successor
-    from public.project_members o
-    where o.project_id = orphan.project_id and o.user_id <> old.id
-    order by o.created_at, o.user_id
-    limit 1;
-    if successor is null then
-      delete from public.projects where id = orphan.project_id;
-    else
-      update public.project_members set role = 'owner'
-      where project_id = orphan.project_id and user_id = successor;
-    end if;
-  end loop;
-  return old;
+  -- Only a deleted account orphans a project: any other removal of the last owner is
+  -- refused by keep_last_owner, and a deleted project needs nothing.
+  if exists (select 1 from auth.users u where u.id = old.user_id)
+     or not exists (select 1 from public.projects p where p.id = old.project_id) then
+    return null;
+  end if;
+  -- Serializes hand-overs and owner removals of the same project.
+  perform 1 from public.projects p where p.id = old.project_id for update;
+  if exists (
+    select 1 from public.project_members m join auth.users u on u.id = m.user_id
+    where m.project_id = old.project_id and m.role = 'owner'
+  ) then
+    return null;
+  end if;
+  select m.user_id into successor
+  from public.project_members m join auth.users u on u.id = m.user_id
+  where m.project_id = old.project_id
+  order by m.created_at, m.user_id
+  limit 1;
+  if successor is null then
+    delete from public.projects p where p.id = old.project_id;
+  else
+    update public.project_members m set role = 'owner'
+    where m.project_id = old.project_id and m.user_id = successor;
+  end if;
+  return null;
 end;
 $$;
-comment on function private.hand_over_projects_of_deleted_user() is
-  'Trigger on auth.users: keeps every project owned when a user is deleted.';
-revoke all on function private.hand_over_projects_of_deleted_user() from public;
+comment on function private.hand_over_orphaned_project() is
+  'Trigger: keeps every project owned (or deletes it when empty) when users are deleted.';
+revoke all on function private.hand_over_orphaned_project() from public;
 
-create trigger on_auth_user_deleted
-  before delete on auth.users
-  for each row execute function private.hand_over_projects_of_deleted_user();
+create trigger project_members_hand_over_orphaned_project
+  after delete on public.project_members
+  for each row when (old.role = 'owner')
+  execute function private.hand_over_orphaned_project();
 
 -- Section: RLS policies
 

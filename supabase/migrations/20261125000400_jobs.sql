@@ -53,8 +53,9 @@ create trigger jobs_touch_updated_at
   for each row execute function private.touch_updated_at();
 
 /**
- * Pins created_by to the submitting user and the worker-owned columns to their initial
- * values on insert, whoever inserts.
+ * Pins created_by to the submitting user on insert. (Clients cannot write the
+ * worker-owned columns at all: their insert grant covers only project_id, type, payload
+ * and idempotency_key.)
  */
 create or replace function private.initialize_job()
 returns trigger
@@ -91,6 +92,13 @@ declare
 begin
   if old.status = new.status then
     if old.status in ('succeeded', 'failed', 'cancelled') then
+      -- The one change a final row accepts: its creator's account was deleted
+      -- (on delete set null). Ignoring it would leave a dangling created_by.
+      if old.created_by is not null and new.created_by is null then
+        new := old;
+        new.created_by := null;
+        return new;
+      end if;
       return null;
     end if;
     if old.status = 'running' then

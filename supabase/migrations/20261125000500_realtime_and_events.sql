@@ -36,17 +36,22 @@ comment on function private.my_role_in_topic() is 'Role of the current user in t
 revoke all on function private.my_role_in_topic() from public;
 grant execute on function private.my_role_in_topic() to authenticated, service_role;
 
+-- Both policies also match the row's topic to the channel being authorized, so that a
+-- member of one project can never read or write another project's messages, whatever
+-- topic setting a connection carries.
 create policy "project members receive broadcast and presence"
   on realtime.messages for select to authenticated
   using (
     extension in ('broadcast', 'presence')
+    and topic = (select realtime.topic())
     and (select private.my_role_in_topic()) is not null
   );
 
 create policy "members track presence, collaborators and owners broadcast"
   on realtime.messages for insert to authenticated
   with check (
-    case extension
+    topic = (select realtime.topic())
+    and case extension
       when 'presence' then (select private.my_role_in_topic()) is not null
       when 'broadcast' then (select private.my_role_in_topic()) in ('owner', 'collaborator')
       else false
