@@ -84,14 +84,12 @@ describe('late and duplicate writes', () => {
   it('cannot move a finished row backwards, however the writes arrive', async () => {
     const { projectId } = await createProject(sql);
     const lifecycle = new JobLifecycle(sql, { writeBatchMs: 0 });
-    // A type no worker runs here would still be dispatched, so take the row ourselves
-    // before any worker can: start it in the same transaction as the insert.
-    const [{ id }] = await sql.begin(async (tx) => {
-      const rows = await tx<{ id: string }[]>`
-        insert into public.jobs (project_id, type, payload, status, attempts, started_at)
-        values (${projectId}, 'diagnostic.sleep', '{"ms": 1}', 'running', 1, now()) returning id`;
-      return rows;
-    }) as [{ id: string }];
+    // Inserted as already running: the dispatcher enqueues only queued rows, and the
+    // worker's start refuses a row that is final by then.
+    const [inserted] = await sql<{ id: string }[]>`
+      insert into public.jobs (project_id, type, payload, status, attempts, started_at)
+      values (${projectId}, 'diagnostic.sleep', '{"ms": 1}', 'running', 1, now()) returning id`;
+    const id = inserted!.id;
     expect(await lifecycle.progress(id, 40)).toEqual({ cancelRequested: false });
     expect(await lifecycle.succeed(id, { done: true })).toBe(true);
     const finished = await readJob(sql, id);
@@ -121,9 +119,10 @@ describe('late and duplicate writes', () => {
   it('keeps progress and attempts monotonic within a run', async () => {
     const { projectId } = await createProject(sql);
     const lifecycle = new JobLifecycle(sql, { writeBatchMs: 5 });
-    const [{ id }] = await sql`
+    const [inserted] = await sql<{ id: string }[]>`
       insert into public.jobs (project_id, type, payload, status, attempts, started_at)
-      values (${projectId}, 'diagnostic.sleep', '{"ms": 1}', 'running', 2, now()) returning id` as unknown as [{ id: string }];
+      values (${projectId}, 'diagnostic.sleep', '{"ms": 1}', 'running', 2, now()) returning id`;
+    const id = inserted!.id;
     await Promise.all([lifecycle.progress(id, 70), lifecycle.progress(id, 30)]);
     await lifecycle.progress(id, 50);
     await sql`update public.jobs set attempts = 1, progress = 20 where id = ${id}`;
