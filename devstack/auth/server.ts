@@ -176,7 +176,6 @@ async function connect(databaseUrl: string): Promise<Sql> {
  */
 export async function createAuthServer(options: AuthServerOptions): Promise<AuthServer> {
   const keys: SigningKeys = await loadSigningKeys({ jwtSecret: options.jwtSecret ?? DEFAULT_JWT_SECRET, signingJwk: options.signingJwk });
-  const sql = await connect(options.databaseUrl);
   const log = options.logger ?? createLogger({ service: 'local-auth' });
   const issuer = options.issuer ?? DEFAULT_ISSUER;
   const jwtExpiry = options.jwtExpirySeconds ?? 3600;
@@ -185,10 +184,15 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   const enableSignup = options.enableSignup ?? true;
   const bcryptCost = options.bcryptCost ?? 10;
   const fiveMinutes = 5 * 60_000;
-  const limiter = (limit: RateLimit | false | undefined, fallback: RateLimit): RateLimiter | undefined =>
-    limit === false ? undefined : createRateLimiter(limit ?? fallback);
+  const limiter = (limit: RateLimit | false | undefined, fallback: RateLimit): RateLimiter | undefined => {
+    if (limit === false) return undefined;
+    const { max, windowMs } = limit ?? fallback;
+    if (!(max >= 1) || !(windowMs > 0)) throw new AuthConfigError(`a rate limit needs max >= 1 and windowMs > 0 (got ${max} per ${windowMs} ms)`);
+    return createRateLimiter({ max, windowMs });
+  };
   const signUpLimiter = limiter(options.rateLimits?.signUp, { max: 30, windowMs: fiveMinutes });
   const tokenLimiter = limiter(options.rateLimits?.token, { max: 150, windowMs: fiveMinutes });
+  const sql = await connect(options.databaseUrl);
 
   function enforce(rateLimiter: RateLimiter | undefined, client: ClientInfo): void {
     const waitSeconds = rateLimiter?.take(client.ip ?? 'unknown') ?? 0;
