@@ -1,0 +1,197 @@
+/**
+ * NOTIFY channels the worker listens to (they cannot be observed inside the rolled-back
+ * transactions of the pgTAP suite):
+ *   tandem_cache  {"user_ids": [...]}  every user whose project listing changed
+ *   tandem_jobs   {"op", "id"}         jobs to enqueue (insert, retry) or abort (cancel)
+ *
+ * Other test files write to the same database at the same time, so only notifications
+ * naming this file's fresh users and jobs are considered. Notifications are delivered in
+ * commit order, which gives every step an exact boundary: after the step, a marker user
+ * creates a project of their own, and everything received before the marker's
+ * notification belongs to the step.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
+import { Inbox } from './inbox.ts';
+
+interface CacheMessage {
+  user_ids: string[];
+}
+interface JobMessage {
+  op: 'insert' | 'retry' | 'cancel';
+  id: string;
+}
+
+let sql: Sql;
+let cache: Inbox<CacheMessage>;
+let jobs: Inbox<JobMessage>;
+let alice: TestUser;
+let bob: TestUser;
+let carol: TestUser;
+let dave: TestUser;
+let marker: TestUser;
+
+beforeAll(async () => {
+  sql = adminSql();
+  cache = await Inbox.listen<CacheMessage>(sql, 'tandem_cache');
+  jobs = await Inbox.listen<JobMessage>(sql, 'tandem_jobs');
+  [alice, bob, carol, dave, marker] = await Promise.all([
+    createUser(sql), createUser(sql), createUser(sql), createUser(sql), createUser(sql),
+  ]) as [TestUser, TestUser, TestUser, TestUser, TestUser];
+});
+
+afterAll(async () => {
+  await sql?.end();
+});
+
+/** Runs `step`, then returns which of this file's users the step's tandem_cache notifications named. */
+async function usersNotifiedBy(step: () => Promise<unknown>): Promise<string[]> {
+  const start = cache.size;
+  await step();
+  await withRls(sql, marker.claims, (tx) => tx`insert into public.projects (name) values ('marker')`);
+  const end = await cache.waitFor((message) => message.user_ids.includes(marker.id), start);
+  const mine = new Set([alice.id, bob.id, carol.id, dave.id]);
+  const named = cache.slice(start, end).flatMap((message) => message.user_ids).filter((id) => mine.has(id));
+  return [...new Set(named)].sort();
+}
+
+const sorted = (...users: TestUser[]) => users.map((user) => user.id).sort();
+
+async function invite(owner: TestUser, projectId: string, invitee: TestUser, role: string): Promise<void> {
+  const [row] = await withRls(sql, owner.claims, (tx) =>
+    tx<{ token: string }[]>`select public.create_invitation(${projectId}, ${invitee.email}, ${role}::public.project_role) as token`);
+  await withRls(sql, invitee.claims, (tx) => tx`select public.accept_invitation(${row!.token})`);
+}
+
+describe('tandem_cache', () => {
+  let projectId: string;
+
+  test('creating a project names its creator', async () => {
+    const named = await usersNotifiedBy(async () => {
+      const [row] = await withRls(sql, alice.claims, (tx) =>
+        tx<{ id: string }[]>`insert into public.projects (name) values ('notify test') returning id`);
+      projectId = row!.id;
+    });
+    expect(named).toEqual(sorted(alice));
+  });
+
+  test('a member joining names every member', async () => {
+    expect(await usersNotifiedBy(() => invite(alice, projectId, bob, 'viewer'))).toEqual(sorted(alice, bob));
+    expect(await usersNotifiedBy(() => invite(alice, projectId, carol, 'viewer'))).toEqual(sorted(alice, bob, carol));
+  });
+
+  test('a role change names every member', async () => {
+    const named = await usersNotifiedBy(() =>
+      withRls(sql, alice.claims, (tx) =>
+        tx`update public.project_members set role = 'collaborator' where project_id = ${projectId} and user_id = ${bob.id}`));
+    expect(named).toEqual(sorted(alice, bob, carol));
+  });
+
+  test('editing the project names every member', async () => {
+    const named = await usersNotifiedBy(() =>
+      withRls(sql, bob.claims, (tx) => tx`update public.projects set name = 'renamed' where id = ${projectId}`));
+    expect(named).toEqual(sorted(alice, bob, carol));
+  });
+
+  test('a change made with plain SQL is announced the same way', async () => {
+    const named = await usersNotifiedBy(() => sql`update public.projects set description = 'by sql' where id = ${projectId}`);
+    expect(named).toEqual(sorted(alice, bob, carol));
+  });
+
+  test('a member leaving names the remaining members and the one who left', async () => {
+    const named = await usersNotifiedBy(() =>
+      withRls(sql, carol.claims, (tx) =>
+        tx`delete from public.project_members where project_id = ${projectId} and user_id = ${carol.id}`));
+    expect(named).toEqual(sorted(alice, bob, carol));
+  });
+
+  test('deleting the project names every departed member', async () => {
+    await invite(alice, projectId, dave, 'viewer');
+    const named = await usersNotifiedBy(() =>
+      withRls(sql, alice.claims, (tx) => tx`delete from public.projects where id = ${projectId}`));
+    expect(named).toEqual(sorted(alice, bob, dave));
+  });
+
+  test('a project of other users names none of them', async () => {
+    const named = await usersNotifiedBy(() =>
+      withRls(sql, carol.claims, (tx) => tx`insert into public.projects (name) values ('carol alone')`));
+    expect(named).toEqual(sorted(carol));
+  });
+});
+
+describe('tandem_jobs', () => {
+  let owner: TestUser;
+  let collaborator: TestUser;
+  let projectId: string;
+
+  beforeAll(async () => {
+    [owner, collaborator] = (await Promise.all([createUser(sql), createUser(sql)])) as [TestUser, TestUser];
+    const [row] = await withRls(sql, owner.claims, (tx) =>
+      tx<{ id: string }[]>`insert into public.projects (name) values ('jobs notify') returning id`);
+    projectId = row!.id;
+    await invite(owner, projectId, collaborator, 'collaborator');
+  });
+
+  const opsFor = (id: string) => jobs.all().filter((message) => message.id === id).map((message) => message.op);
+
+  test('a job submitted by a user, then cancelled while running, then retried', async () => {
+    const [job] = await withRls(sql, collaborator.claims, (tx) =>
+      tx<{ id: string }[]>`insert into public.jobs (project_id, type, payload) values (${projectId}, 'demo.echo', '{}') returning id`);
+    const id = job!.id;
+    await jobs.waitFor((message) => message.id === id && message.op === 'insert');
+
+    // The worker's own writes are not announced on tandem_jobs.
+    await sql`update public.jobs set status = 'running', attempts = 1 where id = ${id}`;
+    await sql`update public.jobs set progress = 50 where id = ${id}`;
+    await withRls(sql, owner.claims, (tx) => tx`select public.cancel_job(${id})`);
+    await jobs.waitFor((message) => message.id === id && message.op === 'cancel');
+    expect(opsFor(id)).toEqual(['insert', 'cancel']);
+
+    // A second cancel request changes nothing, so nothing is announced; the retry is.
+    await withRls(sql, owner.claims, (tx) => tx`select public.cancel_job(${id})`);
+    await sql`update public.jobs set status = 'cancelled' where id = ${id}`;
+    await withRls(sql, collaborator.claims, (tx) => tx`select public.retry_job(${id})`);
+    await jobs.waitFor((message) => message.id === id && message.op === 'retry');
+    expect(opsFor(id)).toEqual(['insert', 'cancel', 'retry']);
+  });
+
+  test('a job inserted with plain SQL is announced, and so is cancelling it while queued', async () => {
+    const [job] = await sql<{ id: string }[]>`
+      insert into public.jobs (project_id, type, payload) values (${projectId}, 'demo.echo', '{"via":"sql"}') returning id`;
+    const id = job!.id;
+    await jobs.waitFor((message) => message.id === id && message.op === 'insert');
+    await withRls(sql, collaborator.claims, (tx) => tx`select public.cancel_job(${id})`);
+    await jobs.waitFor((message) => message.id === id && message.op === 'cancel');
+    expect(opsFor(id)).toEqual(['insert', 'cancel']);
+    const [row] = await sql<{ status: string }[]>`select status from public.jobs where id = ${id}`;
+    expect(row?.status).toBe('cancelled');
+  });
+
+  test('a failed job retried by its project owner is announced as retry', async () => {
+    const [job] = await sql<{ id: string }[]>`
+      insert into public.jobs (project_id, created_by, type) values (${projectId}, ${collaborator.id}, 'demo.echo') returning id`;
+    const id = job!.id;
+    await sql`update public.jobs set status = 'running', attempts = 1 where id = ${id}`;
+    await sql`update public.jobs set status = 'failed', error = 'boom' where id = ${id}`;
+    await withRls(sql, owner.claims, (tx) => tx`select public.retry_job(${id})`);
+    await jobs.waitFor((message) => message.id === id && message.op === 'retry');
+    expect(opsFor(id)).toEqual(['insert', 'retry']);
+  });
+
+  test('a rolled-back insert is never announced', async () => {
+    const id = randomUUID();
+    await sql
+      .begin(async (tx) => {
+        await tx`insert into public.jobs (id, project_id, type) values (${id}, ${projectId}, 'demo.echo')`;
+        throw new Error('roll back');
+      })
+      .catch(() => undefined);
+    // A later committed job's notification proves the rolled-back one would have arrived before it.
+    const [later] = await sql<{ id: string }[]>`
+      insert into public.jobs (project_id, type) values (${projectId}, 'demo.echo') returning id`;
+    await jobs.waitFor((message) => message.id === later!.id);
+    expect(opsFor(id)).toEqual([]);
+  });
+});
