@@ -1,0 +1,185 @@
+/**
+ * Property: zero leaks across tenants. Random users, projects, memberships, jobs and
+ * invitations; then every user reads every table through `withRls` (exactly as PostgREST
+ * and the edge functions do) and Realtime's join and write checks run for every project
+ * topic (the devstack's implementation of Realtime's probe). What each user sees must be
+ * EXACTLY what the role matrix allows.
+ *
+ * Other test files write to the same database concurrently. Every user here is fresh and
+ * belongs only to this run's projects, so their visible sets are compared unfiltered.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import fc from 'fast-check';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { authorizeRead, authorizeWrite, emptyPolicies } from '../../devstack/realtime/authorization.ts';
+import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { adminSql, claimsFor, type Sql } from '../harness/db.ts';
+
+type Role = 'owner' | 'collaborator' | 'viewer';
+
+interface ProjectSpec {
+  /** Index of the creator, who becomes owner. */
+  creator: number;
+  /** Role of each user (by index) besides the creator's; null = not a member. */
+  roles: (Role | null)[];
+  /** Creator index of each job. */
+  jobs: number[];
+  invitations: number;
+}
+
+interface World {
+  users: number;
+  projects: ProjectSpec[];
+}
+
+const roleArb = fc.constantFrom<Role | null>(null, null, 'owner', 'collaborator', 'viewer');
+
+const worldArb: fc.Arbitrary<World> = fc.integer({ min: 2, max: 5 }).chain((users) =>
+  fc
+    .array(
+      fc.record({
+        creator: fc.nat(users - 1),
+        roles: fc.array(roleArb, { minLength: users, maxLength: users }),
+        jobs: fc.array(fc.nat(users - 1), { maxLength: 3 }),
+        invitations: fc.nat(2),
+      }),
+      { minLength: 1, maxLength: 4 },
+    )
+    .map((projects) => ({ users, projects })),
+);
+
+interface Built {
+  userIds: string[];
+  emails: string[];
+  projectIds: string[];
+  /** roles[p][u]: the effective role of user u in project p. */
+  roles: (Role | null)[][];
+  jobIds: string[][];
+  invitationIds: string[][];
+}
+
+let sql: Sql;
+
+beforeAll(() => {
+  sql = adminSql({ max: 6 });
+});
+
+afterAll(async () => {
+  await sql?.end();
+});
+
+/** Writes the world as the admin (projects get their owner from the creator trigger). */
+async function build(world: World): Promise<Built> {
+  const userIds = Array.from({ length: world.users }, () => randomUUID());
+  const emails = userIds.map((id) => `iso-${id}@test.tandem.dev`);
+  const projectIds = world.projects.map(() => randomUUID());
+  const roles = world.projects.map((spec) => spec.roles.map((role, user) => (user === spec.creator ? 'owner' : role)));
+  const jobIds = world.projects.map((spec) => spec.jobs.map(() => randomUUID()));
+  const invitationIds = world.projects.map((spec) => Array.from({ length: spec.invitations }, () => randomUUID()));
+
+  await sql.begin(async (tx) => {
+    for (const [index, id] of userIds.entries()) {
+      await tx`insert into auth.users (id, aud, role, email, created_at, updated_at)
+               values (${id}, 'authenticated', 'authenticated', ${emails[index]!}, now(), now())`;
+    }
+    for (const [p, spec] of world.projects.entries()) {
+      const projectId = projectIds[p]!;
+      await tx`insert into public.projects (id, name, created_by) values (${projectId}, ${`iso ${p}`}, ${userIds[spec.creator]!})`;
+      for (const [user, role] of roles[p]!.entries()) {
+        if (role === null || user === spec.creator) continue;
+        await tx`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${userIds[user]!}, ${role})`;
+      }
+      for (const [j, creator] of spec.jobs.entries()) {
+        await tx`insert into public.jobs (id, project_id, created_by, type) values (${jobIds[p]![j]!}, ${projectId}, ${userIds[creator]!}, 'demo.echo')`;
+      }
+      for (const id of invitationIds[p]!) {
+        await tx`insert into public.project_invitations (id, project_id, email, token_hash, invited_by)
+                 values (${id}, ${projectId}, ${`invitee-${id}@test.tandem.dev`}, ${randomBytes(32).toString('hex')}, ${userIds[spec.creator]!})`;
+      }
+    }
+  });
+  return { userIds, emails, projectIds, roles, jobIds, invitationIds };
+}
+
+/** What user u may see, per the role matrix. */
+function expected(built: Built, u: number) {
+  const memberOf = built.projectIds.map((_, p) => built.roles[p]![u] !== null);
+  const projects = built.projectIds.filter((_, p) => memberOf[p]);
+  const coMembers = new Set<string>([built.userIds[u]!]);
+  const members: string[] = [];
+  for (const [p, projectId] of built.projectIds.entries()) {
+    if (!memberOf[p]) continue;
+    for (const [v, role] of built.roles[p]!.entries()) {
+      if (role === null) continue;
+      coMembers.add(built.userIds[v]!);
+      members.push(`${projectId}/${built.userIds[v]}/${role}`);
+    }
+  }
+  return {
+    profiles: [...coMembers].sort(),
+    projects: [...projects].sort(),
+    members: members.sort(),
+    invitations: built.invitationIds.flatMap((ids, p) => (built.roles[p]![u] === 'owner' ? ids : [])).sort(),
+    jobs: built.jobIds.flatMap((ids, p) => (memberOf[p] ? ids : [])).sort(),
+    realtime: built.projectIds.map((_, p) => {
+      const role = built.roles[p]![u] ?? null;
+      return {
+        read: { broadcast: role !== null, presence: role !== null },
+        write: { broadcast: role === 'owner' || role === 'collaborator', presence: role !== null },
+      };
+    }),
+  };
+}
+
+/** What user u actually sees, through withRls and Realtime's checks. */
+async function observed(built: Built, u: number) {
+  const claims = claimsFor(built.userIds[u]!, built.emails[u]!);
+  const seen = await withRls(
+    sql,
+    claims,
+    async (tx) => ({
+      profiles: (await tx<{ id: string }[]>`select id from public.profiles`).map((r) => r.id).sort(),
+      projects: (await tx<{ id: string }[]>`select id from public.projects`).map((r) => r.id).sort(),
+      members: (await tx<{ k: string }[]>`select project_id || '/' || user_id || '/' || role as k from public.project_members`)
+        .map((r) => r.k)
+        .sort(),
+      invitations: (await tx<{ id: string }[]>`select id from public.project_invitations`).map((r) => r.id).sort(),
+      jobs: (await tx<{ id: string }[]>`select id from public.jobs`).map((r) => r.id).sort(),
+    }),
+    { readOnly: true },
+  );
+  const realtime = [];
+  for (const projectId of built.projectIds) {
+    const context = { topic: `project:${projectId}`, claims: { ...claims, role: 'authenticated', exp: 0 }, headers: {} };
+    const read = await authorizeRead(sql, emptyPolicies(), context, ['broadcast', 'presence']);
+    const write = await authorizeWrite(sql, emptyPolicies(), context, ['broadcast', 'presence']);
+    realtime.push({
+      read: { broadcast: read.broadcast.read, presence: read.presence.read },
+      write: { broadcast: write.broadcast.write, presence: write.presence.write },
+    });
+  }
+  return { ...seen, realtime };
+}
+
+async function tearDown(built: Built): Promise<void> {
+  // Deleting every user also deletes their now memberless projects (and jobs, invitations).
+  await sql`delete from auth.users where id in ${sql(built.userIds)}`;
+  const [left] = await sql<{ n: number }[]>`select count(*)::int as n from public.projects where id in ${sql(built.projectIds)}`;
+  expect(left?.n).toBe(0);
+}
+
+test('every user sees exactly what the role matrix allows, on every table and channel', async () => {
+  await fc.assert(
+    fc.asyncProperty(worldArb, async (world) => {
+      const built = await build(world);
+      try {
+        for (let u = 0; u < world.users; u++) {
+          expect(await observed(built, u), `user ${u} of ${JSON.stringify(world)}`).toEqual(expected(built, u));
+        }
+      } finally {
+        await tearDown(built);
+      }
+    }),
+    { numRuns: 20 },
+  );
+}, 120_000);
