@@ -35,19 +35,24 @@ export type QueueTarget = string | Redis | JobQueue;
 
 /**
  * Opens the jobs queue on a Redis URL or an existing ioredis client. Close it with
- * `queue.close()` (a client you passed in stays open).
+ * `queue.close()` (a client you passed in stays open). Connection errors go to `onError`
+ * (they also reject the calls they affect), never to an unhandled 'error' event.
  *
  * @example
- * const queue = await openJobQueue(process.env.REDIS_URL!);
+ * const queue = await openJobQueue(process.env.REDIS_URL!, { onError: (e) => log.warn('queue_error', { error: e }) });
  * await enqueueJob(queue, { id: row.id, type: row.type });
  * await queue.close();
  */
-export async function openJobQueue(connection: string | Redis, options: { prefix?: string } = {}): Promise<JobQueue> {
+export async function openJobQueue(
+  connection: string | Redis,
+  options: { prefix?: string; onError?: (error: Error) => void } = {},
+): Promise<JobQueue> {
   const { Queue } = await import('bullmq');
   const queue: JobQueue = new Queue<JobMessage, unknown, string>(JOBS_QUEUE, {
     connection: typeof connection === 'string' ? { url: connection, maxRetriesPerRequest: null } : connection,
     ...(options.prefix ? { prefix: options.prefix } : {}),
   });
+  queue.on('error', options.onError ?? (() => undefined));
   return queue;
 }
 

@@ -1,0 +1,214 @@
+/**
+ * `npm run functions`: serves the edge functions on
+ * http://127.0.0.1:${PORT:-54331}/functions/v1/<name>, like `supabase functions serve`.
+ *
+ * Each function runs unchanged (its Supabase entrypoint, `Deno.serve(app.fetch)`) in its
+ * own Deno process with its own `deno.json`, on an internal port (DENO_SERVE_ADDRESS); a
+ * small proxy maps `/functions/v1/<name>/...` to `/<name>/...` on that process, as the
+ * Supabase edge runtime does. `startFunctions` is the same thing as a library, for tests
+ * and the devstack gateway.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { repoRoot } from '../db/setup.ts';
+import { findFreePort } from '../net/ports.ts';
+
+/** The functions this repository ships (folders of edge-functions/). */
+export const FUNCTION_NAMES = ['projects', 'jobs'] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** The Deno binary of the pinned `deno` npm package. */
+export const denoBinary = join(repoRoot, 'node_modules', 'deno', 'deno');
+
+/** Deno permissions a function gets (what the Supabase edge runtime grants). */
+const DENO_PERMISSIONS = ['--allow-net', '--allow-env', '--allow-read', '--allow-sys'];
+
+export interface StartFunctionsOptions {
+  /** Port of the proxy (0 = any free port). Default: PORT or 54331. */
+  port?: number;
+  host?: string;
+  /** Environment of the function processes (DATABASE_URL, REDIS_URL, TANDEM_JWT_SECRET, ...). Default: process.env. */
+  env?: Record<string, string | undefined>;
+  /** Which functions to run. Default: all. */
+  functions?: readonly FunctionName[];
+  /** Receives each line the functions print (JSON log lines), tagged with the function. Default: dropped. */
+  onLine?: (name: FunctionName, line: string) => void;
+  /** How long a function may take to answer its first request. Default 30 s. */
+  startTimeoutMs?: number;
+}
+
+export interface RunningFunctions {
+  /** Base URL of the functions, e.g. http://127.0.0.1:54331/functions/v1 */
+  url: string;
+  port: number;
+  /** Milliseconds from spawning each Deno process to its first answered request. */
+  coldStartMs: Record<string, number>;
+  /** Stops the proxy and every Deno process. */
+  stop(): Promise<void>;
+}
+
+interface RunningFunction {
+  name: FunctionName;
+  port: number;
+  child: ChildProcess;
+  coldStartMs: number;
+}
+
+function forwardLines(child: ChildProcess, name: FunctionName, onLine?: (name: FunctionName, line: string) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    if (!stream) continue;
+    let pending = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      pending += chunk;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.trim()) onLine?.(name, line);
+    });
+  }
+}
+
+async function waitForFirstAnswer(name: FunctionName, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the ${name} function exited with code ${child.exitCode} while starting`);
+    try {
+      // Any answer will do (an unknown path is a 404 that touches neither Postgres nor Redis).
+      const response = await fetch(`http://127.0.0.1:${port}/${name}/__ready`);
+      await response.arrayBuffer();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`the ${name} function did not answer within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+async function startFunction(name: FunctionName, options: StartFunctionsOptions): Promise<RunningFunction> {
+  const port = await findFreePort();
+  const dir = join(repoRoot, 'edge-functions', name);
+  const started = performance.now();
+  const child = spawn(denoBinary, ['run', ...DENO_PERMISSIONS, '--config', join(dir, 'deno.json'), join(dir, 'index.ts')], {
+    cwd: dir,
+    env: {
+      ...(options.env ?? process.env),
+      DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
+      DENO_NO_UPDATE_CHECK: '1',
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  forwardLines(child, name, options.onLine);
+  try {
+    await waitForFirstAnswer(name, port, child, options.startTimeoutMs ?? 30_000);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return { name, port, child, coldStartMs: Math.round(performance.now() - started) };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function proxyTo(req: IncomingMessage, res: ServerResponse, port: number, path: string): void {
+  const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
+  const upstream = httpRequest(
+    { host: '127.0.0.1', port, method: req.method, path, headers: { ...req.headers, 'x-forwarded-for': forwardedFor } },
+    (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      upstreamRes.pipe(res);
+    },
+  );
+  upstream.on('error', () => {
+    if (!res.headersSent) sendJson(res, 503, { error: { code: 'unavailable', message: 'the function is not running' } });
+    else res.destroy();
+  });
+  req.pipe(upstream);
+}
+
+/**
+ * Starts the functions and the proxy in front of them; resolves once every function
+ * has answered a request.
+ *
+ * @example
+ * const functions = await startFunctions({ port: 0, env: { DATABASE_URL, REDIS_URL, TANDEM_JWT_SECRET } });
+ * await fetch(`${functions.url}/projects/health`);
+ * await functions.stop();
+ */
+export async function startFunctions(options: StartFunctionsOptions = {}): Promise<RunningFunctions> {
+  const names = options.functions ?? FUNCTION_NAMES;
+  const settled = await Promise.allSettled(names.map((name) => startFunction(name, options)));
+  const running = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const failure = settled.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failure) {
+    for (const fn of running) fn.child.kill('SIGKILL');
+    throw failure.reason;
+  }
+  const byName = new Map(running.map((fn) => [fn.name as string, fn]));
+
+  const server: Server = createServer((req, res) => {
+    const match = /^\/functions\/v1\/([^/?]+)([/?].*)?$/.exec(req.url ?? '/');
+    const fn = match ? byName.get(match[1]!) : undefined;
+    if (!match || !fn) {
+      sendJson(res, 404, { error: { code: 'not_found', message: `no function at ${(req.url ?? '/').split('?')[0]}` } });
+      return;
+    }
+    proxyTo(req, res, fn.port, `/${match[1]}${match[2] ?? ''}`);
+  });
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? Number(process.env.PORT ?? 54331);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+
+  return {
+    url: `http://${host}:${boundPort}/functions/v1`,
+    port: boundPort,
+    coldStartMs: Object.fromEntries(running.map((fn) => [fn.name, fn.coldStartMs])),
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(
+        running.map(
+          (fn) =>
+            new Promise<void>((resolve) => {
+              if (fn.child.exitCode !== null || fn.child.signalCode !== null) return resolve();
+              fn.child.once('exit', () => resolve());
+              fn.child.kill('SIGTERM');
+            }),
+        ),
+      );
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  if (!process.env.SUPABASE_DB_URL && !process.env.DATABASE_URL) {
+    process.stderr.write('warning: neither SUPABASE_DB_URL nor DATABASE_URL is set; requests that need Postgres will get 503\n');
+  }
+  if (!process.env.TANDEM_JWT_SECRET && !process.env.SUPABASE_JWKS && !process.env.SUPABASE_URL) {
+    process.stderr.write('warning: no TANDEM_JWT_SECRET, SUPABASE_JWKS or SUPABASE_URL: no access token can be verified\n');
+  }
+  const functions = await startFunctions({ onLine: (_name, line) => process.stdout.write(`${line}\n`) });
+  for (const name of FUNCTION_NAMES) {
+    process.stdout.write(`${name}: ${functions.url}/${name} (docs: ${functions.url}/${name}/docs, cold start ${functions.coldStartMs[name]} ms)\n`);
+  }
+  const shutdown = () => void functions.stop().then(() => process.exit(0));
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

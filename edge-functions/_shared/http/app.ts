@@ -1,0 +1,371 @@
+/**
+ * The skeleton both edge functions are built on: an OpenAPIHono app under
+ * `basePath('/<name>')` with the contract's cross-cutting behaviour — request ids and JSON
+ * access logs, CORS, 404/405 before anything else, percent-encoding checks, bearer-token
+ * authentication, Redis rate limits, a 256 KiB JSON body reader, the error shape for every
+ * failure, and the public `/health`, `/openapi.json` and `/docs` routes.
+ */
+import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { matchedRoutes } from 'hono/route';
+import { TrieRouter } from 'hono/router/trie-router';
+import { bearerToken, InvalidTokenError, type VerifiedToken } from '../auth/jwt.ts';
+import { apiErrorFromDatabase } from '../db/errors.ts';
+import type { Logger } from '../log.ts';
+import { consumeRateLimits, type RateLimit } from '../rate-limit.ts';
+import { useRedis } from '../redis.ts';
+import type { FunctionDeps } from '../runtime.ts';
+import { registerDocs } from './docs.ts';
+import { ApiError, errorCodeForStatus, type ErrorBody } from './errors.ts';
+import { ErrorSchema, jsonResponse } from './schemas.ts';
+
+/** Request bodies larger than this are refused with 413. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** Hono's environment for the functions: what middleware leaves for handlers. */
+export interface FunctionEnv {
+  /** Deno.serve's connection info (absent under other servers). */
+  Bindings: { remoteAddr?: { hostname?: string } } | undefined;
+  Variables: {
+    requestId: string;
+    log: Logger;
+    /** The caller, on every route that needs a token. */
+    user: VerifiedToken;
+  };
+}
+
+export interface FunctionAppOptions {
+  /** GET routes (relative to the base path) that are listings and so are rate limited, e.g. `['/']`. */
+  listingRoutes: readonly string[];
+}
+
+const PUBLIC_ROUTES = new Set(['/health', '/openapi.json', '/docs']);
+const PUBLIC_PREFIXES = ['/docs/'];
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const JSON_MEDIA_TYPE = /^application\/([\w.+-]+\+)?json\s*(;.*)?$/i;
+const REQUEST_ID = /^[\w.:=-]{1,128}$/;
+
+function errorResponse(c: Context, error: ApiError): Response {
+  return c.json(error.toBody() satisfies ErrorBody, error.status, error.headers);
+}
+
+function relativePath(c: Context, name: string): string {
+  const base = `/${name}`;
+  return c.req.path === base ? '/' : c.req.path.startsWith(`${base}/`) ? c.req.path.slice(base.length) : c.req.path;
+}
+
+function clientIp(c: Context<FunctionEnv>): string {
+  const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
+  const ip = forwarded || c.env?.remoteAddr?.hostname || 'unknown';
+  return /^[0-9a-fA-F:.]{1,64}$/.test(ip) ? ip : 'invalid';
+}
+
+/** The route pattern that answered (for logs), e.g. `/projects/:id`. */
+function answeredRoute(c: Context): string {
+  try {
+    return matchedRoutes(c).filter((route) => route.method !== 'ALL').at(-1)?.path ?? '(none)';
+  } catch {
+    return '(none)';
+  }
+}
+
+/**
+ * Request id, access log and timing. Runs first, so every response — including errors
+ * and 404s — carries `X-Request-Id` and produces one JSON log line.
+ */
+function requestContext(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
+  return async (c, next) => {
+    const started = performance.now();
+    const incoming = c.req.header('x-request-id');
+    const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : crypto.randomUUID();
+    c.set('requestId', requestId);
+    c.set('log', deps.log.child({ request_id: requestId }));
+    await next();
+    c.res.headers.set('X-Request-Id', requestId);
+    const status = c.res.status;
+    const fields = {
+      request_id: requestId,
+      user_id: c.get('user')?.userId ?? null,
+      method: c.req.method,
+      route: answeredRoute(c),
+      status,
+      duration_ms: Math.round((performance.now() - started) * 10) / 10,
+    };
+    if (status >= 500) deps.log.warn('request', fields);
+    else deps.log.info('request', fields);
+  };
+}
+
+/**
+ * Unknown paths are 404 and known paths with another method 405 (with `Allow`), before
+ * authentication: the answer depends only on the route table.
+ */
+function routeGuard(app: { routes: { method: string; path: string }[] }): MiddlewareHandler<FunctionEnv> {
+  let router: TrieRouter<string[]> | undefined;
+  const build = () => {
+    const methodsByPath = new Map<string, Set<string>>();
+    for (const route of app.routes) {
+      if (route.method === 'ALL') continue;
+      const methods = methodsByPath.get(route.path) ?? new Set<string>();
+      methods.add(route.method);
+      if (route.method === 'GET') methods.add('HEAD');
+      methodsByPath.set(route.path, methods);
+    }
+    const built = new TrieRouter<string[]>();
+    for (const [path, methods] of methodsByPath) built.add('ALL', path, [...methods, 'OPTIONS']);
+    return built;
+  };
+  return async (c, next) => {
+    router ??= build();
+    const allowed = new Set<string>();
+    for (const [methods] of router.match('ALL', c.req.path)[0] as [string[], unknown][]) for (const method of methods) allowed.add(method);
+    if (allowed.size === 0) throw new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`);
+    if (!allowed.has(c.req.method)) {
+      const allow = [...allowed].join(', ');
+      throw new ApiError('method_not_allowed', `${c.req.method} is not allowed here; allowed: ${allow}`, undefined, { Allow: allow });
+    }
+    await next();
+  };
+}
+
+/** 400 for a URL whose path or query is not valid percent-encoded UTF-8. */
+const rejectBrokenEncoding: MiddlewareHandler<FunctionEnv> = async (c, next) => {
+  const url = c.req.url;
+  const pathAndQuery = url.slice(url.indexOf('/', url.indexOf('//') + 2));
+  try {
+    for (const part of pathAndQuery.split(/[/?&=]/)) decodeURIComponent(part.replaceAll('+', ' '));
+  } catch {
+    throw new ApiError('invalid_request', 'the URL is not valid percent-encoding');
+  }
+  await next();
+};
+
+function isPublic(path: string): boolean {
+  return PUBLIC_ROUTES.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
+}
+
+/** Every non-public route needs a signed-in user's access token. */
+function authenticate(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
+  return async (c, next) => {
+    if (c.req.method === 'OPTIONS' || isPublic(relativePath(c, deps.name))) return next();
+    const challenge = { 'WWW-Authenticate': 'Bearer realm="tandem"' };
+    const token = bearerToken(c.req.header('authorization'));
+    if (!token) throw new ApiError('unauthorized', 'an access token is required (Authorization: Bearer <token>)', undefined, challenge);
+    try {
+      c.set('user', await deps.verify(token));
+    } catch (error) {
+      if (error instanceof InvalidTokenError) {
+        throw new ApiError('unauthorized', error.message, undefined, { 'WWW-Authenticate': 'Bearer realm="tandem", error="invalid_token"' });
+      }
+      throw error;
+    }
+    await next();
+  };
+}
+
+/**
+ * Writes and listings count against the caller's and the client IP's sliding windows.
+ * Redis being away never blocks a request: the limit is then not enforced.
+ */
+function rateLimit(deps: FunctionDeps, options: FunctionAppOptions): MiddlewareHandler<FunctionEnv> {
+  const listings = new Set(options.listingRoutes);
+  const { windowSeconds, userWrites, userReads, ip } = deps.config.rateLimit;
+  return async (c, next) => {
+    const user = c.get('user');
+    if (!user || c.req.method === 'OPTIONS') return next();
+    const isWrite = BODY_METHODS.has(c.req.method);
+    if (!isWrite && !listings.has(relativePath(c, deps.name))) return next();
+    const limits: RateLimit[] = [
+      isWrite
+        ? { scope: 'user-writes', subject: user.userId, limit: userWrites }
+        : { scope: 'user-reads', subject: user.userId, limit: userReads },
+      { scope: 'ip', subject: clientIp(c), limit: ip },
+    ];
+    let verdict;
+    try {
+      verdict = await useRedis(deps.redis, (redis) => consumeRateLimits(redis, windowSeconds, limits));
+    } catch (error) {
+      c.get('log').warn('rate_limit_skipped', { reason: String((error as Error).message ?? error) });
+      return next();
+    }
+    if (!verdict.allowed) {
+      throw new ApiError(
+        'rate_limited',
+        `too many requests; try again in ${verdict.retryAfterSeconds} s`,
+        { limit: verdict.scope, retry_after_seconds: verdict.retryAfterSeconds },
+        { 'Retry-After': String(verdict.retryAfterSeconds) },
+      );
+    }
+    await next();
+  };
+}
+
+/**
+ * Reads a request body of at most 256 KiB, which must be UTF-8 JSON when present, and
+ * leaves the parsed value where hono's validators (`c.req.json()`) find it.
+ */
+const readJsonBody: MiddlewareHandler<FunctionEnv> = async (c, next) => {
+  if (!BODY_METHODS.has(c.req.method) || !c.req.raw.body) return next();
+  const limited = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError('payload_too_large', `the request body is larger than ${MAX_BODY_BYTES / 1024} KiB`);
+    },
+  });
+  return limited(c, async () => {
+    const bytes = new Uint8Array(await c.req.arrayBuffer());
+    if (bytes.byteLength === 0) return next();
+    const contentType = c.req.header('content-type') ?? '';
+    if (!JSON_MEDIA_TYPE.test(contentType)) {
+      throw new ApiError('unsupported_media_type', `the body must be application/json (got ${contentType ? `"${contentType.slice(0, 100)}"` : 'no Content-Type'})`);
+    }
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      throw new ApiError('invalid_request', 'the body is not valid UTF-8');
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (error) {
+      throw new ApiError('invalid_request', `malformed JSON: ${(error as Error).message}`);
+    }
+    c.req.bodyCache.json = Promise.resolve(value);
+    await next();
+  });
+};
+
+/**
+ * Renders any thrown value as the contract's error. Only genuine bugs become a 500, and
+ * those are logged with their stack.
+ *
+ * @example
+ * app.onError(renderError(deps));
+ */
+export function renderError(deps: FunctionDeps) {
+  return (error: Error, c: Context<FunctionEnv>): Response => {
+    if (error instanceof ApiError) return errorResponse(c, error);
+    if (error instanceof HTTPException) {
+      const message = error.status === 400 ? `${error.message || 'invalid request'}` : error.message || 'request refused';
+      return errorResponse(c, new ApiError(errorCodeForStatus(error.status), message));
+    }
+    const mapped = apiErrorFromDatabase(error);
+    if (mapped) {
+      if (mapped.code === 'unavailable') (c.get('log') ?? deps.log).warn('database_unavailable', { error });
+      return errorResponse(c, mapped);
+    }
+    (c.get('log') ?? deps.log).error('unhandled_error', { error, route: answeredRoute(c) });
+    return errorResponse(c, new ApiError('internal', 'internal error'));
+  };
+}
+
+/**
+ * Turns zod validation failures of params, query, headers and bodies into 400s that say
+ * what was wrong where.
+ */
+function validationHook(
+  result: { success: true } | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[] } },
+  c: Context,
+): Response | undefined {
+  if (result.success) return undefined;
+  const issues = result.error.issues.slice(0, 20).map((issue) => ({
+    path: issue.path.map(String).join('.'),
+    message: issue.message,
+    ...(issue.code ? { code: issue.code } : {}),
+  }));
+  const first = issues[0];
+  const message = first ? `invalid request${first.path ? ` at ${first.path}` : ''}: ${first.message}` : 'invalid request';
+  return errorResponse(c, new ApiError('invalid_request', message, { issues }));
+}
+
+/**
+ * Creates a function's app with every cross-cutting middleware and the public routes in
+ * place; register the function's own routes with `app.openapi(...)`.
+ *
+ * @example
+ * const app = createFunctionApp(deps, { listingRoutes: ['/'] });
+ * app.openapi(listProjectsRoute, listProjects);
+ * Deno.serve(app.fetch);
+ */
+export function createFunctionApp(deps: FunctionDeps, options: FunctionAppOptions) {
+  const app = new OpenAPIHono<FunctionEnv>({ strict: false, defaultHook: validationHook }).basePath(`/${deps.name}`);
+  app.use('*', requestContext(deps));
+  app.use(
+    '*',
+    cors({
+      origin: '*',
+      allowMethods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowHeaders: ['authorization', 'x-client-info', 'apikey', 'content-type', 'idempotency-key', 'x-request-id'],
+      exposeHeaders: ['X-Request-Id', 'X-Cache', 'Location', 'Retry-After'],
+      maxAge: 86400,
+    }),
+  );
+  app.use('*', routeGuard(app));
+  app.use('*', rejectBrokenEncoding);
+  app.use('*', authenticate(deps));
+  app.use('*', rateLimit(deps, options));
+  app.use('*', readJsonBody);
+  app.onError(renderError(deps));
+  app.notFound((c) => {
+    const response = errorResponse(c, new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`));
+    if (!c.get('requestId')) response.headers.set('X-Request-Id', crypto.randomUUID());
+    return response;
+  });
+  // Public static routes first, so that no `/:id` route of the function can shadow them.
+  registerHealth(app, deps);
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: "A signed-in user's Supabase access token",
+  });
+  registerDocs(app, deps);
+  return app;
+}
+
+export type FunctionApp = ReturnType<typeof createFunctionApp>;
+
+const HealthSchema = z
+  .object({ status: z.literal('ok'), postgres: z.literal('ok'), redis: z.literal('ok') })
+  .openapi('Health');
+
+async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<'ok' | 'down'> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))]);
+    return 'ok';
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `GET /health`: 200 when Postgres and Redis both answer, else 503 saying which is down. */
+function registerHealth(app: OpenAPIHono<FunctionEnv, {}, string>, deps: FunctionDeps): void {
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/health',
+      tags: ['health'],
+      summary: 'Postgres and Redis are reachable',
+      responses: {
+        200: jsonResponse(HealthSchema, 'Both are reachable'),
+        503: jsonResponse(ErrorSchema, 'Postgres or Redis is unreachable'),
+      },
+    }),
+    async (c) => {
+      const [postgres, redis] = await Promise.all([
+        check(() => deps.sql`select 1`, 2_000),
+        check(() => useRedis(deps.redis, (client) => client.ping(), 1_000), 1_500),
+      ]);
+      if (postgres === 'ok' && redis === 'ok') return c.json({ status: 'ok' as const, postgres, redis }, 200);
+      const down = [postgres === 'down' ? 'Postgres' : '', redis === 'down' ? 'Redis' : ''].filter(Boolean).join(' and ');
+      return c.json(new ApiError('unavailable', `${down} unreachable`, { postgres, redis }).toBody(), 503);
+    },
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * Sliding-window rate limiting in Redis. Each limit is a sorted set of request times
+ * (`tandem:ratelimit:<scope>:<subject>`); a request is admitted only when every limit it
+ * is subject to has room, and then it is counted in all of them, atomically.
+ */
+import type { Redis } from 'ioredis';
+
+/** One limit a request counts against. */
+export interface RateLimit {
+  /** What is limited, e.g. `user-writes`. */
+  scope: string;
+  /** Whom it limits: a user id or an IP address. */
+  subject: string;
+  /** Requests allowed per window; 0 means unlimited. */
+  limit: number;
+}
+
+export type RateLimitVerdict = { allowed: true } | { allowed: false; retryAfterSeconds: number; scope: string };
+
+const SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local wait, blocked = 0, 0
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= tonumber(ARGV[2 + i]) then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    local until_free = tonumber(oldest[2]) + window - now
+    if until_free > wait then wait, blocked = until_free, i end
+  end
+end
+if blocked > 0 then return {blocked, wait} end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, ARGV[2])
+  redis.call('PEXPIRE', key, window)
+end
+return {0, 0}`;
+
+/** The Redis key of a limit. */
+export function rateLimitKey(limit: Pick<RateLimit, 'scope' | 'subject'>): string {
+  return `tandem:ratelimit:${limit.scope}:${limit.subject}`;
+}
+
+/**
+ * Counts one request against `limits` within a sliding window of `windowSeconds`, or
+ * refuses it (counting nothing) with the seconds until the fullest limit has room.
+ *
+ * @example
+ * const verdict = await consumeRateLimits(redis, 60, [
+ *   { scope: 'user-writes', subject: userId, limit: 300 },
+ *   { scope: 'ip', subject: '203.0.113.7', limit: 3000 },
+ * ]);
+ * if (!verdict.allowed) return tooManyRequests(verdict.retryAfterSeconds);
+ */
+export async function consumeRateLimits(redis: Redis, windowSeconds: number, limits: readonly RateLimit[]): Promise<RateLimitVerdict> {
+  const active = limits.filter((limit) => limit.limit > 0);
+  if (active.length === 0) return { allowed: true };
+  const member = `${Date.now()}:${Math.random().toString(36).slice(2)}`;
+  const [blocked, waitMs] = (await redis.eval(
+    SCRIPT,
+    active.length,
+    ...active.map(rateLimitKey),
+    windowSeconds * 1000,
+    member,
+    ...active.map((limit) => limit.limit),
+  )) as [number, number];
+  if (blocked === 0) return { allowed: true };
+  return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)), scope: active[blocked - 1]!.scope };
+}

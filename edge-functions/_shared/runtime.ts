@@ -1,0 +1,78 @@
+/**
+ * What a function needs at run time, built once per process from the environment: its
+ * configuration, a Postgres pool, a Redis client, a token verifier and a logger.
+ */
+import postgres from 'postgres';
+import { createJwtVerifier, type VerifiedToken } from './auth/jwt.ts';
+import { configFromEnv, type FunctionConfig } from './config.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createRedis, type LazyRedis } from './redis.ts';
+
+export type Sql = postgres.Sql<Record<string, unknown>>;
+
+export interface FunctionDeps {
+  /** The function's name and base path segment: `projects` or `jobs`. */
+  name: string;
+  /** Title and description of its OpenAPI document. */
+  title: string;
+  description: string;
+  config: FunctionConfig;
+  sql: Sql;
+  redis: LazyRedis;
+  verify: (token: string) => Promise<VerifiedToken>;
+  log: Logger;
+}
+
+/**
+ * A postgres.js pool for user requests: `prepare: false` so it works through Supabase's
+ * transaction pooler (port 6543).
+ *
+ * @example
+ * const sql = createSql(config.databaseUrl);
+ */
+export function createSql(url: string | undefined, options: { max?: number } = {}): Sql {
+  // Without a URL every query fails as "unavailable" rather than the function refusing to boot.
+  return postgres(url ?? 'postgres://127.0.0.1:1/unconfigured', {
+    prepare: false,
+    max: options.max ?? 10,
+    idle_timeout: 30,
+    connect_timeout: 5,
+    onnotice: () => undefined,
+    connection: { application_name: 'tandem-functions' },
+  });
+}
+
+/**
+ * Builds a function's dependencies from the environment.
+ *
+ * @example
+ * const deps = dependenciesFromEnv({ name: 'jobs', title: 'Tandem jobs', description: '…' }, (n) => Deno.env.get(n));
+ */
+export function dependenciesFromEnv(
+  identity: Pick<FunctionDeps, 'name' | 'title' | 'description'>,
+  get: (name: string) => string | undefined,
+): FunctionDeps {
+  const config = configFromEnv(get);
+  const log = createLogger({ service: 'functions', function: identity.name }, { level: config.logLevel });
+  if (!config.databaseUrl) log.warn('no_database_url', { hint: 'set SUPABASE_DB_URL or DATABASE_URL' });
+  let lastRedisError = '';
+  const redis = createRedis(config.redisUrl, {
+    onError: (error) => {
+      // One line per distinct error, not one per reconnection attempt.
+      if (error.message === lastRedisError) return;
+      lastRedisError = error.message;
+      log.warn('redis_error', { error: error.message });
+    },
+    onReady: () => {
+      lastRedisError = '';
+    },
+  });
+  return {
+    ...identity,
+    config,
+    sql: createSql(config.databaseUrl),
+    redis,
+    verify: createJwtVerifier(config.jwt),
+    log,
+  };
+}

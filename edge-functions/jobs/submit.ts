@@ -1,0 +1,118 @@
+/**
+ * `POST /jobs` (DESIGN.md, "Job submission"): validate against the catalog → insert under
+ * the caller's RLS (only collaborators and owners pass the policy) with the
+ * Idempotency-Key → commit → enqueue with jobId = row id → 202. Redis being down does not
+ * fail the submission: the row is the truth and the worker's sweeper enqueues it later.
+ */
+import { createRoute } from '@hono/zod-openapi';
+import { validateJobPayload } from '../_shared/jobs/catalog.ts';
+import { withRls } from '../_shared/db/rls.ts';
+import type { FunctionApp } from '../_shared/http/app.ts';
+import { ApiError } from '../_shared/http/errors.ts';
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';
+import type { Logger } from '../_shared/log.ts';
+import { enqueueJob, openJobQueue, type JobQueue } from '../_shared/queue.ts';
+import { useRedis } from '../_shared/redis.ts';
+import type { FunctionDeps } from '../_shared/runtime.ts';
+import { Job, SubmitHeaders, SubmitJob, type JobRow } from './schemas.ts';
+
+/** Job payloads larger than this (as JSON) are refused with 413. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+const submitRoute = createRoute({
+  method: 'post',
+  path: '/',
+  tags: ['jobs'],
+  summary: 'Submit a job (collaborators and owners); 202 with the job and its Location',
+  security: bearerSecurity,
+  request: { headers: SubmitHeaders, body: jsonBody(SubmitJob, 'The job') },
+  responses: {
+    202: jsonResponse(Job, 'Accepted and queued'),
+    200: jsonResponse(Job, 'The job first submitted with this Idempotency-Key and body'),
+    ...errorResponses(403, 404, 409, 413, 415, 422),
+  },
+});
+
+function isRlsRefusal(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === '42501';
+}
+
+/**
+ * Registers `POST /jobs`.
+ *
+ * @example
+ * registerSubmitRoute(app, deps);
+ */
+export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void {
+  let queue: Promise<JobQueue> | undefined;
+  const enqueue = async (job: JobRow, log: Logger) => {
+    try {
+      await useRedis(
+        deps.redis,
+        async (redis) => {
+          // bullmq is loaded on the first submission only, keeping cold starts small.
+          queue ??= openJobQueue(redis, { onError: (error) => log.warn('queue_error', { error: error.message }) });
+          await enqueueJob(await queue, job);
+        },
+        2_000,
+      );
+    } catch (error) {
+      log.warn('enqueue_deferred', { job_id: job.id, reason: (error as Error).message });
+    }
+  };
+
+  app.openapi(submitRoute, async (c) => {
+    const input = c.req.valid('json');
+    const idempotencyKey = c.req.valid('header')['idempotency-key'] ?? null;
+    const rawPayload = input.payload ?? {};
+    const payloadBytes = new TextEncoder().encode(JSON.stringify(rawPayload)).byteLength;
+    if (payloadBytes > MAX_PAYLOAD_BYTES) {
+      throw new ApiError('payload_too_large', `the job payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`);
+    }
+    const checked = validateJobPayload(input.type, rawPayload);
+    if (!checked.ok) {
+      const details =
+        checked.reason === 'unknown_type'
+          ? { known_types: checked.known }
+          : { issues: checked.issues.slice(0, 20).map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })) };
+      throw new ApiError('invalid_request', checked.message, details);
+    }
+    const user = c.get('user');
+    let outcome: { job: JobRow; created: boolean };
+    try {
+      outcome = await withRls(deps.sql, user.claims, async (tx) => {
+        const [inserted] = await tx<{ job: JobRow }[]>`
+          insert into public.jobs as j (project_id, type, payload, idempotency_key)
+          values (${input.project_id}, ${input.type}, ${tx.json(checked.payload as never)}, ${idempotencyKey})
+          on conflict on constraint jobs_idempotency_key_unique do nothing
+          returning to_jsonb(j) as job`;
+        if (inserted) return { job: inserted.job, created: true };
+        const [existing] = await tx<{ job: JobRow; same: boolean }[]>`
+          select to_jsonb(j) as job,
+                 (j.type = ${input.type} and j.payload = ${tx.json(checked.payload as never)}::jsonb) as same
+          from public.jobs j
+          where j.project_id = ${input.project_id} and j.created_by = (select auth.uid())
+            and j.idempotency_key = ${idempotencyKey}`;
+        if (!existing) throw new ApiError('conflict', 'a job with this Idempotency-Key exists but is not visible; try again');
+        if (!existing.same) {
+          throw new ApiError('idempotency_conflict', 'this Idempotency-Key was already used with a different body', {
+            job_id: existing.job.id,
+          });
+        }
+        return { job: existing.job, created: false };
+      });
+    } catch (error) {
+      if (!isRlsRefusal(error)) throw error;
+      // The policy refused the insert: a project the caller sees (a viewer's) is 403, any other 404.
+      const visible = await withRls(deps.sql, user.claims, (tx) => tx`select 1 from public.projects where id = ${input.project_id}`, {
+        readOnly: true,
+      });
+      if (visible.length > 0) throw new ApiError('forbidden', 'only collaborators and owners can submit jobs in this project');
+      throw new ApiError('not_found', 'project not found');
+    }
+    const headers = { Location: `/functions/v1/jobs/${outcome.job.id}` };
+    if (!outcome.created) return c.json(outcome.job, 200, headers);
+    await enqueue(outcome.job, c.get('log'));
+    return c.json(outcome.job, 202, headers);
+  });
+}

@@ -1,0 +1,99 @@
+/**
+ * The cached project listing (DESIGN.md, "Listing"): Redis key
+ * `tandem:<epoch>:projects:<user_id>`, 60 s TTL, one fill per user at a time in this
+ * process, and a fill that raced an invalidation is not stored. Redis being away only
+ * means every request is a miss served from Postgres.
+ */
+import type { JwtClaims } from '../_shared/db/rls.ts';
+import { withRls } from '../_shared/db/rls.ts';
+import { invalidateListings, readListing, storeListing, type ListingRead } from '../_shared/cache/listing.ts';
+import { createSingleFlight } from '../_shared/cache/single-flight.ts';
+import type { Logger } from '../_shared/log.ts';
+import { useRedis } from '../_shared/redis.ts';
+import type { FunctionDeps } from '../_shared/runtime.ts';
+
+export interface ListingResult {
+  /** The JSON body: `{"data": [...], "next_cursor": null}`. */
+  body: string;
+  cache: 'hit' | 'miss';
+}
+
+export interface ProjectListing {
+  /** The caller's projects with their role and member count, from Redis or Postgres. */
+  get(user: { userId: string; claims: JwtClaims }, log: Logger): Promise<ListingResult>;
+  /** Drops these users' cached listings at once (after this function changed their projects). */
+  invalidate(userIds: Iterable<string>, log: Logger): Promise<void>;
+}
+
+/**
+ * Creates the listing cache of one function process.
+ *
+ * @example
+ * const listing = createProjectListing(deps);
+ * const { body, cache } = await listing.get(c.get('user'), c.get('log'));
+ */
+export function createProjectListing(deps: FunctionDeps): ProjectListing {
+  const flight = createSingleFlight<string>();
+  // Bumped by this process's own invalidations, so a fill that started before one of our
+  // writes is never shared with a request that arrives after it, even when Redis is away.
+  const localGeneration = new Map<string, number>();
+  let generations = 0;
+
+  const query = (claims: JwtClaims) =>
+    withRls(
+      deps.sql,
+      claims,
+      async (tx) => {
+        const rows = await tx<{ item: unknown }[]>`
+          select jsonb_build_object(
+            'id', p.id, 'name', p.name, 'description', p.description, 'role', m.role,
+            'member_count', (select count(*) from public.project_members c where c.project_id = p.id),
+            'created_at', p.created_at, 'updated_at', p.updated_at) as item
+          from public.projects p
+          join public.project_members m on m.project_id = p.id and m.user_id = (select auth.uid())
+          order by p.created_at desc, p.id desc`;
+        return JSON.stringify({ data: rows.map((row) => row.item), next_cursor: null });
+      },
+      { readOnly: true },
+    );
+
+  return {
+    async get(user, log) {
+      let read: ListingRead | undefined;
+      try {
+        read = await useRedis(deps.redis, (redis) => readListing(redis, user.userId));
+      } catch (error) {
+        log.warn('listing_cache_unavailable', { reason: (error as Error).message });
+      }
+      if (read?.body) return { body: read.body, cache: 'hit' };
+      const key = [user.userId, read?.epoch ?? '-', read?.version ?? '-', localGeneration.get(user.userId) ?? 0].join(':');
+      const body = await flight(key, async () => {
+        const fresh = await query(user.claims);
+        if (read) {
+          const seen = read;
+          try {
+            const stored = await useRedis(deps.redis, (redis) => storeListing(redis, user.userId, seen, fresh));
+            if (!stored) log.info('listing_fill_discarded', { user_id: user.userId, reason: 'invalidated while filling' });
+          } catch (error) {
+            log.warn('listing_cache_unavailable', { reason: (error as Error).message });
+          }
+        }
+        return fresh;
+      });
+      return { body, cache: 'miss' };
+    },
+
+    async invalidate(userIds, log) {
+      const unique = [...new Set(userIds)];
+      if (unique.length === 0) return;
+      if (localGeneration.size > 50_000) localGeneration.clear();
+      for (const userId of unique) localGeneration.set(userId, ++generations);
+      try {
+        await useRedis(deps.redis, (redis) => invalidateListings(redis, unique));
+      } catch (error) {
+        // The worker's invalidator hears the same change from Postgres (tandem_cache).
+        log.warn('listing_invalidation_failed', { user_ids: unique, reason: (error as Error).message });
+      }
+    },
+  };
+}
