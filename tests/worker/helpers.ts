@@ -16,6 +16,14 @@ export function connect(url: string, max = 4): Sql {
 }
 
 /**
+ * The run's Redis, database 13: the listing-cache keys have no prefix, and a worker bumps
+ * the cache epoch when it starts, which must not disturb other suites' cache tests.
+ */
+export function workerRedisUrl(url: string, database = 13): string {
+  return `${url.replace(/\/\d*$/, '')}/${database}`;
+}
+
+/**
  * A configuration for an in-process worker on `databaseUrl` (a private database, see
  * database.ts): short delays, its own queue prefix, a free port.
  */
@@ -23,7 +31,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<WorkerConfig>
   const suffix = randomUUID().slice(0, 8);
   return {
     databaseUrl,
-    redisUrl: inject('redisUrl'),
+    redisUrl: workerRedisUrl(inject('redisUrl')),
     port: 0,
     name: `tw-${suffix}`,
     queuePrefix: `test-${suffix}`,

@@ -218,9 +218,10 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       stopping = true;
       log.info('worker_stopping', { active_jobs: processor.activeCount() });
       clearInterval(sweepTimer);
+      // Take no new job from this moment; then stop listening.
+      const closing = worker.close();
       await Promise.all(sessions.map((session) => session.stop()));
       invalidator.stop();
-      const closing = worker.close();
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
         closing.then(() => true),
