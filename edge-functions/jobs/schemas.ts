@@ -47,7 +47,7 @@ export const SubmitHeaders = z.object({
     .max(255)
     .regex(/^[\x21-\x7e]+$/, 'must be 1-255 visible ASCII characters')
     .optional()
-    .openapi({ param: { name: 'Idempotency-Key', in: 'header' }, description: 'Retries with the same key and body return the first job' }),
+    .openapi({ param: { name: 'idempotency-key', in: 'header' }, description: 'Retries with the same key and body return the first job' }),
 });
 
 export const JobIdParam = z.object({ id: Uuid.openapi({ param: { name: 'id', in: 'path' } }) });

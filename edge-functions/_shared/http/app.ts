@@ -66,7 +66,8 @@ function clientIp(c: Context<FunctionEnv>): string {
 /** The route pattern that answered (for logs), e.g. `/projects/:id`. */
 function answeredRoute(c: Context): string {
   try {
-    return matchedRoutes(c).filter((route) => route.method !== 'ALL').at(-1)?.path ?? '(none)';
+    // Handlers run in registration order, so the first non-middleware match answered.
+    return matchedRoutes(c).find((route) => route.method !== 'ALL')?.path ?? '(none)';
   } catch {
     return '(none)';
   }

@@ -43,10 +43,15 @@ function readAsset(file: string): Promise<Uint8Array> {
  * registerDocs(app, deps);
  */
 export function registerDocs(app: OpenAPIHono<FunctionEnv, {}, string>, deps: FunctionDeps): void {
-  app.doc31('/openapi.json', {
-    openapi: '3.1.0',
-    info: { title: deps.title, version: '1.0.0', description: deps.description },
-    servers: [{ url: '/functions/v1', description: 'Supabase functions gateway' }],
+  let document: unknown;
+  app.get('/openapi.json', (c) => {
+    // Generated on first request (every route is registered by then) and kept.
+    document ??= app.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: { title: deps.title, version: '1.0.0', description: deps.description },
+      servers: [{ url: '/functions/v1', description: 'Supabase functions gateway' }],
+    });
+    return c.json(document);
   });
   app.get('/docs', swaggerUI({ url: 'openapi.json', baseUrl: 'docs/assets', title: deps.title, persistAuthorization: true }));
   app.get('/docs/assets/swagger-ui-dist/:file', async (c) => {
