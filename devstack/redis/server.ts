@@ -58,7 +58,9 @@ export async function startRedisServer(options: { port?: number; dir?: string } 
     args.push('--appendonly', 'no');
   }
   const start = async () => {
-    child = spawn('redis-server', args, { stdio: 'ignore' });
+    // Its own process group: a Ctrl-C meant for `npm run dev` must not kill Redis before
+    // the worker has drained; whoever started it stops it.
+    child = spawn('redis-server', args, { stdio: 'ignore', detached: true });
     await waitForPing(port);
   };
   const stop = async () => {
