@@ -72,6 +72,8 @@ export interface RealtimeServer {
   listen(port: number, host?: string): Promise<{ url: string; port: number }>;
   /** Number of open WebSocket connections. */
   connectionCount(): number;
+  /** Drops every WebSocket connection at once, as a network loss would (clients reconnect). */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -594,6 +596,9 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
       return { url: `ws://${host}:${actualPort}${REALTIME_PATH}`, port: actualPort };
     },
     connectionCount: () => connections.size,
+    dropConnections() {
+      for (const conn of connections) conn.ws.terminate();
+    },
     async close() {
       clearInterval(maintenance);
       for (const conn of connections) conn.ws.terminate();

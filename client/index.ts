@@ -1,0 +1,15 @@
+/**
+ * Tandem's browser/Node helpers over supabase-js.
+ */
+export { joinWorkspace, WorkspaceError, WORKSPACE_SERVER_EVENTS } from './workspace.ts';
+export type {
+  OnlineMember,
+  PresencePayload,
+  Workspace,
+  WorkspaceHandlers,
+  WorkspaceOptions,
+  WorkspaceServerEvent,
+  WorkspaceServerEvents,
+} from './workspace.ts';
+export type { Database, Json, Tables, TablesInsert, TablesUpdate, Enums } from './database.types.ts';
+export { Constants } from './database.types.ts';
