@@ -4,7 +4,7 @@
 -- last owner of becomes owner, a project left without members is deleted, and
 -- created_by / invited_by references become null.
 begin;
-select plan(35);
+select plan(37);
 \ir helpers/fixture.psql
 
 \set msg 'a project must keep at least one owner'
@@ -30,6 +30,14 @@ select throws_ok(format('delete from public.project_members where project_id = %
 :as_owner
 with u as (update public.project_members set role = 'owner' where project_id = :p_id and user_id = :collab_id returning 1)
 select is(count(*)::int, 1, 'an owner makes a second owner') from u;
+select throws_ok(format('update public.project_members set role = %L where project_id = %L and role = %L', 'viewer', :p_id, 'owner'),
+                 'P0001', :'msg', 'demoting both owners in one statement is refused');
+reset role;
+:as_service
+select throws_ok(format('delete from public.project_members where project_id = %L and role = %L', :p_id, 'owner'),
+                 'P0001', :'msg', 'removing both owners in one statement is refused');
+reset role;
+:as_owner
 with u as (update public.project_members set role = 'collaborator' where project_id = :p_id and user_id = :owner_id returning 1)
 select is(count(*)::int, 1, 'with another owner left, an owner may step down') from u;
 reset role;
