@@ -63,6 +63,8 @@ export interface RealtimeServerOptions {
   partitionMaintenanceMs?: number;
   /** Connections used for authorization checks. */
   poolSize?: number;
+  /** A socket that sends nothing (not even a heartbeat) for this long is closed; Phoenix's default is 60 s. */
+  idleTimeoutMs?: number;
 }
 
 export interface RealtimeServer {
@@ -154,7 +156,9 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
   const presence = new PresenceRegistry();
   const subscribers = new Map<string, Set<Channel>>();
   const connections = new Set<Connection>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 8 * 1024 * 1024, perMessageDeflate: false });
+  // Upstream's endpoint: max_frame_size 5_000_000.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 5_000_000, perMessageDeflate: false });
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
   const ownServers: Server[] = [];
 
   await maintainPartitions(sql, log);
@@ -535,13 +539,22 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
   function accept(ws: WebSocket, vsn: Vsn, apiKeyToken: string, headers: Record<string, string>): void {
     const conn: Connection = { id: randomUUID(), ws, vsn, apiKeyToken, headers, channels: new Map(), inbound: Promise.resolve() };
     connections.add(conn);
+    let idle: NodeJS.Timeout | undefined;
+    const armIdleTimer = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => ws.close(1000, 'idle timeout'), idleTimeoutMs);
+      idle.unref();
+    };
+    armIdleTimer();
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+      armIdleTimer();
       const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       conn.inbound = conn.inbound
         .then(() => handleFrame(conn, buffer, isBinary))
         .catch((error: unknown) => log.error('frame_failed', { error }));
     });
     ws.on('close', () => {
+      clearTimeout(idle);
       connections.delete(conn);
       for (const channel of [...conn.channels.values()]) closeChannel(channel, false);
     });

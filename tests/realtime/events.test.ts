@@ -170,6 +170,17 @@ describe('raw protocol (2.0.0)', () => {
     ]);
   });
 
+  it('closes a socket that stays silent past the idle timeout (no heartbeat)', async () => {
+    const quiet = await startRealtime({ idleTimeoutMs: 300 });
+    try {
+      const socket = new WebSocket(`${quiet.wsUrl}?apikey=${await anonKey()}&vsn=2.0.0`);
+      const code = await new Promise<number>((resolve) => socket.on('close', (closeCode) => resolve(closeCode)));
+      expect(code).toBe(1000);
+    } finally {
+      await quiet.server.close();
+    }
+  });
+
   it('refuses handshakes without an API key or with a forged one', async () => {
     const status = (url: string) =>
       new Promise<number>((resolve) => {
