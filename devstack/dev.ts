@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SignJWT } from 'jose';
 import { createLogger } from '../edge-functions/_shared/log.ts';
 import { loadConfig } from '../worker/src/config.ts';
@@ -27,7 +28,7 @@ import { createAuthServer, DEFAULT_JWT_SECRET } from './auth/server.ts';
 import { repoRoot, setupDatabase, withUser } from './db/setup.ts';
 import { startFunctions } from './functions/serve.ts';
 import { startGateway } from './gateway/gateway.ts';
-import { isPortInUse } from './net/ports.ts';
+import { findFreePort, isPortInUse } from './net/ports.ts';
 import { provisionPostgres } from './platform/postgres.ts';
 import { provisionRedis } from './platform/redis.ts';
 import { createRealtimeServer } from './realtime/server.ts';
@@ -56,51 +57,73 @@ export async function signApiKey(secret: string, role: 'anon' | 'service_role'):
     .sign(new TextEncoder().encode(secret));
 }
 
-function say(line = ''): void {
-  process.stdout.write(`${line}\n`);
+export interface DevstackOptions {
+  /** Where local data lives (Postgres cluster, Redis). Default: .tandem/ */
+  stateDir?: string;
+  /** Gateway port (default 54321; 0 = a free one). */
+  gatewayPort?: number;
+  /** Worker /health and /metrics port (default 54334; 0 = a free one). */
+  workerPort?: number;
+  /** Environment to read DATABASE_URL, REDIS_URL, TANDEM_JWT_SECRET from. Default: process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Run only the worker next to `supabase start` (and `supabase functions serve` with `functions`). */
+  supabase?: boolean;
+  functions?: boolean;
+  /** Progress lines. */
+  say?: (line: string) => void;
 }
 
-async function run(): Promise<void> {
-  const args = new Set(process.argv.slice(2));
-  const supabaseMode = args.has('--supabase');
-  const stateDir = join(repoRoot, '.tandem');
-  mkdirSync(stateDir, { recursive: true });
-  const jwtSecret = process.env.TANDEM_JWT_SECRET || DEFAULT_JWT_SECRET;
-  const quietLogs = process.env.TANDEM_LOG_LEVEL ?? 'warn';
-  const stoppers: Stopper[] = [];
-  const started = Date.now();
+export interface RunningDevstack {
+  /** Gateway URL, e.g. http://127.0.0.1:54321 (undefined in --supabase mode). */
+  url: string | undefined;
+  anonKey: string | undefined;
+  workerUrl: string;
+  /** Stops every service in reverse start order. */
+  stop(): Promise<void>;
+}
 
-  let stopping = false;
-  const stopAll = async (code: number) => {
-    if (stopping) return;
-    stopping = true;
-    say('\nstopping…');
-    for (const { name, stop } of stoppers.reverse()) {
+/**
+ * Starts the whole backend; on a failure, whatever had started is stopped again.
+ *
+ * @example
+ * const stack = await startDevstack({ gatewayPort: 0, workerPort: 0, stateDir: '/tmp/stack' });
+ * // ... createClient(stack.url, stack.anonKey) ...
+ * await stack.stop();
+ */
+export async function startDevstack(options: DevstackOptions = {}): Promise<RunningDevstack> {
+  const say = options.say ?? (() => undefined);
+  const baseEnv = options.env ?? process.env;
+  const supabaseMode = options.supabase ?? false;
+  const stateDir = options.stateDir ?? join(repoRoot, '.tandem');
+  mkdirSync(stateDir, { recursive: true });
+  const jwtSecret = baseEnv.TANDEM_JWT_SECRET || DEFAULT_JWT_SECRET;
+  const quietLogs = baseEnv.TANDEM_LOG_LEVEL ?? 'warn';
+  const gatewayPort = options.gatewayPort ?? GATEWAY_PORT;
+  const workerPort = options.workerPort === 0 ? await findFreePort() : (options.workerPort ?? WORKER_PORT);
+  const stoppers: Stopper[] = [];
+  const stop = async () => {
+    for (const { name, stop: stopOne } of stoppers.splice(0).reverse()) {
       const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('did not stop within 30 s')), 30_000).unref());
-      await Promise.race([stop(), timeout]).catch((error: unknown) =>
+      await Promise.race([stopOne(), timeout]).catch((error: unknown) =>
         say(`  ${name}: ${error instanceof Error ? error.message : String(error)}`),
       );
     }
-    say('stopped');
-    process.exit(code);
   };
-  process.once('SIGINT', () => void stopAll(0));
-  process.once('SIGTERM', () => void stopAll(0));
 
   try {
-    if (!supabaseMode && (await isPortInUse(GATEWAY_PORT))) {
-      throw new Error(`port ${GATEWAY_PORT} is already in use: is another "npm run dev" or "supabase start" running?`);
+    if (!supabaseMode && gatewayPort !== 0 && (await isPortInUse(gatewayPort))) {
+      throw new Error(`port ${gatewayPort} is already in use: is another "npm run dev" or "supabase start" running?`);
     }
-    if (await isPortInUse(WORKER_PORT)) {
-      throw new Error(`port ${WORKER_PORT} (worker metrics) is already in use: is another worker running?`);
+    if (await isPortInUse(workerPort)) {
+      throw new Error(`port ${workerPort} (worker metrics) is already in use: is another worker running?`);
     }
 
-    const env = supabaseMode ? { ...process.env, DATABASE_URL: process.env.DATABASE_URL ?? SUPABASE_CLI_DB_URL } : process.env;
+    const env = supabaseMode ? { ...baseEnv, DATABASE_URL: baseEnv.DATABASE_URL ?? SUPABASE_CLI_DB_URL } : baseEnv;
     const postgres = await provisionPostgres({ stateDir, env });
     stoppers.push({ name: 'postgres', stop: postgres.stop });
-    say(`postgres  ${postgres.source === 'environment' ? 'from DATABASE_URL' : `local (${postgres.source}), data in .tandem/`}`);
+    say(`postgres  ${postgres.source === 'environment' ? 'from DATABASE_URL' : `local (${postgres.source}), data in ${stateDir}`}`);
 
-    const redis = await provisionRedis({ stateDir });
+    const redis = await provisionRedis({ stateDir, env });
     stoppers.push({ name: 'redis', stop: redis.stop });
     say(`redis     ${redis.source === 'environment' ? 'from REDIS_URL' : `local redis-server on ${redis.url}`}`);
 
@@ -113,26 +136,31 @@ async function run(): Promise<void> {
     }
 
     const worker: RunningWorker = await startWorker(
-      loadConfig({ ...process.env, DATABASE_URL: serviceDbUrl, SUPABASE_DB_URL: undefined, REDIS_URL: redis.url, PORT: String(WORKER_PORT), TANDEM_LOG_LEVEL: quietLogs }),
+      loadConfig({ ...baseEnv, DATABASE_URL: serviceDbUrl, SUPABASE_DB_URL: undefined, REDIS_URL: redis.url, PORT: String(workerPort), TANDEM_LOG_LEVEL: quietLogs }),
     );
     stoppers.push({ name: 'worker', stop: () => worker.stop() });
+    const workerUrl = `http://127.0.0.1:${worker.port ?? workerPort}`;
 
     if (supabaseMode) {
-      say(`worker    http://127.0.0.1:${WORKER_PORT}/health (Supabase's own services run under "supabase start")`);
-      if (args.has('--functions')) {
+      if (options.functions) {
         const serve: ChildProcess = spawn(join(repoRoot, 'node_modules', '.bin', 'supabase'), ['functions', 'serve'], {
           cwd: repoRoot,
           stdio: 'inherit',
-          env: { ...process.env, REDIS_URL: redis.url },
+          env: { ...baseEnv, REDIS_URL: redis.url },
         });
         stoppers.push({ name: 'functions', stop: async () => void serve.kill('SIGINT') });
       }
-      say('ready');
-      return;
+      return { url: undefined, anonKey: undefined, workerUrl, stop };
     }
 
-    const gatewayUrl = `http://127.0.0.1:${GATEWAY_PORT}`;
     const log = createLogger({ service: 'devstack' }, { level: quietLogs as 'warn' });
+    const realtime = await createRealtimeServer({ databaseUrl: postgres.url, jwt: { jwtSecret }, logger: log });
+    stoppers.push({ name: 'realtime', stop: () => realtime.close() });
+
+    // The gateway's own URL is known only once it listens; Auth's issuer and the functions'
+    // SUPABASE_URL need it, so a free port is chosen up front.
+    const resolvedGatewayPort = gatewayPort === 0 ? await findFreePort() : gatewayPort;
+    const gatewayUrl = `http://127.0.0.1:${resolvedGatewayPort}`;
     const auth = await createAuthServer({
       ...projectAuthOptions(),
       databaseUrl: postgres.url,
@@ -141,15 +169,13 @@ async function run(): Promise<void> {
     });
     stoppers.push({ name: 'auth', stop: () => auth.close() });
 
-    const realtime = await createRealtimeServer({ databaseUrl: postgres.url, jwt: { jwtSecret }, logger: log });
-    stoppers.push({ name: 'realtime', stop: () => realtime.close() });
-
     const functions = await startFunctions({
       port: 0,
       env: {
-        ...process.env,
+        ...baseEnv,
         SUPABASE_URL: gatewayUrl,
         SUPABASE_DB_URL: serviceDbUrl,
+        DATABASE_URL: undefined,
         REDIS_URL: redis.url,
         TANDEM_JWT_SECRET: jwtSecret,
         TANDEM_LOG_LEVEL: quietLogs,
@@ -159,28 +185,70 @@ async function run(): Promise<void> {
 
     const anonKey = await signApiKey(jwtSecret, 'anon');
     const gateway = await startGateway({
-      port: GATEWAY_PORT,
+      port: resolvedGatewayPort,
       functionsUrl: `http://127.0.0.1:${functions.port}`,
       auth: auth.handler,
       realtimeUpgrade: (req, socket, head) => realtime.handleUpgrade(req, socket, head),
       consoleConfig: { supabaseUrl: gatewayUrl, anonKey },
     });
     stoppers.push({ name: 'gateway', stop: () => gateway.close() });
-
-    say('');
-    say(`Tandem is running (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-    say(`  console      ${gatewayUrl}/`);
-    say(`  API URL      ${gatewayUrl}   (auth /auth/v1, realtime /realtime/v1, functions /functions/v1)`);
-    say(`  anon key     ${anonKey}`);
-    say(`  worker       http://127.0.0.1:${WORKER_PORT}/health  /metrics`);
-    say(`  users        ${SEEDED_USERS.join(', ')} (password: password123)`);
-    say('  /rest/v1 (PostgREST) needs Docker: use "npx supabase start" for it.');
-    say('  Ctrl-C stops everything; data stays in .tandem/.');
-    say('ready');
+    return { url: gatewayUrl, anonKey, workerUrl, stop };
   } catch (error) {
-    process.stderr.write(`npm run dev: ${error instanceof Error ? error.message : String(error)}\n`);
-    await stopAll(1);
+    await stop();
+    throw error;
   }
 }
 
-void run();
+function say(line = ''): void {
+  process.stdout.write(`${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = new Set(process.argv.slice(2));
+  const started = Date.now();
+  let stack: RunningDevstack | undefined;
+  let stopping = false;
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('\nstopping…');
+    await stack?.stop();
+    say('stopped');
+    process.exit(code);
+  };
+  // `on`, not `once`: a Ctrl-C reaches us twice (from the terminal's process group and
+  // relayed by tsx), and a second signal with no listener would kill us mid-shutdown.
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  try {
+    stack = await startDevstack({
+      supabase: args.has('--supabase'),
+      functions: args.has('--functions'),
+      gatewayPort: process.env.TANDEM_GATEWAY_PORT ? Number(process.env.TANDEM_GATEWAY_PORT) : undefined,
+      workerPort: process.env.TANDEM_WORKER_PORT ? Number(process.env.TANDEM_WORKER_PORT) : undefined,
+      stateDir: process.env.TANDEM_DEV_STATE_DIR || undefined,
+      say,
+    });
+  } catch (error) {
+    process.stderr.write(`npm run dev: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  }
+  if (stopping) return;
+  say('');
+  if (!stack.url) {
+    say(`Tandem worker is running next to "supabase start" (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    say(`  worker       ${stack.workerUrl}/health  /metrics`);
+  } else {
+    say(`Tandem is running (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    say(`  console      ${stack.url}/`);
+    say(`  API URL      ${stack.url}   (auth /auth/v1, realtime /realtime/v1, functions /functions/v1)`);
+    say(`  anon key     ${stack.anonKey}`);
+    say(`  worker       ${stack.workerUrl}/health  /metrics`);
+    say(`  users        ${SEEDED_USERS.join(', ')} (password: password123)`);
+    say('  /rest/v1 (PostgREST) needs Docker: use "npx supabase start" for it.');
+  }
+  say('  Ctrl-C stops everything; data stays in .tandem/.');
+  say('ready');
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();
