@@ -8,6 +8,13 @@ import postgres from 'postgres';
 export type Sql = postgres.Sql<Record<string, unknown>>;
 
 /**
+ * Seconds postgres.js waits before reconnecting after `attempt` failed connects. Its
+ * default grows to 20 s, which would hold the first writes after an outage that long;
+ * the worker prefers to find the server again within a second.
+ */
+export const reconnectBackoff = (attempt: number): number => Math.min(0.05 * 2 ** attempt, 1);
+
+/**
  * Opens a postgres.js pool tagged with `application_name`, so operators (and tests) can
  * tell the worker's connections apart in `pg_stat_activity`.
  *
@@ -19,7 +26,10 @@ export function connectPostgres(url: string, options: { applicationName: string;
     max: options.max,
     onnotice: () => undefined,
     idle_timeout: 60,
-    connect_timeout: 10,
+    // A connect that hangs (a server shutting down or starting) must not hold a status
+    // write for long: fail it and let retryOnConnectionLoss try a fresh connection.
+    connect_timeout: 5,
+    backoff: reconnectBackoff,
     connection: { application_name: options.applicationName.slice(0, 63) },
   });
 }

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import type { Logger } from '../../edge-functions/_shared/log.ts';
-import type { Sql } from './db.ts';
+import { reconnectBackoff, type Sql } from './db.ts';
 
 export interface ListenSession {
   /** The session's `application_name` (unique per session). */
@@ -53,6 +53,7 @@ export async function listenSupervised(options: ListenOptions): Promise<ListenSe
   let stopped = false;
   let misses = 0;
   let connecting: Promise<void> | undefined;
+  let checking = false;
 
   const connect = async () => {
     const previous = connection;
@@ -63,7 +64,8 @@ export async function listenSupervised(options: ListenOptions): Promise<ListenSe
     const sql = postgres(options.url, {
       max: 1,
       onnotice: () => undefined,
-      connect_timeout: 10,
+      connect_timeout: 5,
+      backoff: reconnectBackoff,
       connection: { application_name: applicationName },
     });
     connection = sql;
@@ -90,7 +92,8 @@ export async function listenSupervised(options: ListenOptions): Promise<ListenSe
   };
 
   const check = async () => {
-    if (stopped || connecting) return;
+    if (stopped || connecting || checking) return;
+    checking = true;
     try {
       const [row] = await options.probe<{ n: number }[]>`
         select count(*)::int as n from pg_stat_activity where application_name = ${applicationName}`;
@@ -107,6 +110,8 @@ export async function listenSupervised(options: ListenOptions): Promise<ListenSe
     } catch {
       // Postgres is unreachable: the next check tries again.
       established = false;
+    } finally {
+      checking = false;
     }
   };
 
