@@ -73,6 +73,28 @@ revoke all on function private.my_project_ids(public.project_role[]) from public
 grant execute on function private.my_project_ids(public.project_role[]) to authenticated, service_role;
 
 /**
+ * Whether the current user is a member of the project at this moment. Volatile for the
+ * same reason as my_project_ids: the projects read policy falls back to it for projects
+ * created earlier in the same statement (a multi-row `insert ... returning`), which the
+ * once-per-statement list from my_project_ids was computed too early to contain.
+ */
+create or replace function private.is_member_of(project_id uuid)
+returns boolean
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select exists (
+    select 1 from public.project_members m
+    where m.project_id = is_member_of.project_id and m.user_id = (select auth.uid())
+  );
+$$;
+comment on function private.is_member_of(uuid) is 'Whether the current user is a member of the project right now.';
+revoke all on function private.is_member_of(uuid) from public;
+grant execute on function private.is_member_of(uuid) to authenticated, service_role;
+
+/**
  * The current user's role in a project, or null when they are not a member.
  */
 create or replace function private.my_role_in(project_id uuid)
@@ -248,9 +270,14 @@ create trigger project_members_hand_over_orphaned_project
 alter table public.projects enable row level security;
 alter table public.project_members enable row level security;
 
+-- The second branch only runs for rows the user created that are missing from the list
+-- (in practice: the rows of a multi-row insert ... returning, after the first).
 create policy "members read their projects"
   on public.projects for select to authenticated
-  using (id = any ((select private.my_project_ids())::uuid[]));
+  using (
+    id = any ((select private.my_project_ids())::uuid[])
+    or (created_by = (select auth.uid()) and private.is_member_of(id))
+  );
 
 create policy "signed-in users create projects"
   on public.projects for insert to authenticated

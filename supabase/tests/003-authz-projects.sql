@@ -3,7 +3,7 @@
 -- Contract: members read; any signed-in user creates (and becomes owner); collaborators
 -- and owners edit name/description; owners delete.
 begin;
-select plan(34);
+select plan(36);
 \ir helpers/fixture.psql
 
 \set fixture_projects 'array[' :p_id ',' :q_id ']::uuid[]'
@@ -73,12 +73,27 @@ select is((select array_agg(p.name || ':' || m.role order by p.name)
 select is((select array_agg(m.user_id order by p.name) from public.projects p join public.project_members m on m.project_id = p.id
            where p.name like 'by %'),
           array[:collab_id, :outsider_id, :owner_id, :viewer_id]::uuid[], 'the owner membership belongs to the creator');
+:as_collab
+with ins as (insert into public.projects (name) values ('bulk 1'), ('bulk 2'), ('bulk 3') returning name)
+select is((select array_agg(name order by name) from ins), array['bulk 1', 'bulk 2', 'bulk 3'],
+          'a multi-row insert ... returning (supabase-js .insert([...]).select()) returns every new project');
+reset role;
 :as_service
 with ins as (insert into public.projects (name) values ('by service') returning id)
 select is(count(*)::int, 1, 'service_role creates a project') from ins;
 reset role;
 select is((select count(*)::int from public.project_members m join public.projects p on p.id = m.project_id where p.name = 'by service'),
           0, 'a project created by a service connection starts without members');
+
+-- A creator who left their project no longer reads it (created_by alone grants nothing).
+\set left_id '''b0000000-0000-4000-8000-0000000000e1'''
+:as_admin
+insert into public.projects (id, name, created_by) values (:left_id, 'Left behind', :collab_id);
+insert into public.project_members (project_id, user_id, role) values (:left_id, :viewer_id, 'owner');
+delete from public.project_members where project_id = :left_id and user_id = :collab_id;
+:as_collab
+select is((select count(*)::int from public.projects where id = :left_id), 0, 'a creator who left the project no longer reads it');
+reset role;
 
 -- Section: update
 
