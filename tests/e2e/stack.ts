@@ -1,0 +1,57 @@
+/**
+ * Starts the devstack in-process for end-to-end tests: its own database in the run's
+ * cluster and its own Redis database number, so that its worker takes no other test's
+ * jobs, and free ports for the gateway and the worker.
+ */
+import { randomBytes } from 'node:crypto';
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import postgres from 'postgres';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { startDevstack, type RunningDevstack } from '../../devstack/dev.ts';
+
+export interface TestStack extends RunningDevstack {
+  url: string;
+  anonKey: string;
+  /** A supabase-js client for one user (no persisted session). */
+  client(): SupabaseClient;
+}
+
+/**
+ * @example
+ * const stack = await startTestStack({ redisDb: 12 });
+ * afterAll(() => stack.stop());
+ */
+export async function startTestStack(options: { redisDb: number }): Promise<TestStack> {
+  const adminUrl = inject('databaseUrl');
+  const database = `e2e_${randomBytes(4).toString('hex')}`;
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  await admin.unsafe(`create database ${database}`);
+  await admin.end();
+  const databaseUrl = new URL(adminUrl);
+  databaseUrl.pathname = `/${database}`;
+
+  const stack = await startDevstack({
+    gatewayPort: 0,
+    workerPort: 0,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl.toString(),
+      SUPABASE_DB_URL: undefined,
+      REDIS_URL: `${inject('redisUrl')}/${options.redisDb}`,
+      TANDEM_LOG_LEVEL: 'error',
+    },
+  });
+  if (!stack.url || !stack.anonKey) throw new Error('the devstack did not start its gateway');
+  const { url, anonKey } = stack;
+  return {
+    ...stack,
+    url,
+    anonKey,
+    client: () =>
+      createClient(url, anonKey, {
+        auth: { persistSession: false, autoRefreshToken: false },
+        realtime: { transport: WebSocket as never },
+      }),
+  };
+}
