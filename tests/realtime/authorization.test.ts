@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminSql, createUser, type TestUser } from '../harness/db.ts';
 import {
   anonKey,
+  signToken,
   connectClient,
   createProject,
   eventually,
@@ -85,6 +86,12 @@ describe('private channel authorization', () => {
     await c.supabase.removeChannel(refused.channel);
     const publicChannel = c.supabase.channel(`lobby:${projectId}`);
     expect((await subscribe(publicChannel)).status).toBe('SUBSCRIBED');
+  });
+
+  it('lets the service-role key join (it bypasses RLS)', async () => {
+    const c = await client(await signToken({ iss: 'supabase-demo', role: 'service_role' }));
+    const joined = await join(c, projectId);
+    expect(joined.status).toBe('SUBSCRIBED');
   });
 
   it("drops a viewer's broadcast and delivers a collaborator's", async () => {

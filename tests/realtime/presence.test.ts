@@ -107,6 +107,19 @@ describe('presence', () => {
     expect(Object.keys(privateChannel.presenceState())).toEqual([dave.id]);
   });
 
+  it('closes the channel of a client that tracks more than 5 times in 30 s, as hosted Realtime does', async () => {
+    const erin = await createUser(sql);
+    const projectId = await createProject(sql, [[erin, 'owner']]);
+    const channel = workspace(await client(erin), projectId, erin);
+    const system: Array<{ status: string; message: string }> = [];
+    channel.on('system', {}, (message: { status: string; message: string }) => system.push(message));
+    expect((await subscribe(channel)).status).toBe('SUBSCRIBED');
+    for (let n = 1; n <= 5; n++) expect(await channel.track({ user_id: erin.id, n })).toBe('ok');
+    void channel.track({ user_id: erin.id, n: 6 });
+    await eventually('rate limit', () => system[0]);
+    expect(system[0]).toMatchObject({ status: 'error', message: 'Client presence rate limit exceeded' });
+  });
+
   it('50 clients in one workspace converge on the same presence state', async () => {
     const users = await Promise.all(Array.from({ length: 50 }, () => createUser(sql)));
     const projectId = await createProject(sql, users.map((user, index) => [user, index === 0 ? 'owner' : 'viewer'] as const) as never);
