@@ -82,6 +82,17 @@ function ensureOwnedByServerUser(dir: string): void {
   chownSync(dir, user.uid, user.gid);
 }
 
+/** As root, the server user must be able to reach the data directory's parent. */
+function assertReachableByServerUser(dir: string): void {
+  const user = serverOsUser();
+  if (!user) return;
+  if (spawnSync('runuser', ['-u', user.name, '--', 'test', '-x', dir]).status !== 0) {
+    throw new Error(
+      `PostgreSQL runs as the "${user.name}" OS user, who cannot reach ${dir}: make it and its parents traversable (chmod o+x) or use another directory`,
+    );
+  }
+}
+
 /**
  * Creates (when the data directory is empty) and starts a cluster whose superuser is
  * `supabase_admin`, with `wal_level=logical` as Supabase runs.
@@ -99,6 +110,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const parent = join(dataDir, '..');
   mkdirSync(parent, { recursive: true });
   if (throwaway) ensureOwnedByServerUser(parent);
+  assertReachableByServerUser(parent);
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
