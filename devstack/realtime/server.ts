@@ -506,6 +506,8 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
       case 'access_token':
         return handleAccessToken(channel, frame);
       case 'phx_leave':
+        // A leave for an older join raced a server close: Phoenix does not answer it.
+        if (frame.joinRef !== null && channel.joinRef !== null && frame.joinRef !== channel.joinRef) return;
         reply(channel.conn, frame, 'ok', {});
         return closeChannel(channel, 'phx_close');
       default:
@@ -566,7 +568,8 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname.replace(/\/+$/, '') !== REALTIME_PATH) return refuseHandshake(socket, 404, 'Not Found');
       const requested = url.searchParams.get('vsn') ?? '1.0.0';
-      const vsn: Vsn | undefined = requested.startsWith('2.') ? '2.0.0' : requested.startsWith('1.') ? '1.0.0' : undefined;
+      // Phoenix matches "~> 1.0.0" and "~> 2.0.0".
+      const vsn: Vsn | undefined = /^2\.0\.\d+$/.test(requested) ? '2.0.0' : /^1\.0\.\d+$/.test(requested) ? '1.0.0' : undefined;
       if (!vsn) return refuseHandshake(socket, 403, `The client's requested transport version "${requested}" does not match server's version requirements`);
       const headerKey = req.headers['x-api-key'];
       const apiKey = (Array.isArray(headerKey) ? headerKey[0] : headerKey) ?? url.searchParams.get('apikey') ?? undefined;

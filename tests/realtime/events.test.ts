@@ -193,5 +193,6 @@ describe('raw protocol (2.0.0)', () => {
     const forged = (await anonKey()).slice(0, -4) + 'AAAA';
     expect(await status(`${realtime.wsUrl}?vsn=2.0.0&apikey=${forged}`)).toBe(401);
     expect(await status(`${realtime.wsUrl.replace('/websocket', '/nope')}?vsn=2.0.0&apikey=${await anonKey()}`)).toBe(404);
+    expect(await status(`${realtime.wsUrl}?vsn=3.0.0&apikey=${await anonKey()}`)).toBe(403);
   });
 });
