@@ -3,6 +3,7 @@
  * expiry, driven by real supabase-js clients.
  */
 import type { RealtimeChannel } from '@supabase/supabase-js';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminSql, createUser, type TestUser } from '../harness/db.ts';
 import {
@@ -163,5 +164,33 @@ describe('private channel authorization', () => {
     const refused = await join(c, projectId);
     expect(refused.error?.message).toMatch(/^InvalidJWTToken: Token has expired \d+ seconds ago$/);
     await c.supabase.removeChannel(refused.channel);
+  });
+});
+
+describe('asymmetric signing keys (SUPABASE_JWKS)', () => {
+  it('accepts ES256 tokens whose kid is in the JWKS and refuses unknown kids with upstream\'s text', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'key-1', alg: 'ES256', use: 'sig' };
+    const es = await startRealtime({ jwt: { jwks: { keys: [jwk] } } });
+    const member = await createUser(sql);
+    const projectId = await createProject(sql, [[member, 'owner']]);
+    const sign = (kid: string, claims: Record<string, unknown>) =>
+      new SignJWT({ exp: Math.floor(Date.now() / 1000) + 600, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).sign(privateKey);
+    const anon = await sign('key-1', { role: 'anon' });
+    try {
+      const ok = await connectClient(es.baseUrl, await sign('key-1', { ...member.claims }), { apiKey: anon });
+      clients.push(ok);
+      expect((await join(ok, projectId)).status).toBe('SUBSCRIBED');
+      const unknown = await connectClient(es.baseUrl, await sign('key-2', { ...member.claims }), { apiKey: anon });
+      clients.push(unknown);
+      const refused = await join(unknown, projectId);
+      expect(refused.error?.message).toBe(
+        'JwtSignerError: Failed to generate JWT signer for key ID (kid) "key-2", check your JWT secret or JWKS configuration',
+      );
+      await unknown.supabase.removeChannel(refused.channel);
+    } finally {
+      await Promise.all(clients.map((client) => client.supabase.removeAllChannels()));
+      await es.server.close();
+    }
   });
 });

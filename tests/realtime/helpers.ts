@@ -59,9 +59,13 @@ export interface TestClient {
 }
 
 /** A supabase-js client whose Realtime uses `token` (third-party-auth style `accessToken`). */
-export async function connectClient(baseUrl: string, token: string, options: { vsn?: '1.0.0' | '2.0.0' } = {}): Promise<TestClient> {
+export async function connectClient(
+  baseUrl: string,
+  token: string,
+  options: { vsn?: '1.0.0' | '2.0.0'; apiKey?: string } = {},
+): Promise<TestClient> {
   let current = token;
-  const supabase = createClient(baseUrl, await anonKey(), {
+  const supabase = createClient(baseUrl, options.apiKey ?? (await anonKey()), {
     accessToken: async () => current,
     realtime: { transport: WebSocket as never, vsn: options.vsn, heartbeatIntervalMs: 25_000 },
   });
