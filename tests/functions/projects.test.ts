@@ -2,7 +2,9 @@
  * The `projects` function over HTTP: every route's success and failure paths and the role
  * matrix (owner, collaborator, viewer, non-member, anonymous) as RLS decides it.
  */
+import { createClient, FunctionsHttpError } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { inject } from 'vitest';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { call, expectError, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
@@ -347,5 +349,27 @@ describe('logs', () => {
     const entry = fns.lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)).find((e) => e.request_id === 'trace-123' && e.msg === 'request');
     expect(entry).toMatchObject({ level: 'info', user_id: alice.id, method: 'GET', route: '/projects', status: 200 });
     expect(typeof entry.duration_ms).toBe('number');
+  });
+});
+
+describe('supabase-js', () => {
+  it('works through functions.invoke, with errors as FunctionsHttpError', async () => {
+    const alice = await createUser(sql);
+    const supabase = createClient(fns.url.replace(/\/functions\/v1$/, ''), 'anon-key-not-checked-here', {
+      auth: { persistSession: false, autoRefreshToken: false },
+      // Node 20 has no global WebSocket; supabase-js builds its Realtime client eagerly.
+      realtime: { transport: WebSocket as never },
+    });
+    supabase.functions.setAuth(await tokenFor(alice));
+    const created = await supabase.functions.invoke('projects', { body: { name: 'Via supabase-js' } });
+    expect(created.error).toBeNull();
+    expect(created.data).toMatchObject({ name: 'Via supabase-js', role: 'owner' });
+    const listed = await supabase.functions.invoke('projects', { method: 'GET' });
+    expect(listed.data.data.map((p: { id: string }) => p.id)).toEqual([created.data.id]);
+    const missing = await supabase.functions.invoke(`projects/${crypto.randomUUID()}`, { method: 'GET' });
+    expect(missing.error).toBeInstanceOf(FunctionsHttpError);
+    const response = (missing.error as FunctionsHttpError).context as Response;
+    expect(response.status).toBe(404);
+    expect((await response.json()).error.code).toBe('not_found');
   });
 });
