@@ -3,7 +3,7 @@
 -- member_joined, member_left (also when a viewer, who may not broadcast, leaves),
 -- member_role_changed, project_updated, project_deleted, job_updated.
 begin;
-select plan(33);
+select plan(35);
 \ir helpers/fixture.psql
 
 \set topic '''project:b0000000-0000-4000-8000-000000000001'''
@@ -125,6 +125,22 @@ select lives_ok(format('select public.cancel_job(%L)', :'new_job'), 'cancel_job'
 reset role;
 select is((select count(*)::int from realtime.messages m where m.event = 'job_updated' and m.payload ->> 'id' = :'new_job'
              and m.payload ->> 'status' = 'cancelled'), 1, 'a cancel is broadcast');
+
+-- Section: deleting a user announces their departure and the hand-over
+
+\set h '''b0000000-0000-4000-8000-0000000000f1'''
+\set heir '''a0000000-0000-4000-8000-0000000000f2'''
+\set leaver '''a0000000-0000-4000-8000-0000000000f1'''
+:as_admin
+insert into auth.users (id, email) values (:leaver, 'leaver@pgtap.test'), (:heir, 'heir@pgtap.test');
+insert into public.projects (id, name, created_by) values (:h, 'Inherited', :leaver);
+insert into public.project_members (project_id, user_id, role, created_at) values (:h, :heir, 'viewer', now() + interval '1 minute');
+delete from auth.users where id = :leaver;
+select is((select m.payload - 'id' from realtime.messages m where m.event = 'member_left' and m.payload ->> 'user_id' = :leaver),
+          jsonb_build_object('project_id', :h, 'user_id', :leaver, 'role', 'owner'), 'a deleted user''s membership ends with member_left');
+select is((select m.payload - 'id' from realtime.messages m where m.event = 'member_role_changed' and m.payload ->> 'user_id' = :heir),
+          jsonb_build_object('project_id', :h, 'user_id', :heir, 'role', 'owner', 'previous_role', 'viewer'),
+          'the hand-over to the heir is announced as member_role_changed');
 
 -- Section: project_deleted
 

@@ -114,7 +114,19 @@ describe('tandem_cache', () => {
     expect(named).toEqual(sorted(alice, bob, dave));
   });
 
+  test('deleting a user names the members of their projects, them included', async () => {
+    const [row] = await withRls(sql, carol.claims, (tx) =>
+      tx<{ id: string }[]>`insert into public.projects (name) values ('carol and dave') returning id`);
+    await invite(carol, row!.id, dave, 'viewer');
+    const named = await usersNotifiedBy(() => sql`delete from auth.users where id = ${carol.id}`);
+    expect(named).toEqual(sorted(carol, dave));
+    const [heir] = await sql<{ role: string }[]>`
+      select role from public.project_members where project_id = ${row!.id} and user_id = ${dave.id}`;
+    expect(heir?.role).toBe('owner');
+  });
+
   test('a project of other users names none of them', async () => {
+    carol = await createUser(sql);
     const named = await usersNotifiedBy(() =>
       withRls(sql, carol.claims, (tx) => tx`insert into public.projects (name) values ('carol alone')`));
     expect(named).toEqual(sorted(carol));
