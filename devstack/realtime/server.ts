@@ -63,6 +63,8 @@ export interface RealtimeServerOptions {
   partitionMaintenanceMs?: number;
   /** Connections used for authorization checks. */
   poolSize?: number;
+  /** Channels one socket may hold (upstream tenant default: 100). */
+  maxChannelsPerClient?: number;
   /** A socket that sends nothing (not even a heartbeat) for this long is closed; Phoenix's default is 60 s. */
   idleTimeoutMs?: number;
 }
@@ -159,6 +161,7 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
   // Upstream's endpoint: max_frame_size 5_000_000.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 5_000_000, perMessageDeflate: false });
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+  const maxChannelsPerClient = options.maxChannelsPerClient ?? 100;
   const ownServers: Server[] = [];
 
   await maintainPartitions(sql, log);
@@ -303,6 +306,8 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     // A second join of the same topic replaces the first, as a Phoenix socket does.
     const existing = conn.channels.get(frame.topic);
     if (existing) closeChannel(existing, 'phx_close');
+
+    if (conn.channels.size >= maxChannelsPerClient) return refuseJoin(conn, frame, 'ChannelRateLimitReached: Too many channels');
 
     const params = asObject(frame.payload);
     const config = asObject(params.config);

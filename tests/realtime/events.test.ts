@@ -170,6 +170,23 @@ describe('raw protocol (2.0.0)', () => {
     ]);
   });
 
+  it('refuses joins past the per-socket channel limit', async () => {
+    const limited = await startRealtime({ maxChannelsPerClient: 2 });
+    try {
+      const socket = new WebSocket(`${limited.wsUrl}?apikey=${await anonKey()}&vsn=2.0.0`);
+      const received: unknown[][] = [];
+      socket.on('message', (data: Buffer) => received.push(JSON.parse(String(data))));
+      await new Promise((resolve) => socket.once('open', resolve));
+      for (const n of [1, 2, 3]) socket.send(JSON.stringify([String(n), String(n), `realtime:room-${n}`, 'phx_join', {}]));
+      await eventually('three replies', () => received.length === 3);
+      expect(received.map((m) => (m[4] as { status: string }).status)).toEqual(['ok', 'ok', 'error']);
+      expect(received[2]?.[4]).toEqual({ status: 'error', response: { reason: 'ChannelRateLimitReached: Too many channels' } });
+      socket.close();
+    } finally {
+      await limited.server.close();
+    }
+  });
+
   it('closes a socket that stays silent past the idle timeout (no heartbeat)', async () => {
     const quiet = await startRealtime({ idleTimeoutMs: 300 });
     try {
