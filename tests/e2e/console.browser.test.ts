@@ -16,7 +16,7 @@ const artifacts = join(repoRoot, 'test-artifacts');
 let stack: TestStack;
 let browser: Browser;
 beforeAll(async () => {
-  stack = await startTestStack({ redisDb: 13 });
+  stack = await startTestStack();
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run',

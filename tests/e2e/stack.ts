@@ -1,7 +1,7 @@
 /**
  * Starts the devstack in-process for end-to-end tests: its own database in the run's
- * cluster and its own Redis database number, so that its worker takes no other test's
- * jobs, and free ports for the gateway and the worker.
+ * cluster and its own redis-server, so that its worker takes no other test's jobs and
+ * its cache epoch is its own, and free ports for the gateway and the worker.
  */
 import { randomBytes } from 'node:crypto';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
@@ -9,6 +9,7 @@ import postgres from 'postgres';
 import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { startDevstack, type RunningDevstack } from '../../devstack/dev.ts';
+import { startRedisServer } from '../../devstack/redis/server.ts';
 
 export interface TestStack extends RunningDevstack {
   url: string;
@@ -19,10 +20,10 @@ export interface TestStack extends RunningDevstack {
 
 /**
  * @example
- * const stack = await startTestStack({ redisDb: 12 });
+ * const stack = await startTestStack();
  * afterAll(() => stack.stop());
  */
-export async function startTestStack(options: { redisDb: number }): Promise<TestStack> {
+export async function startTestStack(): Promise<TestStack> {
   const adminUrl = inject('databaseUrl');
   const database = `e2e_${randomBytes(4).toString('hex')}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
@@ -31,6 +32,7 @@ export async function startTestStack(options: { redisDb: number }): Promise<Test
   const databaseUrl = new URL(adminUrl);
   databaseUrl.pathname = `/${database}`;
 
+  const redis = await startRedisServer();
   const stack = await startDevstack({
     gatewayPort: 0,
     workerPort: 0,
@@ -38,7 +40,7 @@ export async function startTestStack(options: { redisDb: number }): Promise<Test
       ...process.env,
       DATABASE_URL: databaseUrl.toString(),
       SUPABASE_DB_URL: undefined,
-      REDIS_URL: `${inject('redisUrl')}/${options.redisDb}`,
+      REDIS_URL: redis.url,
       TANDEM_LOG_LEVEL: 'error',
     },
   });
@@ -46,6 +48,10 @@ export async function startTestStack(options: { redisDb: number }): Promise<Test
   const { url, anonKey } = stack;
   return {
     ...stack,
+    stop: async () => {
+      await stack.stop();
+      await redis.stop();
+    },
     url,
     anonKey,
     client: () =>

@@ -9,7 +9,7 @@ import { startTestStack, type TestStack } from './stack.ts';
 
 let stack: TestStack;
 beforeAll(async () => {
-  stack = await startTestStack({ redisDb: 12 });
+  stack = await startTestStack();
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
