@@ -46,14 +46,19 @@ afterAll(async () => {
   await sql?.end();
 });
 
-/** Runs `step`, then returns which of this file's users the step's tandem_cache notifications named. */
-async function usersNotifiedBy(step: () => Promise<unknown>): Promise<string[]> {
+/** Runs `step` and returns the tandem_cache notifications it caused (up to the marker's). */
+async function notificationsOf(step: () => Promise<unknown>): Promise<CacheMessage[]> {
   const start = cache.size;
   await step();
   await withRls(sql, marker.claims, (tx) => tx`insert into public.projects (name) values ('marker')`);
   const end = await cache.waitFor((message) => message.user_ids.includes(marker.id), start);
+  return cache.slice(start, end);
+}
+
+/** Runs `step`, then returns which of this file's users the step's tandem_cache notifications named. */
+async function usersNotifiedBy(step: () => Promise<unknown>): Promise<string[]> {
   const mine = new Set([alice.id, bob.id, carol.id, dave.id]);
-  const named = cache.slice(start, end).flatMap((message) => message.user_ids).filter((id) => mine.has(id));
+  const named = (await notificationsOf(step)).flatMap((message) => message.user_ids).filter((id) => mine.has(id));
   return [...new Set(named)].sort();
 }
 
@@ -131,6 +136,22 @@ describe('tandem_cache', () => {
       withRls(sql, carol.claims, (tx) => tx`insert into public.projects (name) values ('carol alone')`));
     expect(named).toEqual(sorted(carol));
   });
+});
+
+test('tandem_cache: a large project is announced in chunks that fit NOTIFY\'s payload limit', async () => {
+  const size = 170;
+  const ids: string[] = Array.from({ length: size }, () => randomUUID());
+  await sql`insert into auth.users (id, email) select id, id::text || '@chunk.test' from unnest(${ids}::uuid[]) id`;
+  const [project] = await sql<{ id: string }[]>`insert into public.projects (name, created_by) values ('big', ${ids[0]!}) returning id`;
+  const messages = await notificationsOf(() =>
+    sql`insert into public.project_members (project_id, user_id, role)
+        select ${project!.id}, id, 'viewer' from unnest(${ids.slice(1)}::uuid[]) id`);
+  const all = new Set(ids);
+  const chunks = messages.filter((message) => message.user_ids.some((id) => all.has(id)));
+  expect(chunks.length).toBeGreaterThan(1);
+  for (const chunk of chunks) expect(chunk.user_ids.length).toBeLessThanOrEqual(150);
+  expect([...new Set(chunks.flatMap((chunk) => chunk.user_ids))].sort()).toEqual([...ids].sort());
+  await sql`delete from auth.users where id in ${sql(ids)}`;
 });
 
 describe('tandem_jobs', () => {
