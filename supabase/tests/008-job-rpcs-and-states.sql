@@ -2,13 +2,19 @@
 -- (private.guard_job_transition): out-of-order and duplicate updates cannot move a row
 -- backwards, and a final state is only left through retry_job.
 begin;
-select plan(51);
+select plan(53);
 \ir helpers/fixture.psql
 
 \set run_collab '''c0000000-0000-4000-8000-0000000000a1'''
 \set failed_owner '''c0000000-0000-4000-8000-0000000000a2'''
 \set failed_collab '''c0000000-0000-4000-8000-0000000000a3'''
 \set done_job '''c0000000-0000-4000-8000-0000000000a4'''
+\set viewer_job '''c0000000-0000-4000-8000-0000000000a5'''
+\set viewer_failed '''c0000000-0000-4000-8000-0000000000a6'''
+-- Jobs of the viewer from when they were a collaborator.
+insert into public.jobs (id, project_id, created_by, type, status, attempts, started_at, finished_at)
+values (:viewer_job, :p_id, :viewer_id, 'demo.echo', 'queued', 0, null, null),
+       (:viewer_failed, :p_id, :viewer_id, 'demo.echo', 'failed', 1, now(), now());
 insert into public.jobs (id, project_id, created_by, type, status, attempts, progress, error, started_at, finished_at)
 values (:run_collab, :p_id, :collab_id, 'demo.echo', 'running', 1, 10, null, now(), null),
        (:failed_owner, :p_id, :owner_id, 'demo.echo', 'failed', 3, 40, 'boom', now(), now()),
@@ -25,6 +31,7 @@ select throws_ok(format('select public.cancel_job(%L)', :owner_job), 'PT404', 'j
 reset role;
 :as_viewer
 select throws_ok(format('select public.cancel_job(%L)', :collab_job), '42501', 'you may not cancel this job', 'a viewer cannot cancel jobs');
+select throws_ok(format('select public.cancel_job(%L)', :viewer_job), '42501', 'you may not cancel this job', 'a viewer cannot cancel even their own job');
 reset role;
 :as_collab
 select throws_ok(format('select public.cancel_job(%L)', :owner_job), '42501', 'you may not cancel this job',
@@ -69,6 +76,7 @@ select throws_ok(format('select public.retry_job(%L)', :failed_owner), 'PT404', 
 reset role;
 :as_viewer
 select throws_ok(format('select public.retry_job(%L)', :failed_collab), '42501', 'you may not retry this job', 'a viewer cannot retry jobs');
+select throws_ok(format('select public.retry_job(%L)', :viewer_failed), '42501', 'you may not retry this job', 'a viewer cannot retry even their own job');
 reset role;
 :as_collab
 select throws_ok(format('select public.retry_job(%L)', :failed_owner), '42501', 'you may not retry this job',
