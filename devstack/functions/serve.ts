@@ -9,6 +9,7 @@
  * and the devstack gateway.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -45,6 +46,8 @@ export interface RunningFunctions {
   port: number;
   /** Milliseconds from spawning each Deno process to its first answered request. */
   coldStartMs: Record<string, number>;
+  /** Each function's own server, bypassing the proxy (paths start with /<name>). */
+  directUrls: Record<string, string>;
   /** Stops the proxy and every Deno process. */
   stop(): Promise<void>;
 }
@@ -111,7 +114,7 @@ async function startFunction(name: FunctionName, options: StartFunctionsOptions)
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+  res.writeHead(status, { 'content-type': 'application/json', 'x-request-id': randomUUID() });
   res.end(JSON.stringify(body));
 }
 
@@ -173,6 +176,7 @@ export async function startFunctions(options: StartFunctionsOptions = {}): Promi
     url: `http://${host}:${boundPort}/functions/v1`,
     port: boundPort,
     coldStartMs: Object.fromEntries(running.map((fn) => [fn.name, fn.coldStartMs])),
+    directUrls: Object.fromEntries(running.map((fn) => [fn.name, `http://127.0.0.1:${fn.port}`])),
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -58,7 +58,13 @@ export function registerDocs(app: OpenAPIHono<FunctionEnv, {}, string>, deps: Fu
     const file = c.req.param('file');
     const contentType = ASSETS[file];
     if (!contentType) throw new ApiError('not_found', `no such asset: ${file}`);
-    const bytes = await readAsset(file);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readAsset(file);
+    } catch {
+      // e.g. a deployment that bundled the code but not swagger-ui-dist's files.
+      throw new ApiError('not_found', `Swagger UI asset ${file} is not available in this deployment`);
+    }
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': contentType, 'cache-control': 'public, max-age=86400' });
   });
 }
