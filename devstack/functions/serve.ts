@@ -78,8 +78,8 @@ async function waitForFirstAnswer(name: FunctionName, port: number, child: Child
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the ${name} function exited with code ${child.exitCode} while starting`);
     try {
-      // Any answer will do (an unknown path is a 404 that touches neither Postgres nor Redis).
-      const response = await fetch(`http://127.0.0.1:${port}/${name}/__ready`);
+      // Any answer will do; a CORS preflight touches neither Postgres nor Redis.
+      const response = await fetch(`http://127.0.0.1:${port}/${name}/health`, { method: 'OPTIONS' });
       await response.arrayBuffer();
       return;
     } catch {
