@@ -1,0 +1,182 @@
+/**
+ * A private Tandem for fault-injection tests: its own PostgreSQL cluster and redis-server
+ * (so they can be restarted), the functions served by Deno, and the worker either
+ * in-process or as a child process (so it can be SIGKILLed).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import postgres from 'postgres';
+import { repoRoot, setupDatabase, withUser } from '../../devstack/db/setup.ts';
+import { startFunctions, type RunningFunctions } from '../../devstack/functions/serve.ts';
+import { findFreePort } from '../../devstack/net/ports.ts';
+import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
+import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
+import { createUser, type Sql, type TestUser } from '../harness/db.ts';
+import { tokenFor } from '../functions/helpers.ts';
+
+export const JWT_SECRET = 'tandem-resilience-secret-at-least-32-characters';
+
+export interface ResilienceStack {
+  cluster: Cluster;
+  redis: RedisServer;
+  functions: RunningFunctions;
+  /** Superuser connection (re-connects after a Postgres restart). */
+  sql: Sql;
+  owner: TestUser;
+  ownerToken: string;
+  projectId: string;
+  /** Environment a worker process needs. */
+  workerEnv: NodeJS.ProcessEnv;
+  /** Starts `tsx worker/src/main.ts` as a child process. */
+  spawnWorker(): ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Fast worker settings for fault tests: short sweeps, locks and backoff. */
+const FAST_WORKER = {
+  TANDEM_WORKER_SWEEP_INTERVAL_MS: '1000',
+  TANDEM_WORKER_LOCK_DURATION_MS: '3000',
+  TANDEM_WORKER_STALLED_INTERVAL_MS: '1000',
+  TANDEM_WORKER_BACKOFF_BASE_MS: '50',
+  TANDEM_WORKER_BACKOFF_MAX_MS: '500',
+  TANDEM_WORKER_LISTEN_CHECK_MS: '500',
+  TANDEM_WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
+  TANDEM_WORKER_CONCURRENCY: '16',
+  TANDEM_LOG_LEVEL: 'error',
+};
+
+/**
+ * @example
+ * const stack = await startResilienceStack();
+ * afterAll(() => stack.stop());
+ */
+export async function startResilienceStack(): Promise<ResilienceStack> {
+  const cluster = await startCluster();
+  await setupDatabase({ url: cluster.url });
+  const redis = await startRedisServer();
+  const serviceUrl = withUser(cluster.url, 'postgres');
+  const functions = await startFunctions({
+    port: 0,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: serviceUrl,
+      REDIS_URL: redis.url,
+      TANDEM_JWT_SECRET: JWT_SECRET,
+      TANDEM_LOG_LEVEL: 'error',
+      TANDEM_RATE_LIMIT_USER_WRITES: '0',
+      TANDEM_RATE_LIMIT_USER_READS: '0',
+      TANDEM_RATE_LIMIT_IP: '0',
+    },
+  });
+  const sql = postgres(cluster.url, { max: 4, onnotice: () => undefined });
+  const owner = await createUser(sql, { displayName: 'Owner' });
+  const ownerToken = await tokenFor(owner, { secret: JWT_SECRET, expiresIn: '2h' });
+  const [project] = await sql<{ id: string }[]>`
+    insert into public.projects (name, created_by) values ('resilience', ${owner.id}) returning id`;
+  const workerPort = await findFreePort();
+  const workerEnv: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: serviceUrl,
+    REDIS_URL: redis.url,
+    PORT: String(workerPort),
+    ...FAST_WORKER,
+  };
+  const children: ChildProcess[] = [];
+  return {
+    cluster,
+    redis,
+    functions,
+    sql,
+    owner,
+    ownerToken,
+    projectId: project!.id,
+    workerEnv,
+    spawnWorker() {
+      // One process (node with tsx's loader), not the tsx CLI: a SIGKILL must hit the worker
+      // itself, and the CLI would leave its child running.
+      const child = spawn(process.execPath, ['--import', 'tsx', 'worker/src/main.ts'], {
+        cwd: repoRoot,
+        env: workerEnv,
+        stdio: 'ignore',
+      });
+      children.push(child);
+      return child;
+    },
+    async stop() {
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await functions.stop();
+      await sql.end({ timeout: 1 });
+      await redis.stop();
+      await cluster.destroy();
+    },
+  };
+}
+
+/** Submits one job through POST /jobs and returns the HTTP status and job id. */
+export async function submitJob(
+  stack: ResilienceStack,
+  payload: Record<string, unknown>,
+  idempotencyKey?: string,
+): Promise<{ status: number; id?: string }> {
+  try {
+    const response = await fetch(`${stack.functions.url}/jobs`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${stack.ownerToken}`,
+        'content-type': 'application/json',
+        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      },
+      body: JSON.stringify({ project_id: stack.projectId, type: 'diagnostic.sleep', payload }),
+    });
+    const body = (await response.json().catch(() => ({}))) as { id?: string };
+    return { status: response.status, id: body.id };
+  } catch {
+    return { status: 0 };
+  }
+}
+
+/** Counts the project's jobs by status (retrying while Postgres is down). */
+export async function jobCounts(stack: ResilienceStack): Promise<Record<string, number>> {
+  const rows = await stack.sql<{ status: string; n: number }[]>`
+    select status, count(*)::int as n from public.jobs where project_id = ${stack.projectId} group by status`;
+  return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+}
+
+/**
+ * Polls until every job of the project is final; returns the counts.
+ *
+ * @example
+ * const counts = await waitAllFinal(stack, 1000, 60_000);
+ */
+export async function waitAllFinal(stack: ResilienceStack, expected: number, timeoutMs: number): Promise<Record<string, number>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const counts = await jobCounts(stack).catch(() => ({}) as Record<string, number>);
+    const unfinished = (counts.queued ?? 0) + (counts.running ?? 0);
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    if (total >= expected && unfinished === 0) return counts;
+    if (Date.now() > deadline) throw new Error(`not all jobs final after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Runs `task` for every item with at most `concurrency` at a time. */
+export async function pool<T, R>(items: readonly T[], concurrency: number, task: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) {
+        const index = next++;
+        results[index] = await task(items[index] as T, index);
+      }
+    }),
+  );
+  return results;
+}
+
+/** Prints a figures line the way the suite reports them. */
+export function report(name: string, figures: Record<string, unknown>): void {
+  process.stdout.write(`resilience ${name}: ${JSON.stringify(figures)}\n`);
+}
