@@ -123,14 +123,21 @@ function proxyTo(req: IncomingMessage, res: ServerResponse, port: number, path: 
   const upstream = httpRequest(
     { host: '127.0.0.1', port, method: req.method, path, headers: { ...req.headers, 'x-forwarded-for': forwardedFor } },
     (upstreamRes) => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      const headers = { ...upstreamRes.headers };
+      // Answered before the request body was read (413, 401): this connection cannot be
+      // reused, so say so rather than leave the client to send its next request into it.
+      if (!req.complete) headers.connection = 'close';
+      res.writeHead(upstreamRes.statusCode ?? 502, headers);
       upstreamRes.pipe(res);
     },
   );
   upstream.on('error', () => {
     if (!res.headersSent) sendJson(res, 503, { error: { code: 'unavailable', message: 'the function is not running' } });
-    else res.destroy();
+    // A function may answer (413, 401) before reading the whole body and drop the socket:
+    // the answer is complete, and destroying it would kill the client's keep-alive connection.
+    else if (!res.writableEnded) res.destroy();
   });
+  req.on('error', () => upstream.destroy());
   req.pipe(upstream);
 }
 

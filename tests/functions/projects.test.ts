@@ -54,6 +54,7 @@ describe('public routes', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok', postgres: 'ok', redis: 'ok' });
     expect(res.headers.get('x-request-id')).toBeTruthy();
+    expect((await call(fns, 'GET', '/projects/health/')).status).toBe(200);
   });
 
   it('serves an OpenAPI 3.1 document generated from the routes', async () => {
@@ -114,7 +115,7 @@ describe('projects', () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: 'Apollo', description: 'Moon', role: 'owner', member_count: 1, created_by: alice.id });
     expect(created.body.created_at).toMatch(/^\d{4}-\d\d-\d\dT/);
-    const listed = await call(fns, 'GET', '/projects', { token });
+    const listed = await call(fns, 'GET', '/projects/', { token });
     expect(listed.status).toBe(200);
     expect(listed.body.next_cursor).toBeNull();
     expect(listed.body.data).toEqual([

@@ -52,11 +52,17 @@ function errorResponse(c: Context, error: ApiError): Response {
   return c.json(error.toBody() satisfies ErrorBody, error.status, error.headers);
 }
 
+/** The request path below the function's base path, without a trailing slash (`/`, `/health`, ...). */
 function relativePath(c: Context, name: string): string {
   const base = `/${name}`;
-  return c.req.path === base ? '/' : c.req.path.startsWith(`${base}/`) ? c.req.path.slice(base.length) : c.req.path;
+  const path = c.req.path.startsWith(`${base}/`) ? c.req.path.slice(base.length) : c.req.path === base ? '/' : c.req.path;
+  return path.length > 1 ? path.replace(/\/+$/, '') || '/' : path;
 }
 
+/**
+ * The client's IP: the first X-Forwarded-For entry, which Supabase's gateway (and the
+ * devstack proxy) set, else the socket's peer.
+ */
 function clientIp(c: Context<FunctionEnv>): string {
   const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
   const ip = forwarded || c.env?.remoteAddr?.hostname || 'unknown';
