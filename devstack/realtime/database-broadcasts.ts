@@ -2,11 +2,13 @@
  * Delivery of messages written by `realtime.send`: hosted Realtime reads committed
  * `realtime.messages` rows through logical replication; the local stand-in LISTENs on
  * `realtime_messages` (the bootstrap's trigger NOTIFYs only when the inserting transaction
- * commits — the same guarantee) and then reads the rows, in commit order. After a lost
- * LISTEN connection it re-reads the rows committed meanwhile, so none is skipped.
+ * commits — the same guarantee) and then reads the rows, in commit order. The LISTEN runs
+ * on the worker's supervised session (re-established even after Postgres restarts); after
+ * each re-LISTEN the rows committed meanwhile are read again, so none is skipped.
  */
 import type postgres from 'postgres';
 import type { Logger } from '../../edge-functions/_shared/log.ts';
+import { listenSupervised } from '../../worker/src/listen.ts';
 
 /** A committed broadcast row, as delivered to subscribers. */
 export interface DatabaseMessage {
@@ -28,22 +30,23 @@ const RECENT_IDS_KEPT = 20_000;
 
 /**
  * Starts listening; `deliver` is called once per committed broadcast row, in commit order.
+ * `sql` reads the rows; the LISTEN session connects to `url` as `applicationName`.
  *
  * @example
- * const listener = await listenForDatabaseMessages(sql, log, (message) => fanOut(message));
+ * const listener = await listenForDatabaseMessages({ url, sql, log, applicationName: 'tandem-local-realtime' }, (message) => fanOut(message));
  * await listener.stop();
  */
 export async function listenForDatabaseMessages(
-  sql: postgres.Sql,
-  log: Logger,
+  options: { url: string; sql: postgres.Sql; log: Logger; applicationName: string; checkIntervalMs?: number },
   deliver: (message: DatabaseMessage) => void,
 ): Promise<{ stop(): Promise<void> }> {
+  const { sql, log } = options;
   const pending: Notification[] = [];
   const recentIds = new Set<string>();
   let lastInsertedAt: string | undefined;
   let draining: Promise<void> | undefined;
-  let listens = 0;
   let stopped = false;
+  let needsCatchUp = false;
 
   const remember = (id: string) => {
     recentIds.add(id);
@@ -66,6 +69,11 @@ export async function listenForDatabaseMessages(
   };
 
   const drain = async () => {
+    // Rows committed while LISTEN was down go first, so delivery stays in commit order.
+    if (needsCatchUp && !stopped) {
+      needsCatchUp = false;
+      await catchUp();
+    }
     while (pending.length && !stopped) {
       const batch = pending.splice(0, 500);
       try {
@@ -88,7 +96,7 @@ export async function listenForDatabaseMessages(
     if (!draining) {
       draining = drain().finally(() => {
         draining = undefined;
-        if (pending.length && !stopped) schedule();
+        if ((pending.length || needsCatchUp) && !stopped) schedule();
       });
     }
   };
@@ -108,9 +116,14 @@ export async function listenForDatabaseMessages(
     }
   };
 
-  const subscription = await sql.listen(
-    'realtime_messages',
-    (raw) => {
+  const session = await listenSupervised({
+    url: options.url,
+    channel: 'realtime_messages',
+    name: options.applicationName,
+    probe: sql as postgres.Sql<Record<string, unknown>>,
+    checkIntervalMs: options.checkIntervalMs ?? 5000,
+    log,
+    onNotify: (raw) => {
       try {
         const notification = JSON.parse(raw) as Notification;
         if (typeof notification.id !== 'string') return;
@@ -120,16 +133,25 @@ export async function listenForDatabaseMessages(
         log.warn('database_broadcast_bad_notification', { payload: raw.slice(0, 200) });
       }
     },
-    () => {
-      listens += 1;
-      if (listens > 1) void catchUp();
+    onListen: (reconnect) => {
+      if (!reconnect) {
+        // The catch-up window starts here until a row is delivered.
+        void sql<{ now: string }[]>`select to_char(localtimestamp, 'YYYY-MM-DD"T"HH24:MI:SS.US') as now`
+          .then(([row]) => {
+            if (row && !lastInsertedAt) lastInsertedAt = row.now;
+          })
+          .catch(() => undefined);
+        return;
+      }
+      needsCatchUp = true;
+      schedule();
     },
-  );
+  });
 
   return {
     async stop() {
       stopped = true;
-      await subscription.unlisten().catch(() => undefined);
+      await session.stop();
       await draining;
     },
   };

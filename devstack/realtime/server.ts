@@ -63,6 +63,8 @@ export interface RealtimeServerOptions {
   partitionMaintenanceMs?: number;
   /** Connections used for authorization checks. */
   poolSize?: number;
+  /** application_name of the server's Postgres connections. */
+  applicationName?: string;
   /** Channels one socket may hold (upstream tenant default: 100). */
   maxChannelsPerClient?: number;
   /** A socket that sends nothing (not even a heartbeat) for this long is closed; Phoenix's default is 60 s. */
@@ -153,7 +155,7 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
   const sql = postgres(options.databaseUrl, {
     max: options.poolSize ?? 10,
     onnotice: () => undefined,
-    connection: { application_name: 'tandem-local-realtime' },
+    connection: { application_name: `${options.applicationName ?? 'tandem-local-realtime'}:pool` },
   });
   const presence = new PresenceRegistry();
   const subscribers = new Map<string, Set<Channel>>();
@@ -167,7 +169,11 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
   await maintainPartitions(sql, log);
   const maintenance = setInterval(() => void maintainPartitions(sql, log), options.partitionMaintenanceMs ?? 4 * 3600_000);
   maintenance.unref();
-  const databaseListener = await listenForDatabaseMessages(sql, log, deliverDatabaseMessage);
+  const applicationName = options.applicationName ?? 'tandem-local-realtime';
+  const databaseListener = await listenForDatabaseMessages(
+    { url: options.databaseUrl, sql, log, applicationName },
+    deliverDatabaseMessage,
+  );
 
   // ---- sending -------------------------------------------------------------------------
 

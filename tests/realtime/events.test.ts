@@ -90,6 +90,32 @@ describe('database events', () => {
   });
 });
 
+describe('database events across a lost LISTEN connection', () => {
+  it('delivers every row committed while the listener reconnects, in order', async () => {
+    const applicationName = `realtime-listen-${Math.random().toString(36).slice(2, 10)}`;
+    const own = await startRealtime({ applicationName });
+    try {
+      const c = await connectClient(own.baseUrl, await userToken(owner));
+      clients.push(c);
+      const channel = c.supabase.channel(`project:${projectId}`, { config: { private: true } });
+      const seen: number[] = [];
+      channel.on('broadcast', { event: 'tick' }, ({ payload }) => seen.push(payload.n as number));
+      expect((await subscribe(channel)).status).toBe('SUBSCRIBED');
+      const [killed] = await sql<{ count: number }[]>`
+        select count(pg_terminate_backend(pid))::int as count from pg_stat_activity
+        where application_name like ${`${applicationName}:realtime_messages:%`} and query ilike 'listen%'`;
+      expect(killed?.count).toBe(1);
+      for (let n = 1; n <= 20; n++) {
+        await sql`select realtime.send(${sql.json({ n })}, 'tick', ${`project:${projectId}`}, true)`;
+      }
+      await eventually('all 20 ticks', () => seen.length >= 20, 15_000);
+      expect(seen).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    } finally {
+      await own.server.close();
+    }
+  });
+});
+
 describe('serializers', () => {
   it('1.0.0 and 2.0.0 clients exchange broadcasts and receive database events', async () => {
     const v1 = await watch('1.0.0');
