@@ -167,6 +167,13 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
   const ownServers: Server[] = [];
 
   await maintainPartitions(sql, log);
+  const [hook] = await sql<{ present: boolean }[]>`
+    select exists (select 1 from pg_trigger where tgname = 'notify_local_realtime' and tgrelid = 'realtime.messages'::regclass) as present`;
+  if (!hook?.present) {
+    log.warn('realtime_send_not_delivered', {
+      reason: 'realtime.messages has no notify_local_realtime trigger (it comes with sql/platform/03_realtime.sql); rows written by realtime.send will not reach channels',
+    });
+  }
   const maintenance = setInterval(() => void maintainPartitions(sql, log), options.partitionMaintenanceMs ?? 4 * 3600_000);
   maintenance.unref();
   const applicationName = options.applicationName ?? 'tandem-local-realtime';
