@@ -186,8 +186,9 @@ export async function joinWorkspace(
   const me: PresencePayload = { user_id: userId, ...profile, online_at: new Date().toISOString() };
 
   const channel = supabase.channel(topic, { config: { private: true, presence: { key: userId, enabled: true }, broadcast: { self: false, ack: false } } });
-  const members = () => toMembers(channel.presenceState() as Record<string, Array<Record<string, unknown>>>);
   let left = false;
+  // Once the channel is gone nobody is known to be online.
+  const members = () => (left ? [] : toMembers(channel.presenceState() as Record<string, Array<Record<string, unknown>>>));
 
   channel.on('presence', { event: 'sync' }, () => handlers.sync?.(members()));
   channel.on('presence', { event: 'join' }, ({ key, currentPresences }) => {
@@ -231,6 +232,11 @@ export async function joinWorkspace(
     }, options.joinTimeoutMs ?? 30_000);
     channel.subscribe((status, error) => {
       if (left) return;
+      if (status === 'CLOSED') {
+        // Realtime closed the channel (after a system error) and supabase-js will not rejoin it.
+        left = true;
+        return;
+      }
       if (status === 'SUBSCRIBED') {
         // Every (re)join starts without our presence on the server: track again.
         void channel.track(me).then((result) => {

@@ -166,11 +166,13 @@ describe('joinWorkspace', () => {
     await sql`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${leaver.id}, 'viewer')`;
     const c = await clientFor(leaver);
     const side = recorder();
-    await join(c, projectId, side.handlers, 'Leaver');
+    const workspace = await join(c, projectId, side.handlers, 'Leaver');
     await sql`delete from public.project_members where project_id = ${projectId} and user_id = ${leaver.id}`;
     await c.setToken(await userToken(leaver, 7200));
     await eventually('error handler', () => side.seen.errors[0]);
     expect(side.seen.errors[0]).toMatchObject({ code: 'closed', message: `You do not have permissions to read from this Channel topic: project:${projectId}` });
+    await eventually('no members once closed', () => workspace.members().length === 0);
+    await workspace.leave();
   });
 
   it('accepts a typed SupabaseClient<Database>', async () => {
