@@ -76,6 +76,23 @@ describe('database events', () => {
     expect(jobEvents()[0]).toMatchObject({ payload: { project_id: projectId, type: 'diagnostic.sleep', attempts: 0 }, meta: { id: expect.any(String) } });
   });
 
+  it('delivers private rows only to private channels, and public rows only to public ones', async () => {
+    const { events } = await watch();
+    const c = await connectClient(realtime.baseUrl, await anonKey());
+    clients.push(c);
+    const publicChannel = c.supabase.channel(`project:${projectId}`);
+    const publicEvents: string[] = [];
+    publicChannel.on('broadcast', { event: '*' }, ({ event }) => publicEvents.push(event));
+    expect((await subscribe(publicChannel)).status).toBe('SUBSCRIBED');
+    await sql`select realtime.send('{}'::jsonb, 'private-only', ${`project:${projectId}`}, true)`;
+    await sql`select realtime.send('{}'::jsonb, 'public-only', ${`project:${projectId}`}, false)`;
+    await sql`select realtime.send('{}'::jsonb, 'private-marker', ${`project:${projectId}`}, true)`;
+    await eventually('public row on the public channel', () => publicEvents.includes('public-only'));
+    await eventually('private marker', () => events.some((e) => e.event === 'private-marker'));
+    expect(publicEvents).toEqual(['public-only']);
+    expect(events.map((e) => e.event).filter((e) => e !== 'private-marker')).toEqual(['private-only']);
+  });
+
   it('delivers nothing from a rolled-back transaction', async () => {
     const { events } = await watch();
     await sql
