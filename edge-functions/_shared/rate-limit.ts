@@ -37,7 +37,12 @@ for _, key in ipairs(KEYS) do
 end
 return {0, 0}`;
 
-/** The Redis key of a limit. */
+/**
+ * The Redis key of a limit.
+ *
+ * @example
+ * rateLimitKey({ scope: 'ip', subject: '203.0.113.7' }) // 'tandem:ratelimit:ip:203.0.113.7'
+ */
 export function rateLimitKey(limit: Pick<RateLimit, 'scope' | 'subject'>): string {
   return `tandem:ratelimit:${limit.scope}:${limit.subject}`;
 }
