@@ -8,10 +8,16 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { repoRoot, setupDatabase } from '../../devstack/db/setup.ts';
+import { repoRoot, setupDatabase, withUser } from '../../devstack/db/setup.ts';
 import { findPostgresBinDir, startCluster } from '../../devstack/postgres/cluster.ts';
 import { startRedisServer } from '../../devstack/redis/server.ts';
-import { benchRls, loadScaleData } from './rls.ts';
+import { SignJWT } from 'jose';
+import { startFunctions } from '../../devstack/functions/serve.ts';
+import { benchJobs } from './jobs.ts';
+import { benchColdStart, benchListing } from './listing.ts';
+import { BENCH_USER_ID, benchRls, loadScaleData } from './rls.ts';
+
+const JWT_SECRET = 'tandem-bench-secret-at-least-32-characters-long';
 
 /** One measured figure, judged against its goal where it has one. */
 export interface Figure {
@@ -79,18 +85,42 @@ function writeReport(figures: Figure[], notes: string[]): void {
   writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), `${lines.join('\n')}\n`);
 }
 
+async function benchToken(): Promise<string> {
+  return new SignJWT({ sub: BENCH_USER_ID, role: 'authenticated', aud: 'authenticated', email: 'bench-1@bench.tandem.dev' })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuedAt()
+    .setExpirationTime('6h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+}
+
 async function main(): Promise<void> {
   const runs = Number(process.env.TANDEM_BENCH_RUNS ?? 200);
+  const jobCount = Number(process.env.TANDEM_BENCH_JOBS ?? 20_000);
+  const loadSeconds = Number(process.env.TANDEM_BENCH_SECONDS ?? 10);
   const cluster = await startCluster({ fsync: true, settings: { max_connections: 400 } });
   const redis = await startRedisServer();
   const figures: Figure[] = [];
   const notes: string[] = [];
+  const step = (line: string) => process.stderr.write(`bench: ${line}\n`);
   try {
     await setupDatabase({ url: cluster.url });
-    const admin = postgres(cluster.url, { max: 2, onnotice: () => undefined });
+    const admin = postgres(cluster.url, { max: 4, onnotice: () => undefined });
+    const serviceDbUrl = withUser(cluster.url, 'postgres');
+    const functionEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      DATABASE_URL: serviceDbUrl,
+      REDIS_URL: redis.url,
+      TANDEM_JWT_SECRET: JWT_SECRET,
+      TANDEM_LOG_LEVEL: 'error',
+      TANDEM_RATE_LIMIT_USER_WRITES: '0',
+      TANDEM_RATE_LIMIT_USER_READS: '0',
+      TANDEM_RATE_LIMIT_IP: '0',
+    };
     try {
-      process.stderr.write('bench: loading 100k projects / 1M memberships…\n');
+      step('loading 100k projects / 1M memberships…');
       await loadScaleData(admin);
+      step('RLS at scale…');
       const rls = await benchRls(admin, { runs });
       figures.push(
         { key: 'rls_ms', label: `list ${rls.rows_listed} projects under RLS`, value: rls.rls_ms, unit: 'ms' },
@@ -99,10 +129,55 @@ async function main(): Promise<void> {
         { key: 'rls_probe_ms', label: 'Realtime join authorization probe', value: rls.rls_probe_ms, unit: 'ms', goal: { text: '≤ 2 ms', met: rls.rls_probe_ms <= 2 } },
       );
       notes.push(`Data: ${rls.projects} projects, ${rls.memberships} memberships (sql/bench/scale-data.sql).`);
+
+      step('cold start…');
+      const coldStart = await benchColdStart(functionEnv, 5);
+      const coldStartMs = Math.max(...Object.values(coldStart));
+      figures.push({
+        key: 'cold_start_ms', label: `cold start (slowest of ${Object.entries(coldStart).map(([n, ms]) => `${n} ${ms} ms`).join(', ')})`,
+        value: coldStartMs, unit: 'ms', goal: { text: '≤ 300 ms', met: coldStartMs <= 300 },
+      });
+
+      step('listing through the function…');
+      const token = await benchToken();
+      const cachedFunctions = await startFunctions({ port: 0, env: functionEnv, functions: ['projects', 'jobs'] });
+      const uncachedFunctions = await startFunctions({ port: 0, env: { ...functionEnv, TANDEM_LISTING_CACHE: 'off' }, functions: ['projects'] });
+      try {
+        const listing = await benchListing({ cachedUrl: cachedFunctions.url, uncachedUrl: uncachedFunctions.url, token, seconds: loadSeconds, rounds: 3 });
+        const { cached, uncached, health } = listing;
+        figures.push(
+          { key: 'health_rps', label: 'GET /projects/health', value: health.rps, unit: `req/s (p50 ${health.p50_ms} ms, p99 ${health.p99_ms} ms)` },
+          { key: 'cached_rps', label: 'GET /projects cached (100 projects)', value: cached.rps, unit: `req/s (p50 ${cached.p50_ms} ms, p99 ${cached.p99_ms} ms)`,
+            goal: { text: '≥ 60% of health and ≥ 5× uncached', met: cached.rps >= 0.6 * health.rps && cached.rps >= 5 * uncached.rps } },
+          { key: 'uncached_rps', label: 'GET /projects uncached', value: uncached.rps, unit: `req/s (p50 ${uncached.p50_ms} ms, p99 ${uncached.p99_ms} ms)` },
+        );
+        if (cached.errors + uncached.errors + health.errors > 0) notes.push(`Listing load errors: cached ${cached.errors}, uncached ${uncached.errors}, health ${health.errors}.`);
+
+        step(`jobs (${jobCount} per measurement)…`);
+        const jobs = await benchJobs({
+          sql: admin, functionsUrl: cachedFunctions.url, token, ownerId: BENCH_USER_ID, serviceDbUrl, redisUrl: redis.url,
+          count: jobCount, concurrencies: [1, 8, 32],
+        });
+        const bestWorker = Math.max(...Object.values(jobs.worker_per_s));
+        const bestRaw = Math.max(...Object.values(jobs.raw_bullmq_per_s));
+        figures.push(
+          { key: 'jobs_e2e_per_s', label: `${jobCount} jobs: POST /jobs to succeeded`, value: jobs.jobs_e2e_per_s, unit: 'jobs/s', goal: { text: '≥ 1,000 jobs/s', met: jobs.jobs_e2e_per_s >= 1000 } },
+          { key: 'submit_rps', label: 'POST /jobs saturation (50 connections)', value: jobs.submit_saturation_rps, unit: 'req/s' },
+          { key: 'submit_p50_ms', label: 'POST /jobs p50 at 1/4 saturation', value: jobs.submit_p50_ms, unit: 'ms' },
+          { key: 'submit_p99_ms', label: 'POST /jobs p99 at 1/4 saturation', value: jobs.submit_p99_ms, unit: 'ms', goal: { text: '≤ 15 ms', met: jobs.submit_p99_ms <= 15 } },
+          { key: 'worker_per_s', label: `worker alone with status writes (c=1/8/32: ${Object.values(jobs.worker_per_s).join('/')})`, value: bestWorker, unit: 'jobs/s',
+            goal: { text: '≥ 50% of raw BullMQ', met: bestWorker >= 0.5 * bestRaw } },
+          { key: 'raw_bullmq_per_s', label: `raw BullMQ no-op (c=1/8/32: ${Object.values(jobs.raw_bullmq_per_s).join('/')})`, value: bestRaw, unit: 'jobs/s' },
+        );
+      } finally {
+        await cachedFunctions.stop();
+        await uncachedFunctions.stop();
+      }
       await admin`create database pgbench`;
     } finally {
       await admin.end();
     }
+    step('pgbench…');
     const commitRate = pgbenchCommitRate(cluster.url);
     figures.push({ key: 'pgbench_tps', label: 'pgbench -N (commit-rate ceiling)', value: Math.round(commitRate), unit: 'tps' });
   } finally {

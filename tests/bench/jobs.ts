@@ -1,0 +1,183 @@
+/**
+ * Benchmark 3 — jobs: end-to-end throughput through POST /jobs, submission latency at a
+ * quarter of saturation, and the worker alone (with its Postgres status writes) next to
+ * raw BullMQ with a no-op processor, each at concurrency 1, 8 and 32.
+ */
+import { randomUUID } from 'node:crypto';
+import autocannon from 'autocannon';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type postgres from 'postgres';
+import { JOBS_QUEUE, jobOptionsFor } from '../../edge-functions/_shared/queue.ts';
+import { loadConfig } from '../../worker/src/config.ts';
+import { startWorker } from '../../worker/src/worker.ts';
+
+export interface JobsFigures {
+  jobs_e2e_per_s: number;
+  submit_saturation_rps: number;
+  submit_p50_ms: number;
+  submit_p99_ms: number;
+  worker_per_s: Record<number, number>;
+  raw_bullmq_per_s: Record<number, number>;
+}
+
+async function waitUntilAllSucceeded(sql: postgres.Sql, projectId: string, expected: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await sql<{ done: number }[]>`
+      select count(*)::int as done from public.jobs where project_id = ${projectId} and status = 'succeeded'`;
+    if ((row?.done ?? 0) >= expected) return Date.now();
+    if (Date.now() > deadline) throw new Error(`only ${row?.done} of ${expected} jobs succeeded in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function runAutocannon(options: autocannon.Options): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+/** A fresh project owned by the benchmark user, for one measurement. */
+async function freshProject(sql: postgres.Sql, ownerId: string): Promise<string> {
+  const [project] = await sql<{ id: string }[]>`
+    insert into public.projects (name, created_by) values (${`bench jobs ${randomUUID().slice(0, 8)}`}, ${ownerId}) returning id`;
+  return project!.id;
+}
+
+/**
+ * @example
+ * const figures = await benchJobs({ sql, functionsUrl, token, ownerId, serviceDbUrl, redisUrl, count: 20_000 });
+ */
+export async function benchJobs(options: {
+  sql: postgres.Sql;
+  functionsUrl: string;
+  token: string;
+  ownerId: string;
+  serviceDbUrl: string;
+  redisUrl: string;
+  count: number;
+  concurrencies: number[];
+}): Promise<JobsFigures> {
+  const { sql, count } = options;
+  const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' };
+
+  // End to end: the worker (best concurrency of the default config, 32) drains while
+  // autocannon submits `count` jobs through POST /jobs.
+  const e2eProject = await freshProject(sql, options.ownerId);
+  const worker = await startWorker(
+    loadConfig({ DATABASE_URL: options.serviceDbUrl, REDIS_URL: options.redisUrl, PORT: '0', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_LOG_LEVEL: 'error' }),
+  );
+  const started = Date.now();
+  const submission = await runAutocannon({
+    url: `${options.functionsUrl}/jobs`,
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ project_id: e2eProject, type: 'diagnostic.sleep', payload: { ms: 0 } }),
+    connections: 50,
+    amount: count,
+  });
+  const finished = await waitUntilAllSucceeded(sql, e2eProject, count, 600_000);
+  await worker.stop();
+  const saturation = submission.requests.average;
+
+  // Submission latency at a quarter of the saturation rate (no worker: only the API path).
+  const latencyProject = await freshProject(sql, options.ownerId);
+  const paced = await runAutocannon({
+    url: `${options.functionsUrl}/jobs`,
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ project_id: latencyProject, type: 'diagnostic.sleep', payload: { ms: 0 } }),
+    connections: 10,
+    overallRate: Math.max(1, Math.floor(saturation / 4)),
+    duration: 10,
+  });
+
+  const workerPerS: Record<number, number> = {};
+  const rawPerS: Record<number, number> = {};
+  for (const concurrency of options.concurrencies) {
+    workerPerS[concurrency] = await workerAlone(options, concurrency);
+    rawPerS[concurrency] = await rawBullmq(options.redisUrl, count, concurrency);
+  }
+  return {
+    jobs_e2e_per_s: Math.round(count / ((finished - started) / 1000)),
+    submit_saturation_rps: Math.round(saturation),
+    submit_p50_ms: paced.latency.p50,
+    submit_p99_ms: paced.latency.p99,
+    worker_per_s: workerPerS,
+    raw_bullmq_per_s: rawPerS,
+  };
+}
+
+/** The worker alone on `count` pre-enqueued rows (inserted with triggers, then enqueued). */
+async function workerAlone(
+  options: { sql: postgres.Sql; ownerId: string; serviceDbUrl: string; redisUrl: string; count: number },
+  concurrency: number,
+): Promise<number> {
+  const { sql, count } = options;
+  const prefix = `bench-w${concurrency}-${randomUUID().slice(0, 6)}`;
+  const projectId = await freshProject(sql, options.ownerId);
+  const rows = await sql<{ id: string; type: string }[]>`
+    insert into public.jobs (project_id, created_by, type, payload)
+    select ${projectId}, ${options.ownerId}, 'diagnostic.sleep', '{"ms": 0}'::jsonb from generate_series(1, ${count})
+    returning id, type`;
+  const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue(JOBS_QUEUE, { connection, prefix });
+  for (let i = 0; i < rows.length; i += 1000) {
+    await queue.addBulk(rows.slice(i, i + 1000).map((row) => ({ name: row.type, data: { id: row.id }, opts: jobOptionsFor(row) })));
+  }
+  const started = Date.now();
+  const worker = await startWorker(
+    loadConfig({
+      DATABASE_URL: options.serviceDbUrl,
+      REDIS_URL: options.redisUrl,
+      PORT: '0',
+      TANDEM_WORKER_QUEUE_PREFIX: prefix,
+      TANDEM_WORKER_CONCURRENCY: String(concurrency),
+      TANDEM_WORKER_SWEEP_INTERVAL_MS: '3600000',
+      TANDEM_LOG_LEVEL: 'error',
+    }),
+  );
+  const finished = await waitUntilAllSucceeded(sql, projectId, count, 900_000);
+  await worker.stop();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  return Math.round(count / ((finished - started) / 1000));
+}
+
+/** The same number of jobs through raw BullMQ: a no-op processor, no Postgres. */
+async function rawBullmq(redisUrl: string, count: number, concurrency: number): Promise<number> {
+  const prefix = `bench-raw${concurrency}-${randomUUID().slice(0, 6)}`;
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('raw', { connection, prefix });
+  for (let i = 0; i < count; i += 1000) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, count - i) }, (_, j) => ({
+        name: 'noop',
+        data: { id: randomUUID() },
+        opts: { jobId: `j${i + j}`, removeOnComplete: { count: 1000 } },
+      })),
+    );
+  }
+  let done = 0;
+  const started = Date.now();
+  const finished = await new Promise<number>((resolve) => {
+    const worker = new Worker('raw', async () => undefined, {
+      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      prefix,
+      concurrency,
+    });
+    worker.on('completed', () => {
+      done += 1;
+      if (done === count) {
+        const at = Date.now();
+        void worker.close().then(() => resolve(at));
+      }
+    });
+  });
+  await queue.obliterate({ force: true });
+  await queue.close();
+  connection.disconnect();
+  return Math.round(count / ((finished - started) / 1000));
+}
