@@ -2,7 +2,7 @@
  * What a function needs at run time, built once per process from the environment: its
  * configuration, a Postgres pool, a Redis client, a token verifier and a logger.
  */
-import postgres from 'postgres';
+import type postgres from 'postgres';
 import { createJwtVerifier, type VerifiedToken } from './auth/jwt.ts';
 import { configFromEnv, type FunctionConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -17,7 +17,8 @@ export interface FunctionDeps {
   title: string;
   description: string;
   config: FunctionConfig;
-  sql: Sql;
+  /** The Postgres pool (postgres.js is loaded on first use, or just after boot). */
+  db(): Promise<Sql>;
   redis: LazyRedis;
   verify: (token: string) => Promise<VerifiedToken>;
   log: Logger;
@@ -28,9 +29,10 @@ export interface FunctionDeps {
  * transaction pooler (port 6543).
  *
  * @example
- * const sql = createSql(config.databaseUrl);
+ * const sql = await createSql(config.databaseUrl);
  */
-export function createSql(url: string | undefined, options: { max?: number } = {}): Sql {
+export async function createSql(url: string | undefined, options: { max?: number } = {}): Promise<Sql> {
+  const { default: postgres } = await import('postgres');
   // Without a URL every query fails as "unavailable" rather than the function refusing to boot.
   return postgres(url ?? 'postgres://127.0.0.1:1/unconfigured', {
     prepare: false,
@@ -67,13 +69,18 @@ export function dependenciesFromEnv(
       lastRedisError = '';
     },
   });
-  // Connect to Redis right after boot instead of during it: the server listens sooner, and
-  // the client is usually ready by the first request.
-  setTimeout(() => void redis.client().catch(() => undefined), 0);
+  let sql: Promise<Sql> | undefined;
+  const db = () => (sql ??= createSql(config.databaseUrl));
+  // Load postgres.js and connect to Redis right after boot instead of during it: the
+  // server listens sooner, and both are usually ready by the first request.
+  setTimeout(() => {
+    void db();
+    void redis.client().catch(() => undefined);
+  }, 0);
   return {
     ...identity,
     config,
-    sql: createSql(config.databaseUrl),
+    db,
     redis,
     verify: createJwtVerifier(config.jwt),
     log,

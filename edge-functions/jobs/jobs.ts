@@ -85,7 +85,7 @@ export function registerJobRoutes(app: FunctionApp, deps: FunctionDeps): void {
     const query = c.req.valid('query');
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const page = await withRls(
-      deps.sql,
+      await deps.db(),
       c.get('user').claims,
       async (tx) => {
         const rows = await tx<{ job: JobRow }[]>`
@@ -112,14 +112,14 @@ export function registerJobRoutes(app: FunctionApp, deps: FunctionDeps): void {
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const job = await withRls(deps.sql, c.get('user').claims, (tx) => readJob(tx, id), { readOnly: true });
+    const job = await withRls(await deps.db(), c.get('user').claims, (tx) => readJob(tx, id), { readOnly: true });
     if (!job) throw new ApiError('not_found', 'job not found');
     return c.json(job, 200);
   });
 
   app.openapi(actionRoute('cancel', 'Cancel a queued job or ask the worker to abort a running one (own jobs; owners: any)'), async (c) => {
     const { id } = c.req.valid('param');
-    const job = await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    const job = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       await tx`select public.cancel_job(${id})`;
       return readJob(tx, id);
     });
@@ -128,7 +128,7 @@ export function registerJobRoutes(app: FunctionApp, deps: FunctionDeps): void {
 
   app.openapi(actionRoute('retry', 'Queue a failed or cancelled job again as a new run (own jobs; owners: any)'), async (c) => {
     const { id } = c.req.valid('param');
-    const job = await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    const job = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       await tx`select public.retry_job(${id})`;
       return readJob(tx, id);
     });

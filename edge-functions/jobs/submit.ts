@@ -80,7 +80,7 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
     const user = c.get('user');
     let outcome: { job: JobRow; created: boolean };
     try {
-      outcome = await withRls(deps.sql, user.claims, async (tx) => {
+      outcome = await withRls(await deps.db(), user.claims, async (tx) => {
         const [inserted] = await tx<{ job: JobRow }[]>`
           insert into public.jobs as j (project_id, type, payload, idempotency_key)
           values (${input.project_id}, ${input.type}, ${tx.json(checked.payload as never)}, ${idempotencyKey})
@@ -104,7 +104,7 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
     } catch (error) {
       if (!isRlsRefusal(error)) throw error;
       // The policy refused the insert: a project the caller sees (a viewer's) is 403, any other 404.
-      const visible = await withRls(deps.sql, user.claims, (tx) => tx`select 1 from public.projects where id = ${input.project_id}`, {
+      const visible = await withRls(await deps.db(), user.claims, (tx) => tx`select 1 from public.projects where id = ${input.project_id}`, {
         readOnly: true,
       });
       if (visible.length > 0) throw new ApiError('forbidden', 'only collaborators and owners can submit jobs in this project');

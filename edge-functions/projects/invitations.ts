@@ -96,7 +96,7 @@ const revokeRoute = createRoute({
 export function registerMyInvitationRoutes(app: FunctionApp, deps: FunctionDeps, listing: ProjectListing): void {
   app.openapi(mineRoute, async (c) => {
     const rows = await withRls(
-      deps.sql,
+      await deps.db(),
       c.get('user').claims,
       (tx) => tx<{ invitation: unknown }[]>`
         select jsonb_build_object('id', i.id, 'project_id', i.project_id, 'project_name', i.project_name, 'role', i.role,
@@ -109,7 +109,7 @@ export function registerMyInvitationRoutes(app: FunctionApp, deps: FunctionDeps,
 
   app.openapi(acceptRoute, async (c) => {
     const { token } = c.req.valid('json');
-    const { project, affected } = await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    const { project, affected } = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       const [accepted] = await tx<{ project_id: string }[]>`select public.accept_invitation(${token}) as project_id`;
       const projectId = accepted!.project_id;
       return { project: await readProject(tx, projectId), affected: await memberIds(tx, projectId) };
@@ -129,7 +129,7 @@ export function registerInvitationRoutes(app: FunctionApp, deps: FunctionDeps): 
   app.openapi(listRoute, async (c) => {
     const { id } = c.req.valid('param');
     const rows = await withRls(
-      deps.sql,
+      await deps.db(),
       c.get('user').claims,
       async (tx) => {
         await requireInvitationAccess(tx, id);
@@ -151,7 +151,7 @@ export function registerInvitationRoutes(app: FunctionApp, deps: FunctionDeps): 
   app.openapi(createInvitationRoute, async (c) => {
     const { id } = c.req.valid('param');
     const { email, role } = c.req.valid('json');
-    const created = await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    const created = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       const [issued] = await tx<{ token: string }[]>`select public.create_invitation(${id}, ${email}, ${role}) as token`;
       // create_invitation revoked any earlier pending invitation of this email: this is the one.
       const [row] = await tx<{ invitation: { id: string; email: string; role: 'owner' | 'collaborator' | 'viewer'; expires_at: string } }[]>`
@@ -167,7 +167,7 @@ export function registerInvitationRoutes(app: FunctionApp, deps: FunctionDeps): 
 
   app.openapi(revokeRoute, async (c) => {
     const { id, invitationId } = c.req.valid('param');
-    await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       const [visible] = await tx<{ project_id: string }[]>`
         select project_id from public.project_invitations where id = ${invitationId}`;
       if (visible && visible.project_id !== id) throw new ApiError('not_found', 'invitation not found');

@@ -39,9 +39,9 @@ export function createProjectListing(deps: FunctionDeps): ProjectListing {
   const localGeneration = new Map<string, number>();
   let generations = 0;
 
-  const query = (claims: JwtClaims) =>
+  const query = async (claims: JwtClaims) =>
     withRls(
-      deps.sql,
+      await deps.db(),
       claims,
       async (tx) => {
         const rows = await tx<{ item: unknown }[]>`

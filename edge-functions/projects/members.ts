@@ -67,7 +67,7 @@ const removeRoute = createRoute({
 export function registerMemberRoutes(app: FunctionApp, deps: FunctionDeps, listing: ProjectListing): void {
   app.openapi(listRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const rows = await withRls(deps.sql, c.get('user').claims, (tx) => selectMembers(tx, id), { readOnly: true });
+    const rows = await withRls(await deps.db(), c.get('user').claims, (tx) => selectMembers(tx, id), { readOnly: true });
     // A member always sees themselves, so no rows means the project is not theirs.
     if (rows.length === 0) throw new ApiError('not_found', 'project not found');
     return c.json({ data: rows.map((row) => row.member), next_cursor: null }, 200);
@@ -76,7 +76,7 @@ export function registerMemberRoutes(app: FunctionApp, deps: FunctionDeps, listi
   app.openapi(updateRoute, async (c) => {
     const { id, userId } = c.req.valid('param');
     const { role } = c.req.valid('json');
-    const { member, affected } = await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    const { member, affected } = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       const updated = await tx`
         update public.project_members set role = ${role}
         where project_id = ${id} and user_id = ${userId} returning user_id`;
@@ -90,7 +90,7 @@ export function registerMemberRoutes(app: FunctionApp, deps: FunctionDeps, listi
 
   app.openapi(removeRoute, async (c) => {
     const { id, userId } = c.req.valid('param');
-    const affected = await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    const affected = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       const members = await memberIds(tx, id);
       const removed = await tx`
         delete from public.project_members where project_id = ${id} and user_id = ${userId} returning user_id`;

@@ -108,7 +108,7 @@ export function registerProjectRoutes(app: FunctionApp, deps: FunctionDeps, list
   app.openapi(createProjectRoute, async (c) => {
     const input = c.req.valid('json');
     const user = c.get('user');
-    const project = await withRls(deps.sql, user.claims, async (tx) => {
+    const project = await withRls(await deps.db(), user.claims, async (tx) => {
       const [created] = await tx<{ id: string }[]>`
         insert into public.projects (name, description) values (${input.name}, ${input.description ?? ''}) returning id`;
       return readProject(tx, created!.id);
@@ -120,7 +120,7 @@ export function registerProjectRoutes(app: FunctionApp, deps: FunctionDeps, list
 
   app.openapi(getRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const project = await withRls(deps.sql, c.get('user').claims, (tx) => readProject(tx, id), { readOnly: true });
+    const project = await withRls(await deps.db(), c.get('user').claims, (tx) => readProject(tx, id), { readOnly: true });
     if (!project) throw new ApiError('not_found', 'project not found');
     return c.json(project, 200);
   });
@@ -131,7 +131,7 @@ export function registerProjectRoutes(app: FunctionApp, deps: FunctionDeps, list
     const changes: Record<string, string> = {};
     if (patch.name !== undefined) changes.name = patch.name;
     if (patch.description !== undefined) changes.description = patch.description;
-    const { project, affected } = await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    const { project, affected } = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       const updated = await tx`update public.projects set ${tx(changes)} where id = ${id} returning id`;
       if (updated.length === 0) await explainNoRows(tx`select 1 from public.projects where id = ${id}`, 'project', 'edit');
       return { project: await readProject(tx, id), affected: await memberIds(tx, id) };
@@ -142,7 +142,7 @@ export function registerProjectRoutes(app: FunctionApp, deps: FunctionDeps, list
 
   app.openapi(deleteRoute, async (c) => {
     const { id } = c.req.valid('param');
-    const affected = await withRls(deps.sql, c.get('user').claims, async (tx) => {
+    const affected = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       const members = await memberIds(tx, id);
       const deleted = await tx`delete from public.projects where id = ${id} returning id`;
       if (deleted.length === 0) await explainNoRows(tx`select 1 from public.projects where id = ${id}`, 'project', 'delete');

@@ -367,7 +367,10 @@ function registerHealth(app: OpenAPIHono<FunctionEnv, {}, string>, deps: Functio
     }),
     async (c) => {
       const [postgres, redis] = await Promise.all([
-        check(() => deps.sql`select 1`, 2_000),
+        check(async () => {
+          const sql = await deps.db();
+          await sql`select 1`;
+        }, 2_000),
         check(() => useRedis(deps.redis, (client) => client.ping(), 1_000), 1_500),
       ]);
       if (postgres === 'ok' && redis === 'ok') return c.json({ status: 'ok' as const, postgres, redis }, 200);
