@@ -166,21 +166,28 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
   const maxChannelsPerClient = options.maxChannelsPerClient ?? 100;
   const ownServers: Server[] = [];
 
-  await maintainPartitions(sql, log);
-  const [hook] = await sql<{ present: boolean }[]>`
-    select exists (select 1 from pg_trigger where tgname = 'notify_local_realtime' and tgrelid = 'realtime.messages'::regclass) as present`;
-  if (!hook?.present) {
-    log.warn('realtime_send_not_delivered', {
-      reason: 'realtime.messages has no notify_local_realtime trigger (it comes with sql/platform/03_realtime.sql); rows written by realtime.send will not reach channels',
-    });
+  let databaseListener: { stop(): Promise<void> };
+  try {
+    const [schema] = await sql<{ messages: boolean; hook: boolean }[]>`
+      select to_regclass('realtime.messages') is not null as messages,
+             exists (select 1 from pg_trigger where tgname = 'notify_local_realtime' and tgrelid = to_regclass('realtime.messages')) as hook`;
+    if (!schema?.messages) throw new Error('the database has no realtime.messages table: run `npm run db:setup` on it first');
+    if (!schema.hook) {
+      log.warn('realtime_send_not_delivered', {
+        reason: 'realtime.messages has no notify_local_realtime trigger (it comes with sql/platform/03_realtime.sql); rows written by realtime.send will not reach channels',
+      });
+    }
+    await maintainPartitions(sql, log);
+    databaseListener = await listenForDatabaseMessages(
+      { url: options.databaseUrl, sql, log, applicationName: options.applicationName ?? 'tandem-local-realtime' },
+      deliverDatabaseMessage,
+    );
+  } catch (error) {
+    await sql.end({ timeout: 1 }).catch(() => undefined);
+    throw error;
   }
   const maintenance = setInterval(() => void maintainPartitions(sql, log), options.partitionMaintenanceMs ?? 4 * 3600_000);
   maintenance.unref();
-  const applicationName = options.applicationName ?? 'tandem-local-realtime';
-  const databaseListener = await listenForDatabaseMessages(
-    { url: options.databaseUrl, sql, log, applicationName },
-    deliverDatabaseMessage,
-  );
 
   // ---- sending -------------------------------------------------------------------------
 
