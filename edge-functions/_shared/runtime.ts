@@ -17,11 +17,16 @@ export interface FunctionDeps {
   title: string;
   description: string;
   config: FunctionConfig;
-  /** The Postgres pool (postgres.js is loaded on first use, or just after boot). */
+  /** The Postgres pool (postgres.js is loaded on first use, or by warmUp). */
   db(): Promise<Sql>;
   redis: LazyRedis;
   verify: (token: string) => Promise<VerifiedToken>;
   log: Logger;
+  /**
+   * Loads postgres.js and connects to Redis in the background (once). Called after the
+   * first response, so that neither weighs on the cold start.
+   */
+  warmUp(): void;
 }
 
 /**
@@ -71,16 +76,19 @@ export function dependenciesFromEnv(
   });
   let sql: Promise<Sql> | undefined;
   const db = () => (sql ??= createSql(config.databaseUrl));
-  // Load postgres.js and connect to Redis right after boot instead of during it: the
-  // server listens sooner, and both are usually ready by the first request.
-  setTimeout(() => {
-    void db();
-    void redis.client().catch(() => undefined);
-  }, 0);
+  let warmed = false;
   return {
     ...identity,
     config,
     db,
+    warmUp() {
+      if (warmed) return;
+      warmed = true;
+      setTimeout(() => {
+        void db();
+        void redis.client().catch(() => undefined);
+      }, 0);
+    },
     redis,
     verify: createJwtVerifier(config.jwt),
     log,

@@ -103,6 +103,7 @@ function requestContext(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
     };
     if (status >= 500) deps.log.warn('request', fields);
     else deps.log.info('request', fields);
+    deps.warmUp();
   };
 }
 
