@@ -178,7 +178,7 @@ export async function joinWorkspace(
   }
   // Join payloads are built when subscribe() is called: hand Realtime the user's token first,
   // or a join racing supabase-js's own (async) setAuth goes out with the anon key and is refused.
-  await supabase.realtime.setAuth();
+  if (!supabase.realtime.accessTokenValue) await supabase.realtime.setAuth();
   const claims = decodeClaims(supabase.realtime.accessTokenValue);
   const userId = options.userId ?? (typeof claims.sub === 'string' ? claims.sub : undefined);
   if (!userId) throw new WorkspaceError('invalid', 'no signed-in user: sign in (or pass options.userId) before joining a workspace');
