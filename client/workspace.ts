@@ -235,6 +235,11 @@ export async function joinWorkspace(
       if (status === 'CLOSED') {
         // Realtime closed the channel (after a system error) and supabase-js will not rejoin it.
         left = true;
+        if (!joined) {
+          joined = true;
+          clearTimeout(timer);
+          reject(new WorkspaceError('closed', `Realtime closed ${topic} before it was joined`));
+        }
         return;
       }
       if (status === 'SUBSCRIBED') {
