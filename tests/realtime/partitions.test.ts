@@ -9,6 +9,8 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { setupDatabase } from '../../devstack/db/setup.ts';
+import { maintainPartitions } from '../../devstack/realtime/partitions.ts';
+import { createLogger } from '../../edge-functions/_shared/log.ts';
 import { createUser } from '../harness/db.ts';
 import { connectClient, createProject, eventually, startRealtime, subscribe, userToken, type StartedRealtime, type TestClient } from './helpers.ts';
 
@@ -71,4 +73,12 @@ it('creates the current partitions at start, drops expired ones, and delivers ev
   expect((await subscribe(channel)).status).toBe('SUBSCRIBED');
   await sql`update public.projects set description = 'fresh partitions' where id = ${projectId}`;
   await eventually('project_updated', () => events.includes('project_updated'));
+
+  // The next day's run (the server repeats it every few hours) adds a day and retires none yet.
+  const tomorrow = new Date(Date.now() + 86_400_000);
+  const result = await maintainPartitions(sql as never, createLogger({}, { write: () => undefined }), tomorrow);
+  expect(result).toEqual({ created: [`messages_${day(4).replaceAll('-', '_')}`], dropped: [] });
+  // Four days on, yesterday's partition is older than 72 hours and goes.
+  const later = await maintainPartitions(sql as never, createLogger({}, { write: () => undefined }), new Date(Date.now() + 3 * 86_400_000));
+  expect(later.dropped).toEqual([`messages_${day(-1).replaceAll('-', '_')}`]);
 });
