@@ -56,14 +56,19 @@ function proxy(req: IncomingMessage, res: ServerResponse, target: URL): void {
   const upstream = httpRequest(
     { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
     (upstreamRes) => {
-      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      const headers = { ...upstreamRes.headers };
+      // The function answered before reading the whole body (413, 401): this connection
+      // cannot be reused, so say so rather than leave the client's next request hanging.
+      if (!req.complete) headers.connection = 'close';
+      res.writeHead(upstreamRes.statusCode ?? 502, headers);
       upstreamRes.pipe(res);
     },
   );
   upstream.on('error', () => {
     if (!res.headersSent) sendJson(res, 503, { error: { code: 'unavailable', message: 'the functions server is not reachable' } });
-    else res.destroy();
+    else if (!res.writableEnded) res.destroy();
   });
+  req.on('error', () => upstream.destroy());
   req.pipe(upstream);
 }
 

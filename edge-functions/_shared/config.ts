@@ -22,6 +22,8 @@ export interface FunctionConfig {
   redisUrl: string;
   jwt: JwtVerifierConfig;
   rateLimit: RateLimitConfig;
+  /** TANDEM_LISTING_CACHE: `on` (default) or `off` (every listing queries Postgres; for diagnosis and benchmarks). */
+  listingCache: boolean;
   /** TANDEM_LOG_LEVEL: debug | info | warn | error. */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -42,6 +44,10 @@ function nonNegativeInteger(get: (name: string) => string | undefined, name: str
  */
 export function configFromEnv(get: (name: string) => string | undefined): FunctionConfig {
   const level = get('TANDEM_LOG_LEVEL');
+  const listingCache = (get('TANDEM_LISTING_CACHE') ?? 'on').trim().toLowerCase() || 'on';
+  if (listingCache !== 'on' && listingCache !== 'off') {
+    throw new Error(`TANDEM_LISTING_CACHE must be "on" or "off", got "${get('TANDEM_LISTING_CACHE')}"`);
+  }
   return {
     databaseUrl: get('SUPABASE_DB_URL') || get('DATABASE_URL') || undefined,
     redisUrl: get('REDIS_URL') || 'redis://127.0.0.1:6379',
@@ -52,6 +58,7 @@ export function configFromEnv(get: (name: string) => string | undefined): Functi
       userReads: nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_USER_READS', 1200),
       ip: nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_IP', 3000),
     },
+    listingCache: listingCache === 'on',
     logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
   };
 }

@@ -59,6 +59,7 @@ export function createProjectListing(deps: FunctionDeps): ProjectListing {
 
   return {
     async get(user, log) {
+      if (!deps.config.listingCache) return { body: await query(user.claims), cache: 'miss' };
       let read: ListingRead | undefined;
       try {
         read = await useRedis(deps.redis, (redis) => readListing(redis, user.userId));

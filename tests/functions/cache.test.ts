@@ -202,3 +202,27 @@ describe('listing cache', () => {
     expect(results[5]!.data[0]!.name).toBe('Flight B');
   });
 });
+
+describe('TANDEM_LISTING_CACHE=off', () => {
+  it('serves every listing from Postgres and stores nothing in Redis', async () => {
+    const uncached = await startTestFunctions({
+      redisUrl: server.url,
+      applicationName: `${APPLICATION_NAME}-off`,
+      functions: ['projects'],
+      env: { TANDEM_LISTING_CACHE: 'off' },
+    });
+    try {
+      const { user, token } = await userWithToken();
+      await createProject(token, 'uncached');
+      for (let i = 0; i < 3; i++) {
+        const res = await call(uncached, 'GET', '/projects', { token });
+        expect(res.headers.get('x-cache')).toBe('miss');
+        expect(res.body.data.map((p: { name: string }) => p.name)).toEqual(['uncached']);
+      }
+      const epoch = (await redis.get(EPOCH_KEY)) ?? '0';
+      expect(await redis.exists(listingKey(epoch, user.id))).toBe(0);
+    } finally {
+      await uncached.stop();
+    }
+  });
+});
