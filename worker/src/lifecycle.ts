@@ -10,8 +10,8 @@
  * Every transition is one conditional UPDATE (`where status = <from>`), so a late or
  * duplicate write matches no row and changes nothing; the `jobs_guard_transition` trigger
  * refuses the same moves again as a second line of defence. Writes of the same transition
- * that arrive within `writeBatchMs` share one statement (jsonb_to_recordset over the
- * batch), which keeps the per-job cost of status tracking low under load without
+ * that arrive within `writeBatchMs` share one statement (the batch's ids and values as
+ * arrays), which keeps the per-job cost of status tracking low under load without
  * weakening any condition.
  *
  * Attempt errors: `error` is the run's attempt log — one line per failed attempt,
@@ -162,25 +162,27 @@ export class JobLifecycle {
     return results;
   }
 
+  // Rows are matched with `id = any($ids)` so the primary key index is used whatever the
+  // table's size; per-row values come in parallel arrays (unnest).
+
   private async flushStarts(ids: string[]): Promise<StartOutcome[]> {
-    const rows = await this.sql<{ id: string; started: JobRow | null; current: JobRow | null }[]>`
-      with v as (select distinct id from jsonb_to_recordset(${this.sql.json(ids.map((id) => ({ id })))}) as v(id uuid)),
-      started as (
+    const rows = await this.sql<{ id: string; started: JobRow | null; current: JobRow }[]>`
+      with started as (
         update public.jobs j
         set status = 'running', attempts = j.attempts + 1, started_at = coalesce(j.started_at, now())
-        from v
-        where j.id = v.id and j.status in ('queued', 'running') and j.cancel_requested_at is null
+        where j.id = any(${ids}::uuid[]) and j.status in ('queued', 'running') and j.cancel_requested_at is null
           and j.attempts < j.max_attempts
         returning j.*
       )
-      select v.id, to_jsonb(s) as started, to_jsonb(j) as current
-      from v left join started s on s.id = v.id left join public.jobs j on j.id = v.id`;
+      select j.id, to_jsonb(s) as started, to_jsonb(j) as current
+      from public.jobs j left join started s on s.id = j.id
+      where j.id = any(${ids}::uuid[])`;
     const byId = new Map(rows.map((row) => [row.id, row]));
     return ids.map((id): StartOutcome => {
       const row = byId.get(id);
-      if (row?.started) return { kind: 'started', job: row.started };
-      const job = row?.current;
-      if (!job) return { kind: 'missing' };
+      if (!row) return { kind: 'missing' };
+      if (row.started) return { kind: 'started', job: row.started };
+      const job = row.current;
       if (finalStatuses.includes(job.status)) return { kind: 'finished', job };
       if (job.cancel_requested_at) return { kind: 'cancel_requested', job };
       return { kind: 'exhausted', job };
@@ -188,32 +190,35 @@ export class JobLifecycle {
   }
 
   private async flushProgress(items: { id: string; progress: number }[]): Promise<{ cancelRequested: boolean }[]> {
+    const ids = items.map((item) => item.id);
     const rows = await this.sql<{ id: string; cancel_requested: boolean }[]>`
-      with v as (select * from jsonb_to_recordset(${this.sql.json(items)}) as v(id uuid, progress integer)),
-      moved as (
+      with moved as (
         update public.jobs j set progress = v.progress
-        from v
-        where j.id = v.id and j.status = 'running' and j.progress < v.progress
+        from unnest(${ids}::uuid[], ${items.map((item) => item.progress)}::int[]) as v(id, progress)
+        where j.id = any(${ids}::uuid[]) and j.id = v.id and j.status = 'running' and j.progress < v.progress
         returning j.id
       )
       select j.id, (j.cancel_requested_at is not null) as cancel_requested
-      from public.jobs j where j.id in (select id from v)`;
+      from public.jobs j where j.id = any(${ids}::uuid[])`;
     const byId = new Map(rows.map((row) => [row.id, row.cancel_requested]));
     return items.map((item) => ({ cancelRequested: byId.get(item.id) ?? false }));
   }
 
   private async flushSuccesses(items: { id: string; result: unknown }[]): Promise<boolean[]> {
+    const ids = items.map((item) => item.id);
+    const results = items.map((item) => JSON.stringify(item.result));
     const rows = await this.sql<{ id: string }[]>`
       update public.jobs j
-      set status = 'succeeded', result = v.result, progress = 100, finished_at = now()
-      from jsonb_to_recordset(${this.sql.json(items as never)}) as v(id uuid, result jsonb)
-      where j.id = v.id and j.status = 'running'
+      set status = 'succeeded', result = v.result::jsonb, progress = 100, finished_at = now()
+      from unnest(${ids}::uuid[], ${results}::text[]) as v(id, result)
+      where j.id = any(${ids}::uuid[]) and j.id = v.id and j.status = 'running'
       returning j.id`;
     const moved = new Set(rows.map((row) => row.id));
     return items.map((item) => moved.has(item.id));
   }
 
   private async flushErrors(items: { id: string; line: string }[], to: 'running' | 'failed'): Promise<boolean[]> {
+    const ids = items.map((item) => item.id);
     const rows = await this.sql<{ id: string }[]>`
       update public.jobs j
       set status = ${to}::public.job_status,
@@ -222,8 +227,8 @@ export class JobLifecycle {
               then '…' || right(concat_ws(E'\\n', j.error, v.line), ${ERROR_LIMIT - 1})
             else concat_ws(E'\\n', j.error, v.line) end,
           finished_at = case when ${to} = 'failed' then now() else j.finished_at end
-      from jsonb_to_recordset(${this.sql.json(items)}) as v(id uuid, line text)
-      where j.id = v.id and j.status = 'running'
+      from unnest(${ids}::uuid[], ${items.map((item) => item.line)}::text[]) as v(id, line)
+      where j.id = any(${ids}::uuid[]) and j.id = v.id and j.status = 'running'
       returning j.id`;
     const moved = new Set(rows.map((row) => row.id));
     return items.map((item) => moved.has(item.id));
@@ -233,8 +238,7 @@ export class JobLifecycle {
     const rows = await this.sql<{ id: string }[]>`
       update public.jobs j
       set status = 'cancelled', finished_at = now()
-      from jsonb_to_recordset(${this.sql.json(ids.map((id) => ({ id })))}) as v(id uuid)
-      where j.id = v.id and j.status in ('queued', 'running') and j.cancel_requested_at is not null
+      where j.id = any(${ids}::uuid[]) and j.status in ('queued', 'running') and j.cancel_requested_at is not null
       returning j.id`;
     const moved = new Set(rows.map((row) => row.id));
     return ids.map((id) => moved.has(id));
