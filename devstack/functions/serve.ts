@@ -10,11 +10,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../db/setup.ts';
 import { findFreePort } from '../net/ports.ts';
+import { proxyHttp } from '../net/proxy.ts';
 
 /** The functions this repository ships (folders of edge-functions/). */
 export const FUNCTION_NAMES = ['projects', 'jobs'] as const;
@@ -118,29 +119,6 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function proxyTo(req: IncomingMessage, res: ServerResponse, port: number, path: string): void {
-  const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
-  const upstream = httpRequest(
-    { host: '127.0.0.1', port, method: req.method, path, headers: { ...req.headers, 'x-forwarded-for': forwardedFor } },
-    (upstreamRes) => {
-      const headers = { ...upstreamRes.headers };
-      // Answered before the request body was read (413, 401): this connection cannot be
-      // reused, so say so rather than leave the client to send its next request into it.
-      if (!req.complete) headers.connection = 'close';
-      res.writeHead(upstreamRes.statusCode ?? 502, headers);
-      upstreamRes.pipe(res);
-    },
-  );
-  upstream.on('error', () => {
-    if (!res.headersSent) sendJson(res, 503, { error: { code: 'unavailable', message: 'the function is not running' } });
-    // A function may answer (413, 401) before reading the whole body and drop the socket:
-    // the answer is complete, and destroying it would kill the client's keep-alive connection.
-    else if (!res.writableEnded) res.destroy();
-  });
-  req.on('error', () => upstream.destroy());
-  req.pipe(upstream);
-}
-
 /**
  * Starts the functions and the proxy in front of them; resolves once every function
  * has answered a request.
@@ -168,7 +146,9 @@ export async function startFunctions(options: StartFunctionsOptions = {}): Promi
       sendJson(res, 404, { error: { code: 'not_found', message: `no function at ${(req.url ?? '/').split('?')[0]}` } });
       return;
     }
-    proxyTo(req, res, fn.port, `/${match[1]}${match[2] ?? ''}`);
+    proxyHttp(req, res, { port: fn.port, path: `/${match[1]}${match[2] ?? ''}` }, () =>
+      sendJson(res, 503, { error: { code: 'unavailable', message: 'the function is not running' } }),
+    );
   });
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? Number(process.env.PORT ?? 54331);

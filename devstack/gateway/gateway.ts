@@ -9,10 +9,11 @@
  *   /                         → the browser console
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { extname, join, normalize } from 'node:path';
 import { repoRoot } from '../db/setup.ts';
+import { proxyHttp } from '../net/proxy.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -52,26 +53,6 @@ function sendFile(res: ServerResponse, path: string): void {
   createReadStream(path).pipe(res);
 }
 
-function proxy(req: IncomingMessage, res: ServerResponse, target: URL): void {
-  const upstream = httpRequest(
-    { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
-    (upstreamRes) => {
-      const headers = { ...upstreamRes.headers };
-      // The function answered before reading the whole body (413, 401): this connection
-      // cannot be reused, so say so rather than leave the client's next request hanging.
-      if (!req.complete) headers.connection = 'close';
-      res.writeHead(upstreamRes.statusCode ?? 502, headers);
-      upstreamRes.pipe(res);
-    },
-  );
-  upstream.on('error', () => {
-    if (!res.headersSent) sendJson(res, 503, { error: { code: 'unavailable', message: 'the functions server is not reachable' } });
-    else if (!res.writableEnded) res.destroy();
-  });
-  req.on('error', () => upstream.destroy());
-  req.pipe(upstream);
-}
-
 /**
  * Starts the gateway. A port already in use is an error naming the port.
  *
@@ -82,7 +63,11 @@ export async function startGateway(options: GatewayOptions): Promise<{ url: stri
   const functionsTarget = new URL(options.functionsUrl);
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    if (path.startsWith('/functions/v1/')) return proxy(req, res, functionsTarget);
+    if (path.startsWith('/functions/v1/')) {
+      return proxyHttp(req, res, { host: functionsTarget.hostname, port: Number(functionsTarget.port) }, () =>
+        sendJson(res, 503, { error: { code: 'unavailable', message: 'the functions server is not reachable' } }),
+      );
+    }
     if (path.startsWith('/auth/v1/') || path === '/auth/v1') return options.auth(req, res);
     if (path.startsWith('/rest/v1')) {
       return sendJson(res, 501, {

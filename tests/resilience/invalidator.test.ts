@@ -4,19 +4,14 @@
  * listing is fresh again, and from then on it is never stale.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadConfig } from '../../worker/src/config.ts';
-import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser } from '../harness/db.ts';
 import { report, startResilienceStack, type ResilienceStack } from './stack.ts';
 
 let stack: ResilienceStack;
-let worker: RunningWorker;
 beforeAll(async () => {
-  stack = await startResilienceStack();
-  worker = await startWorker(loadConfig({ ...stack.workerEnv, PORT: '0' }));
+  stack = await startResilienceStack({ worker: 'in-process' });
 });
 afterAll(async () => {
-  await worker?.stop();
   await stack?.stop();
 });
 

@@ -4,18 +4,13 @@
  * and every job accepted before, during and after the outage reaches a final state.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { loadConfig } from '../../worker/src/config.ts';
-import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { report, startResilienceStack, submitJob, waitAllFinal, type ResilienceStack } from './stack.ts';
 
 let stack: ResilienceStack;
-let worker: RunningWorker;
 beforeAll(async () => {
-  stack = await startResilienceStack();
-  worker = await startWorker(loadConfig({ ...stack.workerEnv, PORT: '0' }));
+  stack = await startResilienceStack({ worker: 'in-process' });
 });
 afterAll(async () => {
-  await worker?.stop();
   await stack?.stop();
 });
 

@@ -3,18 +3,13 @@
  * every submission still gets its 202, every job completes, none is lost or duplicated.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
-import { loadConfig } from '../../worker/src/config.ts';
 import { pool, report, startResilienceStack, submitJob, waitAllFinal, type ResilienceStack } from './stack.ts';
 
 let stack: ResilienceStack;
-let worker: RunningWorker;
 beforeAll(async () => {
-  stack = await startResilienceStack();
-  worker = await startWorker(loadConfig({ ...stack.workerEnv, PORT: '0' }));
+  stack = await startResilienceStack({ worker: 'in-process' });
 });
 afterAll(async () => {
-  await worker?.stop();
   await stack?.stop();
 });
 

@@ -10,6 +10,8 @@ import { startFunctions, type RunningFunctions } from '../../devstack/functions/
 import { findFreePort } from '../../devstack/net/ports.ts';
 import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
+import { loadConfig } from '../../worker/src/config.ts';
+import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { tokenFor } from '../functions/helpers.ts';
 
@@ -26,7 +28,9 @@ export interface ResilienceStack {
   projectId: string;
   /** Environment a worker process needs. */
   workerEnv: NodeJS.ProcessEnv;
-  /** Starts `tsx worker/src/main.ts` as a child process. */
+  /** The in-process worker, with `{ worker: 'in-process' }`. */
+  worker: RunningWorker | undefined;
+  /** Starts `worker/src/main.ts` as a child process. */
   spawnWorker(): ChildProcess;
   stop(): Promise<void>;
 }
@@ -46,10 +50,10 @@ const FAST_WORKER = {
 
 /**
  * @example
- * const stack = await startResilienceStack();
+ * const stack = await startResilienceStack({ worker: 'in-process' });
  * afterAll(() => stack.stop());
  */
-export async function startResilienceStack(): Promise<ResilienceStack> {
+export async function startResilienceStack(options: { worker: 'in-process' | 'child-process' }): Promise<ResilienceStack> {
   const cluster = await startCluster();
   await setupDatabase({ url: cluster.url });
   const redis = await startRedisServer();
@@ -83,7 +87,9 @@ export async function startResilienceStack(): Promise<ResilienceStack> {
     ...FAST_WORKER,
   };
   const children: ChildProcess[] = [];
+  const worker = options.worker === 'in-process' ? await startWorker(loadConfig({ ...workerEnv, PORT: '0' })) : undefined;
   return {
+    worker,
     cluster,
     redis,
     functions,
@@ -104,6 +110,7 @@ export async function startResilienceStack(): Promise<ResilienceStack> {
       return child;
     },
     async stop() {
+      await worker?.stop();
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await functions.stop();
       await sql.end({ timeout: 1 });

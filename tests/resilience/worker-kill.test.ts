@@ -8,7 +8,7 @@ import { jobCounts, pool, report, startResilienceStack, submitJob, waitAllFinal,
 
 let stack: ResilienceStack;
 beforeAll(async () => {
-  stack = await startResilienceStack();
+  stack = await startResilienceStack({ worker: 'child-process' });
 });
 afterAll(async () => {
   await stack?.stop();
