@@ -4,6 +4,7 @@
  * raw BullMQ with a no-op processor, each at concurrency 1, 8 and 32.
  */
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -11,6 +12,7 @@ import type postgres from 'postgres';
 import { JOBS_QUEUE, jobOptionsFor } from '../../edge-functions/_shared/queue.ts';
 import { loadConfig } from '../../worker/src/config.ts';
 import { startWorker } from '../../worker/src/worker.ts';
+import { spawnWorkerProcess } from '../harness/worker-process.ts';
 
 export interface JobsFigures {
   jobs_e2e_per_s: number;
@@ -62,12 +64,12 @@ export async function benchJobs(options: {
   const { sql, count } = options;
   const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' };
 
-  // End to end: the worker (best concurrency of the default config, 32) drains while
-  // autocannon submits `count` jobs through POST /jobs.
+  // End to end: a worker process (concurrency 32, off the load generator's event loop)
+  // drains while autocannon submits `count` jobs through POST /jobs.
   const e2eProject = await freshProject(sql, options.ownerId);
-  const worker = await startWorker(
-    loadConfig({ DATABASE_URL: options.serviceDbUrl, REDIS_URL: options.redisUrl, PORT: '0', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_LOG_LEVEL: 'error' }),
-  );
+  const worker = spawnWorkerProcess({
+    DATABASE_URL: options.serviceDbUrl, REDIS_URL: options.redisUrl, PORT: '0', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_LOG_LEVEL: 'error',
+  });
   const started = Date.now();
   const submission = await runAutocannon({
     url: `${options.functionsUrl}/jobs`,
@@ -78,7 +80,8 @@ export async function benchJobs(options: {
     amount: count,
   });
   const finished = await waitUntilAllSucceeded(sql, e2eProject, count, 600_000);
-  await worker.stop();
+  worker.kill('SIGTERM');
+  await once(worker, 'exit');
   const saturation = submission.requests.average;
 
   // Submission latency at a quarter of the saturation rate (no worker: only the API path).
@@ -161,10 +164,11 @@ async function rawBullmq(redisUrl: string, count: number, concurrency: number): 
     );
   }
   let done = 0;
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const started = Date.now();
   const finished = await new Promise<number>((resolve) => {
     const worker = new Worker('raw', async () => undefined, {
-      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      connection: workerConnection,
       prefix,
       concurrency,
     });
@@ -179,5 +183,6 @@ async function rawBullmq(redisUrl: string, count: number, concurrency: number): 
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
+  workerConnection.disconnect();
   return Math.round(count / ((finished - started) / 1000));
 }

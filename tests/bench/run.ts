@@ -143,7 +143,13 @@ async function main(): Promise<void> {
       const cachedFunctions = await startFunctions({ port: 0, env: functionEnv, functions: ['projects', 'jobs'] });
       const uncachedFunctions = await startFunctions({ port: 0, env: { ...functionEnv, TANDEM_LISTING_CACHE: 'off' }, functions: ['projects'] });
       try {
-        const listing = await benchListing({ cachedUrl: cachedFunctions.url, uncachedUrl: uncachedFunctions.url, token, seconds: loadSeconds, rounds: 3 });
+        // Straight at each Deno function (as the Supabase edge runtime serves it), not through
+        // the devstack's Node proxy, which would share this process with the load generator.
+        const listing = await benchListing({
+          cachedUrl: cachedFunctions.directUrls.projects as string,
+          uncachedUrl: uncachedFunctions.directUrls.projects as string,
+          token, seconds: loadSeconds, rounds: 3,
+        });
         const { cached, uncached, health } = listing;
         figures.push(
           { key: 'health_rps', label: 'GET /projects/health', value: health.rps, unit: `req/s (p50 ${health.p50_ms} ms, p99 ${health.p99_ms} ms)` },
@@ -155,7 +161,7 @@ async function main(): Promise<void> {
 
         step(`jobs (${jobCount} per measurement)…`);
         const jobs = await benchJobs({
-          sql: admin, functionsUrl: cachedFunctions.url, token, ownerId: BENCH_USER_ID, serviceDbUrl, redisUrl: redis.url,
+          sql: admin, functionsUrl: cachedFunctions.directUrls.jobs as string, token, ownerId: BENCH_USER_ID, serviceDbUrl, redisUrl: redis.url,
           count: jobCount, concurrencies: [1, 8, 32],
         });
         const bestWorker = Math.max(...Object.values(jobs.worker_per_s));
@@ -190,7 +196,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify(Object.fromEntries(figures.map((f) => [f.key, f.value])))}\n`);
 }
 
-main().catch((error: unknown) => {
+main().then(() => process.exit(0), (error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

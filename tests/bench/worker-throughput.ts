@@ -46,7 +46,8 @@ async function rawBullmq(redisUrl: string, jobs: number, concurrency: number): P
   let finish: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (finish = resolve));
   const started = performance.now();
-  const worker = new Worker('raw-noop', async () => null, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix, concurrency });
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const worker = new Worker('raw-noop', async () => null, { connection: workerConnection, prefix, concurrency });
   worker.on('completed', () => {
     if (++done === jobs) finish();
   });
@@ -56,6 +57,7 @@ async function rawBullmq(redisUrl: string, jobs: number, concurrency: number): P
   await queue.obliterate({ force: true });
   await queue.close();
   connection.disconnect();
+  workerConnection.disconnect();
   return jobs / seconds;
 }
 

@@ -3,9 +3,9 @@
  * (so they can be restarted), the functions served by Deno, and the worker either
  * in-process or as a child process (so it can be SIGKILLed).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
-import { repoRoot, setupDatabase, withUser } from '../../devstack/db/setup.ts';
+import { setupDatabase, withUser } from '../../devstack/db/setup.ts';
 import { startFunctions, type RunningFunctions } from '../../devstack/functions/serve.ts';
 import { findFreePort } from '../../devstack/net/ports.ts';
 import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
@@ -13,6 +13,7 @@ import { startRedisServer, type RedisServer } from '../../devstack/redis/server.
 import { loadConfig } from '../../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';
+import { spawnWorkerProcess } from '../harness/worker-process.ts';
 import { tokenFor } from '../functions/helpers.ts';
 
 export const JWT_SECRET = 'tandem-resilience-secret-at-least-32-characters';
@@ -99,13 +100,7 @@ export async function startResilienceStack(options: { worker: 'in-process' | 'ch
     projectId: project!.id,
     workerEnv,
     spawnWorker() {
-      // One process (node with tsx's loader), not the tsx CLI: a SIGKILL must hit the worker
-      // itself, and the CLI would leave its child running.
-      const child = spawn(process.execPath, ['--import', 'tsx', 'worker/src/main.ts'], {
-        cwd: repoRoot,
-        env: workerEnv,
-        stdio: 'ignore',
-      });
+      const child = spawnWorkerProcess(workerEnv);
       children.push(child);
       return child;
     },

@@ -1,0 +1,22 @@
+/**
+ * The worker as its own OS process (`node --import tsx worker/src/main.ts`), for tests and
+ * benchmarks that kill it or keep it off the load generator's event loop.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { repoRoot } from '../../devstack/db/setup.ts';
+
+/**
+ * Spawns one worker process. One process, not the tsx CLI: a SIGKILL must hit the worker
+ * itself, and the CLI would leave its child running.
+ *
+ * @example
+ * const worker = spawnWorkerProcess({ DATABASE_URL, REDIS_URL, PORT: '0' });
+ * worker.kill('SIGTERM');
+ */
+export function spawnWorkerProcess(env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'worker/src/main.ts'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: 'ignore',
+  });
+}
