@@ -81,7 +81,7 @@ function benchConfig(databaseUrl: string, redisUrl: string, concurrency: number)
   return {
     databaseUrl, redisUrl, port: 0, name: `bench-${suffix}`, queuePrefix: `bench-${suffix}`, concurrency,
     dbPoolSize: 10, sweepIntervalMs: 3_600_000, retentionSeconds: 7 * 86_400, deadLetterSeconds: 7 * 86_400,
-    keepCompleted: 1000, backoffBaseMs: 1000, backoffMaxMs: 60_000, progressIntervalMs: 250, writeBatchMs: 2,
+    keepCompleted: 1000, backoffBaseMs: 1000, backoffMaxMs: 60_000, progressIntervalMs: 250, writeBatchMs: 0,
     shutdownTimeoutMs: 10_000, lockDurationMs: 30_000, stalledIntervalMs: 30_000, listenCheckMs: 5000, logLevel: 'error',
   };
 }
@@ -130,11 +130,11 @@ async function tandemEndToEnd(databaseUrl: string, redisUrl: string, jobs: numbe
  * Measures the three figures on the given (superuser) database and Redis.
  *
  * @example
- * const figures = await benchWorkerThroughput({ databaseUrl, redisUrl, jobs: 5000, concurrency: 50 });
+ * const figures = await benchWorkerThroughput({ databaseUrl, redisUrl, jobs: 5000, concurrency: 200 });
  */
 export async function benchWorkerThroughput(options: { databaseUrl: string; redisUrl: string; jobs?: number; concurrency?: number }): Promise<WorkerThroughput> {
   const jobs = options.jobs ?? 5000;
-  const concurrency = options.concurrency ?? 50;
+  const concurrency = options.concurrency ?? 200;
   await rawBullmq(options.redisUrl, Math.min(jobs, 1000), concurrency); // warm-up
   const rawJobsPerSecond = await rawBullmq(options.redisUrl, jobs, concurrency);
   const processingJobsPerSecond = await tandemProcessing(options.databaseUrl, options.redisUrl, jobs, concurrency);
@@ -154,7 +154,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       databaseUrl: cluster.url,
       redisUrl: redis.url,
       jobs: Number(process.argv[2] ?? 5000),
-      concurrency: Number(process.argv[3] ?? 50),
+      concurrency: Number(process.argv[3] ?? 200),
     });
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {

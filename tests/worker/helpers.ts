@@ -44,7 +44,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<WorkerConfig>
     backoffBaseMs: 50,
     backoffMaxMs: 200,
     progressIntervalMs: 20,
-    writeBatchMs: 2,
+    writeBatchMs: 0,
     shutdownTimeoutMs: 10_000,
     lockDurationMs: 5000,
     stalledIntervalMs: 1000,

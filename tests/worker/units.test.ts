@@ -94,6 +94,25 @@ describe('batcher', () => {
     expect(flushes).toEqual([['a', 'bb', 'ccc']]);
   });
 
+  it('gathers what arrives during a flush into the next one (group commit)', async () => {
+    const flushes: number[][] = [];
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const batcher = new Batcher<number, number>(async (items) => {
+      flushes.push(items);
+      if (flushes.length === 1) await gate;
+      return items;
+    }, { windowMs: 0, maxInFlight: 1 });
+    const first = batcher.submit(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = [2, 3, 4].map((n) => batcher.submit(n));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(flushes).toEqual([[1]]); // 2-4 wait for the running flush
+    release();
+    expect(await Promise.all([first, ...later])).toEqual([1, 2, 3, 4]);
+    expect(flushes).toEqual([[1], [2, 3, 4]]);
+  });
+
   it('rejects every caller of a failed flush, and drains', async () => {
     const batcher = new Batcher<number, number>(async () => {
       throw new Error('flush failed');

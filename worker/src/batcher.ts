@@ -1,8 +1,10 @@
 /**
- * Coalesces many small requests into one call: items submitted within `windowMs` (or the
- * same tick when 0) are flushed together, at most `maxBatch` at a time, and every caller
- * gets its own item's answer. The status writer uses it so that N jobs finishing at the
- * same moment cost one UPDATE, not N.
+ * Coalesces many small requests into one call, group-commit style: while `maxInFlight`
+ * flushes are running, new items wait and then go out together in the next flush. At
+ * low load an item is flushed on the next tick (plus `windowMs`, when set); under load
+ * batches grow by themselves to what arrives during one flush. Every caller gets its own
+ * item's answer. The status writer uses it so that N jobs finishing at the same moment
+ * cost one UPDATE, not N.
  */
 
 interface Pending<I, R> {
@@ -11,12 +13,22 @@ interface Pending<I, R> {
   reject: (error: unknown) => void;
 }
 
+export interface BatcherOptions {
+  /** Extra wait before a flush, to gather more items (0: next tick). */
+  windowMs: number;
+  /** Flushes running at once; more items wait for one to end (default 1). */
+  maxInFlight?: number;
+  /** Largest batch (default 500). */
+  maxBatch?: number;
+  onBatch?: (size: number) => void;
+}
+
 /**
  * A batcher over `flush`, which receives the items and returns one result per item, in
  * order.
  *
  * @example
- * const lookup = new Batcher<string, number>((ids) => Promise.resolve(ids.map((id) => id.length)), { windowMs: 2 });
+ * const lookup = new Batcher<string, number>((ids) => Promise.resolve(ids.map((id) => id.length)), { windowMs: 0 });
  * await Promise.all([lookup.submit('a'), lookup.submit('bb')]); // one flush: [1, 2]
  */
 export class Batcher<I, R> {
@@ -26,7 +38,7 @@ export class Batcher<I, R> {
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
-    private readonly options: { windowMs: number; maxBatch?: number; onBatch?: (size: number) => void },
+    private readonly options: BatcherOptions,
   ) {}
 
   /** Adds an item to the next batch and resolves with its result. */
@@ -39,15 +51,14 @@ export class Batcher<I, R> {
 
   /** Resolves once every submitted item has been flushed. */
   async drain(): Promise<void> {
-    while (this.pending.length > 0 || this.inFlight.size > 0) {
-      if (this.pending.length > 0 && !this.scheduled) this.run();
+    while (this.pending.length > 0 || this.inFlight.size > 0 || this.scheduled) {
       await Promise.allSettled([...this.inFlight]);
-      if (this.pending.length > 0) await new Promise((resolve) => setTimeout(resolve, this.options.windowMs));
+      if (this.pending.length > 0 || this.scheduled) await new Promise((resolve) => setTimeout(resolve, this.options.windowMs + 1));
     }
   }
 
   private schedule(): void {
-    if (this.scheduled) return;
+    if (this.scheduled || this.inFlight.size >= (this.options.maxInFlight ?? 1)) return;
     this.scheduled = true;
     if (this.options.windowMs > 0) setTimeout(() => this.run(), this.options.windowMs);
     else setImmediate(() => this.run());
@@ -56,7 +67,7 @@ export class Batcher<I, R> {
   private run(): void {
     this.scheduled = false;
     const maxBatch = this.options.maxBatch ?? 500;
-    while (this.pending.length > 0) {
+    while (this.pending.length > 0 && this.inFlight.size < (this.options.maxInFlight ?? 1)) {
       const batch = this.pending.splice(0, maxBatch);
       this.options.onBatch?.(batch.length);
       const flushing = this.flush(batch.map((entry) => entry.item)).then(
@@ -64,7 +75,10 @@ export class Batcher<I, R> {
         (error: unknown) => batch.forEach((entry) => entry.reject(error)),
       );
       this.inFlight.add(flushing);
-      void flushing.finally(() => this.inFlight.delete(flushing));
+      void flushing.finally(() => {
+        this.inFlight.delete(flushing);
+        if (this.pending.length > 0) this.schedule();
+      });
     }
   }
 }

@@ -41,7 +41,7 @@ export const workerEnvSchema = z.object({
   TANDEM_WORKER_BACKOFF_BASE_MS: integer(1, 3_600_000, 1000),
   TANDEM_WORKER_BACKOFF_MAX_MS: integer(1, 86_400_000, 5 * 60_000),
   TANDEM_WORKER_PROGRESS_INTERVAL_MS: integer(0, 60_000, 250),
-  TANDEM_WORKER_WRITE_BATCH_MS: integer(0, 1000, 2),
+  TANDEM_WORKER_WRITE_BATCH_MS: integer(0, 1000, 0),
   TANDEM_WORKER_SHUTDOWN_TIMEOUT_MS: integer(0, 3_600_000, 25_000),
   TANDEM_WORKER_LOCK_DURATION_MS: integer(1000, 3_600_000, 30_000),
   TANDEM_WORKER_STALLED_INTERVAL_MS: integer(500, 3_600_000, 30_000),
@@ -73,7 +73,7 @@ export interface WorkerConfig {
   backoffMaxMs: number;
   /** At most one progress write per job per interval. */
   progressIntervalMs: number;
-  /** Status writes arriving within this window share one statement. */
+  /** Extra wait to gather status writes into one statement (0: batches form by themselves). */
   writeBatchMs: number;
   shutdownTimeoutMs: number;
   lockDurationMs: number;

@@ -10,9 +10,9 @@
  * Every transition is one conditional UPDATE (`where status = <from>`), so a late or
  * duplicate write matches no row and changes nothing; the `jobs_guard_transition` trigger
  * refuses the same moves again as a second line of defence. Writes of the same transition
- * that arrive within `writeBatchMs` share one statement (the batch's ids and values as
- * arrays), which keeps the per-job cost of status tracking low under load without
- * weakening any condition.
+ * that arrive while the previous one runs (plus `writeBatchMs`, if set) share one
+ * statement (the batch's ids and values as arrays), which keeps the per-job cost of
+ * status tracking low under load without weakening any condition.
  *
  * Attempt errors: `error` is the run's attempt log — one line per failed attempt,
  * `attempt <n>/<max>: <message>`, newest last (the last line is the error that counts).
@@ -67,7 +67,13 @@ export function attemptLogLine(attempt: number, maxAttempts: number, message: st
 }
 
 export interface LifecycleOptions {
+  /** Extra wait to gather a batch (0: batches form from what arrives during a write). */
   writeBatchMs: number;
+  /**
+   * Statements of one transition running at once (default 1: group commit — what arrives
+   * during a write goes out together in the next; measured best under load).
+   */
+  writeConcurrency?: number;
   /** How long a write keeps retrying while Postgres is unreachable. */
   connectionRetryMs?: number;
   onTransition?: (name: TransitionName, applied: number, requested: number) => void;
@@ -98,6 +104,7 @@ export class JobLifecycle {
     const batcher = <I, R>(name: TransitionName, flush: (items: I[]) => Promise<R[]>) =>
       new Batcher<I, R>((items) => this.write(name, items.length, () => flush(items)), {
         windowMs: options.writeBatchMs,
+        maxInFlight: options.writeConcurrency ?? 1,
         onBatch: (size) => options.onBatch?.(name, size),
       });
     this.starts = batcher('start', (ids) => this.flushStarts(ids));

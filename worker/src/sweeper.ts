@@ -56,7 +56,7 @@ export interface SweepReport {
 export function createSweeper(deps: SweeperDeps) {
   const { sql, queue, metrics, log } = deps;
   let running: Promise<SweepReport> | undefined;
-  let again = false;
+  let next: Promise<SweepReport> | undefined;
 
   async function reconcileUnfinished(report: SweepReport): Promise<void> {
     let after = '00000000-0000-0000-0000-000000000000';
@@ -131,24 +131,28 @@ export function createSweeper(deps: SweeperDeps) {
   }
 
   return {
-    /** Runs a pass now; while one runs, one more is queued after it. */
+    /**
+     * Runs a pass now, or — while one runs — the one after it (shared by every caller
+     * meanwhile), so the report always covers what existed when `sweep()` was called.
+     */
     sweep(): Promise<SweepReport> {
-      if (running) {
-        again = true;
+      if (!running) {
+        running = pass().finally(() => {
+          running = undefined;
+        });
         return running;
       }
-      running = pass().finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          void this.sweep();
-        }
-      });
-      return running;
+      next ??= running
+        .catch(() => undefined)
+        .then(() => {
+          next = undefined;
+          return this.sweep();
+        });
+      return next;
     },
     /** Resolves when no pass is running. */
     async idle(): Promise<void> {
-      while (running) await running.catch(() => undefined);
+      while (running || next) await (next ?? running)!.catch(() => undefined);
     },
   };
 }
