@@ -173,7 +173,7 @@ export class JobLifecycle {
   // table's size; per-row values come in parallel arrays (unnest).
 
   private async flushStarts(ids: string[]): Promise<StartOutcome[]> {
-    const rows = await this.sql<{ id: string; started: JobRow | null; current: JobRow }[]>`
+    const rows = await this.sql<{ id: string; started: JobRow | null; current: JobRow | null }[]>`
       with started as (
         update public.jobs j
         set status = 'running', attempts = j.attempts + 1, started_at = coalesce(j.started_at, now())
@@ -181,7 +181,7 @@ export class JobLifecycle {
           and j.attempts < j.max_attempts
         returning j.*
       )
-      select j.id, to_jsonb(s) as started, to_jsonb(j) as current
+      select j.id, to_jsonb(s) as started, case when s.id is null then to_jsonb(j) end as current
       from public.jobs j left join started s on s.id = j.id
       where j.id = any(${ids}::uuid[])`;
     const byId = new Map(rows.map((row) => [row.id, row]));
@@ -189,7 +189,7 @@ export class JobLifecycle {
       const row = byId.get(id);
       if (!row) return { kind: 'missing' };
       if (row.started) return { kind: 'started', job: row.started };
-      const job = row.current;
+      const job = row.current!;
       if (finalStatuses.includes(job.status)) return { kind: 'finished', job };
       if (job.cancel_requested_at) return { kind: 'cancel_requested', job };
       return { kind: 'exhausted', job };
