@@ -41,7 +41,3 @@ from generate_series(2, 99) as p
 on conflict do nothing;
 
 set session_replication_role = origin;
-analyze auth.users;
-analyze public.profiles;
-analyze public.projects;
-analyze public.project_members;

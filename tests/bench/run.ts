@@ -4,7 +4,7 @@
  * ends with one JSON line of the headline figures.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -63,7 +63,13 @@ function formatTable(figures: Figure[]): string {
   return rows.map((r) => r.map((cell, i) => (cell ?? '').padEnd(widths[i] ?? 0)).join('  ')).join('\n');
 }
 
+/** Hand-written analysis below this marker in docs/benchmarks.md survives each run. */
+const ANALYSIS_MARKER = '<!-- analysis: kept across runs -->';
+
 function writeReport(figures: Figure[], notes: string[]): void {
+  const path = join(repoRoot, 'docs', 'benchmarks.md');
+  const previous = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const analysis = previous.includes(ANALYSIS_MARKER) ? previous.slice(previous.indexOf(ANALYSIS_MARKER)) : `${ANALYSIS_MARKER}\n`;
   const lines = [
     '# Benchmarks',
     '',
@@ -80,9 +86,11 @@ function writeReport(figures: Figure[], notes: string[]): void {
     ...figures.map((f) => `| ${f.label} | ${f.value} ${f.unit} | ${f.goal ? `${f.goal.text} — ${f.goal.met ? 'met' : '**missed**'}` : ''} |`),
     '',
     ...notes,
+    '',
+    analysis.trimEnd(),
   ];
   mkdirSync(join(repoRoot, 'docs'), { recursive: true });
-  writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), `${lines.join('\n')}\n`);
+  writeFileSync(path, `${lines.join('\n')}\n`);
 }
 
 async function benchToken(): Promise<string> {
