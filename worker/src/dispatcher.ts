@@ -9,10 +9,11 @@
  *                    BullMQ's waiting/delayed sets and end the row `cancelled`; a job
  *                    active in another worker is that worker's to abort.
  *
- * Inserts and retries arriving together are looked up with one query.
+ * Inserts and retries arriving together are looked up with one query, and new rows are
+ * added to BullMQ with one addBulk.
  */
 import type { Logger } from '../../edge-functions/_shared/log.ts';
-import { enqueueJob, type JobQueue } from '../../edge-functions/_shared/queue.ts';
+import { enqueueJob, jobOptionsFor, type JobQueue } from '../../edge-functions/_shared/queue.ts';
 import { Batcher } from './batcher.ts';
 import type { Sql } from './db.ts';
 import type { JobLifecycle } from './lifecycle.ts';
@@ -69,20 +70,35 @@ export function createDispatcher(deps: DispatcherDeps) {
       const rows = await sql<{ id: string; type: string }[]>`
         select id, type from public.jobs where id = any(${items.map((item) => item.id)}::uuid[]) and status = 'queued'`;
       const queued = new Map(rows.map((row) => [row.id, row]));
+      const inserted = items.filter((item) => item.op === 'insert' && queued.has(item.id));
+      const retried = items.filter((item) => item.op === 'retry' && queued.has(item.id));
+      for (const item of items) if (!queued.has(item.id)) metrics.dispatcher.inc({ op: item.op, action: 'not_queued' });
+      // A new row has no earlier BullMQ job to replace: one addBulk for all of them (a
+      // job the jobs function already added is kept — jobId = row id). A retried row's
+      // leftover job of the earlier run is replaced by enqueueJob.
+      if (inserted.length > 0) {
+        try {
+          await queue.addBulk(
+            inserted.map(({ id }) => {
+              const row = queued.get(id)!;
+              return { name: row.type, data: { id: row.id }, opts: jobOptionsFor(row) };
+            }),
+          );
+          metrics.dispatcher.inc({ op: 'insert', action: 'enqueued' }, inserted.length);
+        } catch (error) {
+          // The sweeper enqueues them once Redis answers again.
+          metrics.dispatcher.inc({ op: 'insert', action: 'enqueue_failed' }, inserted.length);
+          log.warn('dispatch_enqueue_failed', { jobs: inserted.length, op: 'insert', error });
+        }
+      }
       await Promise.all(
-        items.map(async ({ op, id }) => {
-          const row = queued.get(id);
-          if (!row) {
-            metrics.dispatcher.inc({ op, action: 'not_queued' });
-            return;
-          }
+        retried.map(async ({ id }) => {
           try {
-            await enqueueJob(queue, row);
-            metrics.dispatcher.inc({ op, action: 'enqueued' });
+            await enqueueJob(queue, queued.get(id)!);
+            metrics.dispatcher.inc({ op: 'retry', action: 'enqueued' });
           } catch (error) {
-            // The sweeper enqueues it once Redis answers again.
-            metrics.dispatcher.inc({ op, action: 'enqueue_failed' });
-            log.warn('dispatch_enqueue_failed', { job_id: id, op, error });
+            metrics.dispatcher.inc({ op: 'retry', action: 'enqueue_failed' });
+            log.warn('dispatch_enqueue_failed', { job_id: id, op: 'retry', error });
           }
         }),
       );
