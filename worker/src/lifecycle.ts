@@ -59,7 +59,12 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 const ERROR_LIMIT = 10_000;
 const MESSAGE_LIMIT = 2000;
 
-/** One line of the attempt log. */
+/**
+ * One line of the attempt log (whitespace flattened, message clipped to 2000 characters).
+ *
+ * @example
+ * attemptLogLine(2, 3, 'timeout\n  at fetch') // 'attempt 2/3: timeout at fetch'
+ */
 export function attemptLogLine(attempt: number, maxAttempts: number, message: string): string {
   const flat = message.replace(/\s+/g, ' ').trim() || 'unknown error';
   const clipped = flat.length > MESSAGE_LIMIT ? `${flat.slice(0, MESSAGE_LIMIT - 1)}…` : flat;
