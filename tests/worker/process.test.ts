@@ -122,4 +122,27 @@ describe('worker process', () => {
     expect((await readJob(sql, active)).status).toBe('succeeded');
     expect((await readJob(sql, late)).status).toBe('queued');
   });
+
+  it('SIGTERM with a job longer than the shutdown timeout: exits anyway, and the job runs again after a restart', async () => {
+    const env = workerEnv({ TANDEM_WORKER_SHUTDOWN_TIMEOUT_MS: '300' });
+    const worker = spawnWorker(env);
+    await worker.waitForLog('worker_started');
+    const { projectId } = await createProject(sql);
+    const id = await insertJob(sql, projectId, 'diagnostic.sleep', { ms: 2000 });
+    await waitFor(async () => (await readJob(sql, id)).status === 'running', 'the job to run');
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+    expect(worker.output()).toContain('"msg":"shutdown_timeout"');
+    expect((await readJob(sql, id)).status).toBe('running');
+
+    const again = spawnWorker(env);
+    await again.waitForLog('worker_started');
+    const row = await waitFor(async () => {
+      const current = await readJob(sql, id);
+      return current.status === 'running' ? undefined : current;
+    }, 'the job to end after the restart', 40_000);
+    expect(row).toMatchObject({ status: 'succeeded', attempts: 2 });
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+  });
 });

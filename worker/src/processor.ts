@@ -26,6 +26,18 @@ export class JobCancelledError extends Error {
   }
 }
 
+/**
+ * The reason active jobs' signals carry when the worker stops before they finished
+ * (shutdown timeout): the attempt writes nothing and is left to BullMQ's stalled-job
+ * recovery, which runs it again as its next attempt.
+ */
+export class WorkerStoppingError extends Error {
+  override readonly name = 'WorkerStoppingError';
+  constructor() {
+    super('the worker stopped before this attempt finished');
+  }
+}
+
 /** When Postgres is unreachable, a job waits this long in BullMQ's delayed set (no attempt used). */
 const INFRASTRUCTURE_RETRY_MS = 2000;
 
@@ -125,7 +137,7 @@ export function createProcessor(deps: ProcessorDeps) {
     try {
       return await run(job, id, token, bullSignal, began, log);
     } catch (error) {
-      if (error instanceof DelayedError || error instanceof UnrecoverableError) throw error;
+      if (error instanceof DelayedError || error instanceof UnrecoverableError || error instanceof WorkerStoppingError) throw error;
       if (isConnectionError(error) && token) {
         log.warn('job_postponed_postgres_unreachable', { error });
         await job.moveToDelayed(Date.now() + INFRASTRUCTURE_RETRY_MS, token);
@@ -192,6 +204,10 @@ export function createProcessor(deps: ProcessorDeps) {
       await progress.close();
     }
 
+    if (controller.signal.aborted && controller.signal.reason instanceof WorkerStoppingError) {
+      attemptLog.warn('attempt_interrupted', { reason: 'shutdown_timeout' });
+      throw controller.signal.reason;
+    }
     if (controller.signal.aborted && controller.signal.reason instanceof JobCancelledError) {
       await lifecycle.cancel(id);
       metrics.processed.inc({ type: row.type, outcome: 'cancelled' });
@@ -239,6 +255,11 @@ export function createProcessor(deps: ProcessorDeps) {
       if (!run) return false;
       run.controller.abort(new JobCancelledError());
       return true;
+    },
+    /** Aborts every running job because the worker stops (see WorkerStoppingError). */
+    abortAll(): number {
+      for (const run of active.values()) run.controller.abort(new WorkerStoppingError());
+      return active.size;
     },
     /** Whether this process is running the job right now. */
     isActive: (id: string) => active.has(id),

@@ -47,7 +47,8 @@ export interface RunningWorker {
   health(): Promise<HealthReport>;
   /**
    * Graceful stop: takes no new jobs, lets active ones finish within
-   * `shutdownTimeoutMs` (then leaves them to BullMQ's stalled-job recovery), writes
+   * `shutdownTimeoutMs` (then aborts them and leaves them to BullMQ's stalled-job
+   * recovery, as their next attempt), writes
    * pending status updates and closes every connection.
    */
   stop(): Promise<void>;
@@ -230,7 +231,11 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       clearTimeout(timer);
       if (!drained) {
         log.warn('shutdown_timeout', { active_jobs: processor.activeCount(), timeout_ms: config.shutdownTimeoutMs });
-        await worker.close(true).catch(() => undefined);
+        // Their rows stay `running`; BullMQ's stalled-job check (or, if their BullMQ job
+        // ended up failed, the sweeper) runs them again as their next attempt.
+        const forced = worker.close(true).catch(() => undefined);
+        processor.abortAll();
+        await forced;
       }
       await dispatcher.drain();
       await sweeper.idle();
