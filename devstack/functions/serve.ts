@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot } from '../db/setup.ts';
@@ -21,8 +22,22 @@ import { proxyHttp } from '../net/proxy.ts';
 export const FUNCTION_NAMES = ['projects', 'jobs'] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
-/** The Deno binary of the pinned `deno` npm package. */
-export const denoBinary = join(repoRoot, 'node_modules', 'deno', 'deno');
+/**
+ * The Deno binary of the pinned `deno` npm package. Its install script only links the
+ * binary that the platform package (`@deno/<platform>`) ships; where npm skipped that
+ * script, the platform package's binary is used directly.
+ */
+export const denoBinary = resolveDenoBinary();
+
+function resolveDenoBinary(): string {
+  const linked = join(repoRoot, 'node_modules', 'deno', 'deno');
+  if (existsSync(linked)) return linked;
+  const platformDir = join(repoRoot, 'node_modules', '@deno');
+  const shipped = existsSync(platformDir)
+    ? readdirSync(platformDir).map((name) => join(platformDir, name, 'deno')).find((path) => existsSync(path))
+    : undefined;
+  return shipped ?? linked;
+}
 
 /** Deno permissions a function gets (what the Supabase edge runtime grants). */
 const DENO_PERMISSIONS = ['--allow-net', '--allow-env', '--allow-read', '--allow-sys'];
