@@ -1,7 +1,7 @@
 /**
  * `npm run worker`: runs the worker from source, configured by the environment (see
  * docs/worker.md). Exits 2 on a bad configuration, 0 after a graceful stop on SIGTERM or
- * SIGINT (a second signal exits at once).
+ * SIGINT (a second signal, given a second or more after the first, exits at once).
  */
 import { createLogger } from '../../edge-functions/_shared/log.ts';
 import { ConfigError, loadConfig } from './config.ts';
@@ -22,13 +22,16 @@ async function main(): Promise<void> {
     throw error;
   }
   const worker = await startWorker(config, { defaultMetrics: true });
-  let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
+    if (firstSignalAt) {
+      // One Ctrl-C arrives more than once (the terminal signals the whole process group and
+      // npm forwards it again): only a signal given well after the first forces the exit.
+      if (Date.now() - firstSignalAt < 1000) return;
       bootLog.warn('worker_forced_exit', { signal });
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     bootLog.info('worker_signal', { signal });
     worker.stop().then(
       () => process.exit(0),
