@@ -3,9 +3,11 @@
  * projects and jobs created by SQL, and polling.
  */
 import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
 import type { WorkerConfig } from '../../worker/src/config.ts';
+import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
+import { privateDatabase } from './database.ts';
 import type { JobRow } from '../../worker/src/lifecycle.ts';
 import postgres from 'postgres';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';
@@ -118,4 +120,36 @@ export async function jobEvents(sql: Sql, id: string): Promise<{ status: string;
     where event = 'job_updated' and payload->>'id' = ${id}
     order by inserted_at, (payload->>'updated_at')`;
   return rows.map((row) => row.payload);
+}
+
+/**
+ * A private database and an in-process worker on it for one test file: created before
+ * the file's tests, stopped and dropped after them.
+ *
+ * @example
+ * const fixture = useWorkerFixture({ backoffBaseMs: 300 });
+ * it('…', async () => { await fixture.sql`select 1`; fixture.worker.queue; });
+ */
+export function useWorkerFixture(overrides: Partial<WorkerConfig> = {}): { readonly sql: Sql; readonly worker: RunningWorker } {
+  let db: Awaited<ReturnType<typeof privateDatabase>> | undefined;
+  let sql: Sql | undefined;
+  let worker: RunningWorker | undefined;
+  beforeAll(async () => {
+    db = await privateDatabase();
+    sql = connect(db.url);
+    worker = await startWorker(testConfig(db.url, overrides), { log: quietLog });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await sql?.end();
+    await db?.drop();
+  });
+  return {
+    get sql() {
+      return sql as Sql;
+    },
+    get worker() {
+      return worker as RunningWorker;
+    },
+  };
 }

@@ -3,26 +3,15 @@
  * moves queued → running → succeeded with attempts, progress, started/finished times and
  * its result, and the workspace channel carries its job_updated events in order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql } from '../harness/db.ts';
-import { privateDatabase } from './database.ts';
-import { connect, createProject, insertJob, jobEvents, quietLog, testConfig, waitForStatus } from './helpers.ts';
+import { createProject, insertJob, jobEvents, waitForStatus, useWorkerFixture } from './helpers.ts';
 
-let db: Awaited<ReturnType<typeof privateDatabase>>;
+const fixture = useWorkerFixture();
 let sql: Sql;
 let worker: RunningWorker;
-
-beforeAll(async () => {
-  db = await privateDatabase();
-  sql = connect(db.url);
-  worker = await startWorker(testConfig(db.url), { log: quietLog });
-});
-afterAll(async () => {
-  await worker?.stop();
-  await sql?.end();
-  await db?.drop();
-});
+beforeAll(() => ({ sql, worker } = fixture));
 
 describe('job lifecycle', () => {
   it('runs a job inserted by SQL, with progress and ordered job_updated events', async () => {

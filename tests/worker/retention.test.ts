@@ -2,26 +2,15 @@
  * Retention: finished jobs older than the configured age are deleted (unfinished and
  * recent ones stay), and final failures leave BullMQ's failed set after their age.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql } from '../harness/db.ts';
-import { privateDatabase } from './database.ts';
-import { connect, createProject, insertJob, quietLog, testConfig, waitFor, waitForStatus } from './helpers.ts';
+import { createProject, insertJob, waitFor, waitForStatus, useWorkerFixture } from './helpers.ts';
 
-let db: Awaited<ReturnType<typeof privateDatabase>>;
+const fixture = useWorkerFixture({ retentionSeconds: 3600, deadLetterSeconds: 1 });
 let sql: Sql;
 let worker: RunningWorker;
-
-beforeAll(async () => {
-  db = await privateDatabase();
-  sql = connect(db.url);
-  worker = await startWorker(testConfig(db.url, { retentionSeconds: 3600, deadLetterSeconds: 1 }), { log: quietLog });
-});
-afterAll(async () => {
-  await worker?.stop();
-  await sql?.end();
-  await db?.drop();
-});
+beforeAll(() => ({ sql, worker } = fixture));
 
 describe('retention', () => {
   it('deletes finished jobs older than the retention age, and only those', async () => {

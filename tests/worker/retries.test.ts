@@ -3,28 +3,17 @@
  * retry_job from there as a new run, and the guarantee that late or duplicate status
  * writes never move a row backwards.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { withRls } from '../../edge-functions/_shared/db/rls.ts';
 import { JobLifecycle } from '../../worker/src/lifecycle.ts';
-import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
+import type { RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql } from '../harness/db.ts';
-import { privateDatabase } from './database.ts';
-import { connect, createProject, insertJob, jobEvents, quietLog, readJob, testConfig, waitFor, waitForStatus } from './helpers.ts';
+import { createProject, insertJob, jobEvents, readJob, waitFor, waitForStatus, useWorkerFixture } from './helpers.ts';
 
-let db: Awaited<ReturnType<typeof privateDatabase>>;
+const fixture = useWorkerFixture({ backoffBaseMs: 300, backoffMaxMs: 600 });
 let sql: Sql;
 let worker: RunningWorker;
-
-beforeAll(async () => {
-  db = await privateDatabase();
-  sql = connect(db.url);
-  worker = await startWorker(testConfig(db.url, { backoffBaseMs: 300, backoffMaxMs: 600 }), { log: quietLog });
-});
-afterAll(async () => {
-  await worker?.stop();
-  await sql?.end();
-  await db?.drop();
-});
+beforeAll(() => ({ sql, worker } = fixture));
 
 describe('retries', () => {
   it('retries failed attempts after a backoff in BullMQ’s delayed set, keeping each attempt’s error', async () => {
