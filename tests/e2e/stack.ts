@@ -3,13 +3,11 @@
  * cluster and its own redis-server, so that its worker takes no other test's jobs and
  * its cache epoch is its own, and free ports for the gateway and the worker.
  */
-import { randomBytes } from 'node:crypto';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import postgres from 'postgres';
-import { inject } from 'vitest';
 import WebSocket from 'ws';
 import { startDevstack, type RunningDevstack } from '../../devstack/dev.ts';
 import { startRedisServer } from '../../devstack/redis/server.ts';
+import { privateDatabase } from '../harness/database.ts';
 
 export interface TestStack extends RunningDevstack {
   url: string;
@@ -24,21 +22,14 @@ export interface TestStack extends RunningDevstack {
  * afterAll(() => stack.stop());
  */
 export async function startTestStack(): Promise<TestStack> {
-  const adminUrl = inject('databaseUrl');
-  const database = `e2e_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
-  await admin.unsafe(`create database ${database}`);
-  await admin.end();
-  const databaseUrl = new URL(adminUrl);
-  databaseUrl.pathname = `/${database}`;
-
+  const database = await privateDatabase();
   const redis = await startRedisServer();
   const stack = await startDevstack({
     gatewayPort: 0,
     workerPort: 0,
     env: {
       ...process.env,
-      DATABASE_URL: databaseUrl.toString(),
+      DATABASE_URL: database.url,
       SUPABASE_DB_URL: undefined,
       REDIS_URL: redis.url,
       TANDEM_LOG_LEVEL: 'error',
@@ -51,6 +42,7 @@ export async function startTestStack(): Promise<TestStack> {
     stop: async () => {
       await stack.stop();
       await redis.stop();
+      await database.drop();
     },
     url,
     anonKey,

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withRls } from '../../edge-functions/_shared/db/rls.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql, TestUser } from '../harness/db.ts';
-import { privateDatabase } from './database.ts';
+import { privateDatabase } from '../harness/database.ts';
 import { connect, createProject, insertJob, jobEvents, quietLog, readJob, testConfig, waitFor, waitForStatus } from './helpers.ts';
 
 let db: Awaited<ReturnType<typeof privateDatabase>>;

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
 import type { WorkerConfig } from '../../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
-import { privateDatabase } from './database.ts';
+import { privateDatabase } from '../harness/database.ts';
 import type { JobRow } from '../../worker/src/lifecycle.ts';
 import postgres from 'postgres';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';

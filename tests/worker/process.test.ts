@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { repoRoot } from '../../devstack/db/setup.ts';
 import type { Sql } from '../harness/db.ts';
-import { privateDatabase } from './database.ts';
+import { privateDatabase } from '../harness/database.ts';
 import { connect, createProject, insertJob, readJob, waitFor, workerRedisUrl } from './helpers.ts';
 
 let db: Awaited<ReturnType<typeof privateDatabase>>;

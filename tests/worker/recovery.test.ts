@@ -11,7 +11,7 @@ import { EPOCH_KEY, readListing, storeListing } from '../../edge-functions/_shar
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser, type Sql } from '../harness/db.ts';
-import { privateDatabase } from './database.ts';
+import { privateDatabase } from '../harness/database.ts';
 import { connect, createProject, insertJob, quietLog, readJob, testConfig, waitFor, workerRedisUrl } from './helpers.ts';
 
 let db: Awaited<ReturnType<typeof privateDatabase>>;

@@ -1,5 +1,5 @@
 /**
- * A private database per worker test file. A worker LISTENs to every job of its database
+ * A private database per test file that needs one. A worker LISTENs to every job of its database
  * and its sweeper enqueues every queued row, so workers must not share the run's database
  * with other suites (they would run those suites' jobs). The first caller builds a
  * template (bootstrap + migrations, exactly as db:setup does) under an advisory lock;
