@@ -35,6 +35,14 @@ export async function loadScaleData(admin: postgres.Sql): Promise<void> {
   }
 }
 
+/** Only the benchmark user (for a run without the RLS and listing sections). */
+export async function loadBenchUser(admin: postgres.Sql): Promise<void> {
+  await admin`
+    insert into auth.users (id, aud, role, email, created_at, updated_at)
+    values (${BENCH_USER_ID}, 'authenticated', 'authenticated', 'bench-1@bench.tandem.dev', now(), now())
+    on conflict do nothing`;
+}
+
 /**
  * Runs the comparison; each figure is the median of `runs` timed executions, the two
  * variants interleaved so that they see the same machine state.

@@ -15,7 +15,7 @@ import { SignJWT } from 'jose';
 import { startFunctions } from '../../devstack/functions/serve.ts';
 import { benchJobs } from './jobs.ts';
 import { benchColdStart, benchListing } from './listing.ts';
-import { BENCH_USER_ID, benchRls, loadScaleData } from './rls.ts';
+import { BENCH_USER_ID, benchRls, loadBenchUser, loadScaleData } from './rls.ts';
 
 const JWT_SECRET = 'tandem-bench-secret-at-least-32-characters-long';
 
@@ -101,10 +101,22 @@ async function benchToken(): Promise<string> {
     .sign(new TextEncoder().encode(JWT_SECRET));
 }
 
+/** The sections of the benchmark, in the order they run. */
+const BENCH_SECTIONS = ['rls', 'cold-start', 'listing', 'jobs', 'pgbench'] as const;
+type BenchSection = (typeof BENCH_SECTIONS)[number];
+
 async function main(): Promise<void> {
   const runs = Number(process.env.TANDEM_BENCH_RUNS ?? 200);
   const jobCount = Number(process.env.TANDEM_BENCH_JOBS ?? 20_000);
   const loadSeconds = Number(process.env.TANDEM_BENCH_SECONDS ?? 10);
+  // TANDEM_BENCH_ONLY=jobs,cold-start runs only those sections (for profiling one figure);
+  // such a partial run prints its figures but leaves docs/benchmarks.md alone.
+  const only = process.env.TANDEM_BENCH_ONLY ? new Set(process.env.TANDEM_BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
+  for (const name of only ?? []) {
+    if (!(BENCH_SECTIONS as readonly string[]).includes(name)) throw new Error(`TANDEM_BENCH_ONLY: unknown section "${name}" (sections: ${BENCH_SECTIONS.join(', ')})`);
+  }
+  const selected = (section: BenchSection) => !only || only.has(section);
+  const concurrencies = (process.env.TANDEM_BENCH_CONCURRENCIES ?? '1,8,32').split(',').map(Number);
   const cluster = await startCluster({ fsync: true, settings: { max_connections: 400 } });
   const redis = await startRedisServer();
   const figures: Figure[] = [];
@@ -126,80 +138,99 @@ async function main(): Promise<void> {
       TANDEM_RATE_LIMIT_IP: '0',
     };
     try {
-      step('loading 100k projects / 1M memberships…');
-      await loadScaleData(admin);
-      step('RLS at scale…');
-      const rls = await benchRls(admin, { runs });
-      figures.push(
-        { key: 'rls_ms', label: `list ${rls.rows_listed} projects under RLS`, value: rls.rls_ms, unit: 'ms' },
-        { key: 'service_ms', label: 'same rows as service_role + explicit filter', value: rls.service_ms, unit: 'ms' },
-        { key: 'rls_ratio', label: 'RLS / explicit filter', value: rls.rls_ratio, unit: '×', goal: { text: '≤ 1.5', met: rls.rls_ratio <= 1.5 } },
-        { key: 'rls_probe_ms', label: 'Realtime join authorization probe', value: rls.rls_probe_ms, unit: 'ms', goal: { text: '≤ 2 ms', met: rls.rls_probe_ms <= 2 } },
-      );
-      notes.push(`Data: ${rls.projects} projects, ${rls.memberships} memberships (sql/bench/scale-data.sql).`);
-
-      step('cold start…');
-      const coldStart = await benchColdStart(functionEnv, 5);
-      const coldStartMs = Math.max(...Object.values(coldStart));
-      figures.push({
-        key: 'cold_start_ms', label: `cold start (slowest of ${Object.entries(coldStart).map(([n, ms]) => `${n} ${ms} ms`).join(', ')})`,
-        value: coldStartMs, unit: 'ms', goal: { text: '≤ 300 ms', met: coldStartMs <= 300 },
-      });
-
-      step('listing through the function…');
-      const token = await benchToken();
-      const cachedFunctions = await startFunctions({ port: 0, env: functionEnv, functions: ['projects', 'jobs'] });
-      const uncachedFunctions = await startFunctions({ port: 0, env: { ...functionEnv, TANDEM_LISTING_CACHE: 'off' }, functions: ['projects'] });
-      try {
-        // Straight at each Deno function (as the Supabase edge runtime serves it), not through
-        // the devstack's Node proxy, which would share this process with the load generator.
-        const listing = await benchListing({
-          cachedUrl: cachedFunctions.directUrls.projects as string,
-          uncachedUrl: uncachedFunctions.directUrls.projects as string,
-          token, seconds: loadSeconds, rounds: 3,
-        });
-        const { cached, uncached, health } = listing;
-        figures.push(
-          { key: 'health_rps', label: 'GET /projects/health', value: health.rps, unit: `req/s (p50 ${health.p50_ms} ms, p99 ${health.p99_ms} ms)` },
-          { key: 'cached_rps', label: 'GET /projects cached (100 projects)', value: cached.rps, unit: `req/s (p50 ${cached.p50_ms} ms, p99 ${cached.p99_ms} ms)`,
-            goal: { text: '≥ 60% of health and ≥ 5× uncached', met: cached.rps >= 0.6 * health.rps && cached.rps >= 5 * uncached.rps } },
-          { key: 'uncached_rps', label: 'GET /projects uncached', value: uncached.rps, unit: `req/s (p50 ${uncached.p50_ms} ms, p99 ${uncached.p99_ms} ms)` },
-        );
-        if (cached.errors + uncached.errors + health.errors > 0) notes.push(`Listing load errors: cached ${cached.errors}, uncached ${uncached.errors}, health ${health.errors}.`);
-
-        step(`jobs (${jobCount} per measurement)…`);
-        const jobs = await benchJobs({
-          sql: admin, functionsUrl: cachedFunctions.directUrls.jobs as string, token, ownerId: BENCH_USER_ID, serviceDbUrl, redisUrl: redis.url,
-          count: jobCount, concurrencies: [1, 8, 32],
-        });
-        const bestWorker = Math.max(...Object.values(jobs.worker_per_s));
-        const bestRaw = Math.max(...Object.values(jobs.raw_bullmq_per_s));
-        figures.push(
-          { key: 'jobs_e2e_per_s', label: `${jobCount} jobs: POST /jobs to succeeded`, value: jobs.jobs_e2e_per_s, unit: 'jobs/s', goal: { text: '≥ 1,000 jobs/s', met: jobs.jobs_e2e_per_s >= 1000 } },
-          { key: 'submit_rps', label: 'POST /jobs saturation (50 connections)', value: jobs.submit_saturation_rps, unit: 'req/s' },
-          { key: 'submit_p50_ms', label: 'POST /jobs p50 at 1/4 saturation', value: jobs.submit_p50_ms, unit: 'ms' },
-          { key: 'submit_p99_ms', label: 'POST /jobs p99 at 1/4 saturation', value: jobs.submit_p99_ms, unit: 'ms', goal: { text: '≤ 15 ms', met: jobs.submit_p99_ms <= 15 } },
-          { key: 'worker_per_s', label: `worker alone with status writes (c=1/8/32: ${Object.values(jobs.worker_per_s).join('/')})`, value: bestWorker, unit: 'jobs/s',
-            goal: { text: '≥ 50% of raw BullMQ', met: bestWorker >= 0.5 * bestRaw } },
-          { key: 'raw_bullmq_per_s', label: `raw BullMQ no-op (c=1/8/32: ${Object.values(jobs.raw_bullmq_per_s).join('/')})`, value: bestRaw, unit: 'jobs/s' },
-        );
-      } finally {
-        await cachedFunctions.stop();
-        await uncachedFunctions.stop();
+      if (selected('rls') || selected('listing')) {
+        step('loading 100k projects / 1M memberships…');
+        await loadScaleData(admin);
+      } else {
+        await loadBenchUser(admin);
       }
-      await admin`create database pgbench`;
+      if (selected('rls')) {
+        step('RLS at scale…');
+        const rls = await benchRls(admin, { runs });
+        figures.push(
+          { key: 'rls_ms', label: `list ${rls.rows_listed} projects under RLS`, value: rls.rls_ms, unit: 'ms' },
+          { key: 'service_ms', label: 'same rows as service_role + explicit filter', value: rls.service_ms, unit: 'ms' },
+          { key: 'rls_ratio', label: 'RLS / explicit filter', value: rls.rls_ratio, unit: '×', goal: { text: '≤ 1.5', met: rls.rls_ratio <= 1.5 } },
+          { key: 'rls_probe_ms', label: 'Realtime join authorization probe', value: rls.rls_probe_ms, unit: 'ms', goal: { text: '≤ 2 ms', met: rls.rls_probe_ms <= 2 } },
+        );
+        notes.push(`Data: ${rls.projects} projects, ${rls.memberships} memberships (sql/bench/scale-data.sql).`);
+      }
+
+      if (selected('cold-start')) {
+        step('cold start…');
+        const coldStart = await benchColdStart(functionEnv, 5);
+        const coldStartMs = Math.max(...Object.values(coldStart));
+        figures.push({
+          key: 'cold_start_ms', label: `cold start (slowest of ${Object.entries(coldStart).map(([n, ms]) => `${n} ${ms} ms`).join(', ')})`,
+          value: coldStartMs, unit: 'ms', goal: { text: '≤ 300 ms', met: coldStartMs <= 300 },
+        });
+      }
+
+      const token = await benchToken();
+      if (selected('listing')) {
+        step('listing through the function…');
+        const cachedFunctions = await startFunctions({ port: 0, env: functionEnv, functions: ['projects'] });
+        const uncachedFunctions = await startFunctions({ port: 0, env: { ...functionEnv, TANDEM_LISTING_CACHE: 'off' }, functions: ['projects'] });
+        try {
+          // Straight at each Deno function (as the Supabase edge runtime serves it), not through
+          // the devstack's Node proxy, which would share this process with the load generator.
+          const listing = await benchListing({
+            cachedUrl: cachedFunctions.directUrls.projects as string,
+            uncachedUrl: uncachedFunctions.directUrls.projects as string,
+            token, seconds: loadSeconds, rounds: 3,
+          });
+          const { cached, uncached, health } = listing;
+          figures.push(
+            { key: 'health_rps', label: 'GET /projects/health', value: health.rps, unit: `req/s (p50 ${health.p50_ms} ms, p99 ${health.p99_ms} ms)` },
+            { key: 'cached_rps', label: 'GET /projects cached (100 projects)', value: cached.rps, unit: `req/s (p50 ${cached.p50_ms} ms, p99 ${cached.p99_ms} ms)`,
+              goal: { text: '≥ 60% of health and ≥ 5× uncached', met: cached.rps >= 0.6 * health.rps && cached.rps >= 5 * uncached.rps } },
+            { key: 'uncached_rps', label: 'GET /projects uncached', value: uncached.rps, unit: `req/s (p50 ${uncached.p50_ms} ms, p99 ${uncached.p99_ms} ms)` },
+          );
+          if (cached.errors + uncached.errors + health.errors > 0) notes.push(`Listing load errors: cached ${cached.errors}, uncached ${uncached.errors}, health ${health.errors}.`);
+        } finally {
+          await cachedFunctions.stop();
+          await uncachedFunctions.stop();
+        }
+      }
+
+      if (selected('jobs')) {
+        step(`jobs (${jobCount} per measurement)…`);
+        const jobsFunction = await startFunctions({ port: 0, env: functionEnv, functions: ['jobs'] });
+        try {
+          const jobs = await benchJobs({
+            sql: admin, functionsUrl: jobsFunction.directUrls.jobs as string, token, ownerId: BENCH_USER_ID, serviceDbUrl, redisUrl: redis.url,
+            count: jobCount, concurrencies,
+          });
+          const bestWorker = Math.max(...Object.values(jobs.worker_per_s));
+          const bestRaw = Math.max(...Object.values(jobs.raw_bullmq_per_s));
+          figures.push(
+            { key: 'jobs_e2e_per_s', label: `${jobCount} jobs: POST /jobs to succeeded`, value: jobs.jobs_e2e_per_s, unit: 'jobs/s', goal: { text: '≥ 1,000 jobs/s', met: jobs.jobs_e2e_per_s >= 1000 } },
+            { key: 'submit_rps', label: 'POST /jobs saturation (50 connections)', value: jobs.submit_saturation_rps, unit: 'req/s' },
+            { key: 'submit_p50_ms', label: 'POST /jobs p50 at 1/4 saturation', value: jobs.submit_p50_ms, unit: 'ms' },
+            { key: 'submit_p99_ms', label: 'POST /jobs p99 at 1/4 saturation', value: jobs.submit_p99_ms, unit: 'ms', goal: { text: '≤ 15 ms', met: jobs.submit_p99_ms <= 15 } },
+            { key: 'worker_per_s', label: `worker alone with status writes (c=${concurrencies.join('/')}: ${Object.values(jobs.worker_per_s).join('/')})`, value: bestWorker, unit: 'jobs/s',
+              goal: { text: '≥ 50% of raw BullMQ', met: bestWorker >= 0.5 * bestRaw } },
+            { key: 'raw_bullmq_per_s', label: `raw BullMQ no-op (c=${concurrencies.join('/')}: ${Object.values(jobs.raw_bullmq_per_s).join('/')})`, value: bestRaw, unit: 'jobs/s' },
+          );
+        } finally {
+          await jobsFunction.stop();
+        }
+      }
+      if (selected('pgbench')) await admin`create database pgbench`;
     } finally {
       await admin.end();
     }
-    step('pgbench…');
-    const commitRate = pgbenchCommitRate(cluster.url);
-    figures.push({ key: 'pgbench_tps', label: 'pgbench -N (commit-rate ceiling)', value: Math.round(commitRate), unit: 'tps' });
+    if (selected('pgbench')) {
+      step('pgbench…');
+      const commitRate = pgbenchCommitRate(cluster.url);
+      figures.push({ key: 'pgbench_tps', label: 'pgbench -N (commit-rate ceiling)', value: Math.round(commitRate), unit: 'tps' });
+    }
   } finally {
     await redis.stop();
     await cluster.destroy();
   }
 
-  writeReport(figures, notes);
+  if (!only) writeReport(figures, notes);
   process.stdout.write(`${formatTable(figures)}\n`);
   process.stdout.write(`${JSON.stringify(Object.fromEntries(figures.map((f) => [f.key, f.value])))}\n`);
 }
