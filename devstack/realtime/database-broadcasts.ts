@@ -21,9 +21,18 @@ export interface DatabaseMessage {
   insertedAt: string;
 }
 
-interface Notification {
-  id: string;
-  inserted_at: string;
+/**
+ * The ids a `realtime_messages` notification names: `{"ids": [...]}` (one per statement,
+ * as the bootstrap's trigger sends them) or `{"id": ...}` (one per row, as databases
+ * bootstrapped before that sent them). Anything else names none.
+ *
+ * @example
+ * notifiedIds('{"ids":["…","…"]}') // ['…', '…']
+ */
+export function notifiedIds(raw: string): string[] {
+  const value = JSON.parse(raw) as { ids?: unknown; id?: unknown } | null;
+  const ids = Array.isArray(value?.ids) ? value.ids : [value?.id];
+  return ids.filter((id): id is string => typeof id === 'string');
 }
 
 const RECENT_IDS_KEPT = 20_000;
@@ -41,7 +50,7 @@ export async function listenForDatabaseMessages(
   deliver: (message: DatabaseMessage) => void,
 ): Promise<{ stop(): Promise<void> }> {
   const { sql, log } = options;
-  const pending: Notification[] = [];
+  const pending: string[] = [];
   const recentIds = new Set<string>();
   let lastInsertedAt: string | undefined;
   let draining: Promise<void> | undefined;
@@ -80,10 +89,10 @@ export async function listenForDatabaseMessages(
         const rows = await sql<{ id: string; topic: string; event: string | null; private: boolean | null; payload: string | null; inserted_at: string }[]>`
           select id, topic, event, private, payload::text as payload, to_char(inserted_at, 'YYYY-MM-DD"T"HH24:MI:SS.US') as inserted_at
           from realtime.messages
-          where extension = 'broadcast' and id = any(${batch.map((n) => n.id)}::uuid[])`;
+          where extension = 'broadcast' and id = any(${batch}::uuid[])`;
         const byId = new Map(rows.map((row) => [row.id, row]));
-        for (const notification of batch) {
-          const row = byId.get(notification.id);
+        for (const id of batch) {
+          const row = byId.get(id);
           if (row) emit(row);
         }
       } catch (error) {
@@ -125,9 +134,9 @@ export async function listenForDatabaseMessages(
     log,
     onNotify: (raw) => {
       try {
-        const notification = JSON.parse(raw) as Notification;
-        if (typeof notification.id !== 'string') return;
-        pending.push(notification);
+        const ids = notifiedIds(raw);
+        if (ids.length === 0) return;
+        pending.push(...ids);
         schedule();
       } catch {
         log.warn('database_broadcast_bad_notification', { payload: raw.slice(0, 200) });

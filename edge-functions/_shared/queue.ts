@@ -91,11 +91,22 @@ export async function enqueueJob(target: QueueTarget, row: QueueableJob): Promis
   }
 }
 
+/**
+ * Enqueues a row that was just inserted: its id is new, so no earlier BullMQ job can
+ * stand in the way and one command suffices (`enqueueJob` first looks for a leftover).
+ *
+ * @example
+ * await enqueueNewJob(queue, { id: inserted.id, type: inserted.type });
+ */
+export async function enqueueNewJob(queue: JobQueue, row: QueueableJob): Promise<void> {
+  await queue.add(row.type, { id: row.id }, jobOptionsFor(row));
+}
+
 async function addRow(queue: JobQueue, row: QueueableJob): Promise<void> {
   const previous = await queue.getJob(row.id);
   if (previous) {
     const state = await previous.getState();
     if (state === 'completed' || state === 'failed') await previous.remove();
   }
-  await queue.add(row.type, { id: row.id }, jobOptionsFor(row));
+  await enqueueNewJob(queue, row);
 }

@@ -2,7 +2,8 @@
  * `POST /jobs` (DESIGN.md, "Job submission"): validate against the catalog → insert under
  * the caller's RLS (only collaborators and owners pass the policy) with the
  * Idempotency-Key → commit → enqueue with jobId = row id → 202. Redis being down does not
- * fail the submission: the row is the truth and the worker's sweeper enqueues it later.
+ * fail the submission: the row is the truth, and the worker's dispatcher (NOTIFYed as a
+ * fallback) or its sweeper enqueues it later.
  */
 import { createRoute } from '@hono/zod-openapi';
 import { validateJobPayload } from '../_shared/jobs/catalog.ts';
@@ -11,7 +12,7 @@ import type { FunctionApp } from '../_shared/http/app.ts';
 import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';
 import type { Logger } from '../_shared/log.ts';
-import { enqueueJob, openJobQueue, type JobQueue } from '../_shared/queue.ts';
+import { enqueueNewJob, openJobQueue, type JobQueue } from '../_shared/queue.ts';
 import { useRedis } from '../_shared/redis.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
 import { Job, SubmitHeaders, SubmitJob, type JobRow } from './schemas.ts';
@@ -52,12 +53,17 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
         async (redis) => {
           // bullmq is loaded on the first submission only, keeping cold starts small.
           queue ??= openJobQueue(redis, { onError: (error) => log.warn('queue_error', { error: error.message }) });
-          await enqueueJob(await queue, job);
+          await enqueueNewJob(await queue, job);
         },
         2_000,
       );
     } catch (error) {
       log.warn('enqueue_deferred', { job_id: job.id, reason: (error as Error).message });
+      // The insert skipped the worker's NOTIFY because this function enqueues its own rows;
+      // since it could not, hand the row to the worker's dispatcher after all (and should
+      // that fail too, the sweeper finds the row).
+      const sql = await deps.db();
+      await sql`select pg_notify('tandem_jobs', ${JSON.stringify({ op: 'insert', id: job.id })})`.catch(() => undefined);
     }
   };
 
@@ -81,11 +87,16 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
     let outcome: { job: JobRow; created: boolean };
     try {
       outcome = await withRls(await deps.db(), user.claims, async (tx) => {
-        const [inserted] = await tx<{ job: JobRow }[]>`
-          insert into public.jobs as j (project_id, type, payload, idempotency_key)
-          values (${input.project_id}, ${input.type}, ${tx.json(checked.payload as never)}, ${idempotencyKey})
-          on conflict on constraint jobs_idempotency_key_unique do nothing
-          returning to_jsonb(j) as job`;
+        // Sent together (one round trip with BEGIN): this function enqueues the row itself
+        // after the commit, so the insert need not NOTIFY the worker's dispatcher.
+        const [, [inserted]] = await Promise.all([
+          tx`select set_config('tandem.job_enqueued_by_caller', 'on', true)`,
+          tx<{ job: JobRow }[]>`
+            insert into public.jobs as j (project_id, type, payload, idempotency_key)
+            values (${input.project_id}, ${input.type}, ${tx.json(checked.payload as never)}, ${idempotencyKey})
+            on conflict on constraint jobs_idempotency_key_unique do nothing
+            returning to_jsonb(j) as job`,
+        ]);
         if (inserted) return { job: inserted.job, created: true };
         const [existing] = await tx<{ job: JobRow; same: boolean }[]>`
           select to_jsonb(j) as job,

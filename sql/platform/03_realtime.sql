@@ -110,21 +110,30 @@ comment on function realtime.broadcast_changes(text, text, text, text, text, rec
 create or replace function realtime.notify_local_realtime() returns trigger
 language plpgsql
 as $$
+declare
+  ids uuid[];
+  chunk_start integer := 1;
+  -- 150 ids are ~6 kB of JSON, under NOTIFY's 8 kB payload limit.
+  chunk_size constant integer := 150;
 begin
-  perform pg_notify('realtime_messages', json_build_object(
-    'id', new.id, 'inserted_at', new.inserted_at, 'topic', new.topic, 'private', new.private,
-    'extension', new.extension
-  )::text);
+  select array_agg(n.id order by n.inserted_at, n.id) into ids from new_rows n where n.extension = 'broadcast';
+  while chunk_start <= coalesce(cardinality(ids), 0) loop
+    perform pg_notify('realtime_messages', json_build_object('ids', ids[chunk_start : chunk_start + chunk_size - 1])::text);
+    chunk_start := chunk_start + chunk_size;
+  end loop;
   return null;
 end;
 $$;
 comment on function realtime.notify_local_realtime() is
-  'Devstack only: tells the local Realtime server that a message row was committed.';
+  'Devstack only: tells the local Realtime server which message rows a statement committed.';
 
+-- One NOTIFY per statement (not per row): a trigger that announces a batch of job
+-- updates in one insert costs one notification.
 drop trigger if exists notify_local_realtime on realtime.messages;
 create trigger notify_local_realtime
   after insert on realtime.messages
-  for each row when (new.extension = 'broadcast')
+  referencing new table as new_rows
+  for each statement
   execute function realtime.notify_local_realtime();
 
 reset role;

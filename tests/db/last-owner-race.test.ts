@@ -9,7 +9,7 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls, type TransactionSql } from '../../edge-functions/_shared/db/rls.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 
 let sql: Sql;
@@ -48,9 +48,9 @@ async function waitUntilBlocked(applicationName: string): Promise<void> {
  */
 async function race(
   first: TestUser,
-  firstStep: (tx: postgres.TransactionSql<Record<string, unknown>>) => Promise<unknown>,
+  firstStep: (tx: TransactionSql) => Promise<unknown>,
   second: TestUser,
-  secondStep: (tx: postgres.TransactionSql<Record<string, unknown>>) => Promise<unknown>,
+  secondStep: (tx: TransactionSql) => Promise<unknown>,
 ): Promise<PromiseSettledResult<unknown>[]> {
   const applicationName = `tandem-race-${second.id.slice(0, 8)}`;
   const other = postgres(inject('databaseUrl'), { max: 1, onnotice: () => undefined, connection: { application_name: applicationName } });

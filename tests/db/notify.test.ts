@@ -227,4 +227,41 @@ describe('tandem_jobs', () => {
     await jobs.waitFor((message) => message.id === later!.id);
     expect(opsFor(id)).toEqual([]);
   });
+
+  test('rows inserted by a caller that enqueues them itself are not announced; others of one statement each are', async () => {
+    const ownId = await withRls(sql, collaborator.claims, async (tx) => {
+      await tx`select set_config('tandem.job_enqueued_by_caller', 'on', true)`;
+      const [own] = await tx<{ id: string }[]>`insert into public.jobs (project_id, type) values (${projectId}, 'demo.echo') returning id`;
+      return own!.id;
+    });
+    const rows = await sql<{ id: string }[]>`
+      insert into public.jobs (project_id, type) select ${projectId}, 'demo.echo' from generate_series(1, 3) returning id`;
+    for (const row of rows) await jobs.waitFor((message) => message.id === row.id);
+    expect(rows.map((row) => opsFor(row.id))).toEqual([['insert'], ['insert'], ['insert']]);
+    expect(opsFor(ownId)).toEqual([]);
+  });
+});
+
+describe('realtime_messages (bootstrap only: what the local Realtime listens to)', () => {
+  test('one notification per statement names every broadcast row it inserted, each job on its own project topic', async () => {
+    const owner = await createUser(sql);
+    const projects = await withRls(sql, owner.claims, (tx) =>
+      tx<{ id: string }[]>`insert into public.projects (name) select 'realtime ' || n from generate_series(1, 2) n returning id`);
+    const inserted = await sql<{ id: string; project_id: string }[]>`
+      insert into public.jobs (project_id, type)
+      select p, 'demo.echo' from unnest(${projects.map((p) => p.id)}::uuid[]) p, generate_series(1, 2)
+      returning id, project_id`;
+    const messages = await Inbox.listen<{ ids: string[] }>(sql, 'realtime_messages');
+    const updated = await sql`update public.jobs set status = 'running' where id = any(${inserted.map((j) => j.id)}::uuid[])`;
+    expect(updated.count).toBe(4);
+    const rows = await sql<{ id: string; topic: string; job_id: string }[]>`
+      select id, topic, payload ->> 'id' as job_id from realtime.messages
+      where event = 'job_updated' and payload ->> 'status' = 'running'
+        and payload ->> 'id' = any(${inserted.map((j) => j.id)}::text[])`;
+    expect(rows.map((row) => `${row.job_id} ${row.topic}`).sort()).toEqual(inserted.map((job) => `${job.id} project:${job.project_id}`).sort());
+    // All four in one notification: the statement's.
+    const at = await messages.waitFor((message) => rows.every((row) => message.ids.includes(row.id)));
+    expect(messages.all()[at]!.ids.length).toBe(4);
+    await sql`delete from auth.users where id = ${owner.id}`;
+  });
 });

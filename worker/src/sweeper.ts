@@ -63,7 +63,7 @@ export function createSweeper(deps: SweeperDeps) {
     for (;;) {
       const rows = await sql<{ id: string; type: string; status: string; cancel_requested: boolean }[]>`
         select id, type, status, cancel_requested_at is not null as cancel_requested
-        from public.jobs where status in ('queued', 'running') and id > ${after}
+        from public.jobs where finished_at is null and status in ('queued', 'running') and id > ${after}
         order by id limit ${PAGE}`;
       if (rows.length === 0) return;
       after = rows[rows.length - 1]!.id;
