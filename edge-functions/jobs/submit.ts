@@ -84,34 +84,40 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
       throw new ApiError('invalid_request', checked.message, details);
     }
     const user = c.get('user');
-    let outcome: { job: JobRow; created: boolean };
-    try {
-      outcome = await withRls(await deps.db(), user.claims, async (tx) => {
-        // Sent together (one round trip with BEGIN): this function enqueues the row itself
-        // after the commit, so the insert need not NOTIFY the worker's dispatcher.
-        const [, [inserted]] = await Promise.all([
-          tx`select set_config('tandem.job_enqueued_by_caller', 'on', true)`,
-          tx<{ job: JobRow }[]>`
+    const db = await deps.db();
+    // One statement (one round trip with BEGIN, settings and COMMIT): insert, or find the
+    // job this caller already submitted with the same Idempotency-Key. The function
+    // enqueues the row itself after the commit, so the insert need not NOTIFY the worker.
+    const submit = () =>
+      withRls(
+        db,
+        user.claims,
+        (tx) => tx<{ job: JobRow; created: boolean; same: boolean }[]>`
+          with inserted as (
             insert into public.jobs as j (project_id, type, payload, idempotency_key)
             values (${input.project_id}, ${input.type}, ${tx.json(checked.payload as never)}, ${idempotencyKey})
             on conflict on constraint jobs_idempotency_key_unique do nothing
-            returning to_jsonb(j) as job`,
-        ]);
-        if (inserted) return { job: inserted.job, created: true };
-        const [existing] = await tx<{ job: JobRow; same: boolean }[]>`
-          select to_jsonb(j) as job,
-                 (j.type = ${input.type} and j.payload = ${tx.json(checked.payload as never)}::jsonb) as same
+            returning j.*
+          )
+          select to_jsonb(i) as job, true as created, true as same from inserted i
+          union all
+          select to_jsonb(j), false, (j.type = ${input.type} and j.payload = ${tx.json(checked.payload as never)}::jsonb)
           from public.jobs j
-          where j.project_id = ${input.project_id} and j.created_by = (select auth.uid())
-            and j.idempotency_key = ${idempotencyKey}`;
-        if (!existing) throw new ApiError('conflict', 'a job with this Idempotency-Key exists but is not visible; try again');
-        if (!existing.same) {
-          throw new ApiError('idempotency_conflict', 'this Idempotency-Key was already used with a different body', {
-            job_id: existing.job.id,
-          });
-        }
-        return { job: existing.job, created: false };
-      });
+          where not exists (select 1 from inserted) and j.project_id = ${input.project_id}
+            and j.created_by = (select auth.uid()) and j.idempotency_key = ${idempotencyKey}`,
+        { settings: { 'tandem.job_enqueued_by_caller': 'on' } },
+      );
+    let outcome: { job: JobRow; created: boolean };
+    try {
+      // A first submission with the same key still in flight when this statement began is
+      // waited for but not seen by it: one more statement sees it.
+      let [row] = await submit();
+      if (!row) [row] = await submit();
+      if (!row) throw new ApiError('conflict', 'a job with this Idempotency-Key exists but is not visible; try again');
+      if (!row.same) {
+        throw new ApiError('idempotency_conflict', 'this Idempotency-Key was already used with a different body', { job_id: row.job.id });
+      }
+      outcome = { job: row.job, created: row.created };
     } catch (error) {
       if (!isRlsRefusal(error)) throw error;
       // The policy refused the insert: a project the caller sees (a viewer's) is 403, any other 404.

@@ -1,0 +1,76 @@
+/**
+ * withRls: the user's role, claims and extra settings hold inside the transaction; a
+ * single-statement callback commits in the same round trip; any failure rolls everything
+ * back and reaches the caller — including a failure the callback caught itself.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
+
+let sql: Sql;
+let user: TestUser;
+
+beforeAll(async () => {
+  sql = adminSql({ max: 2 });
+  user = await createUser(sql);
+});
+
+afterAll(async () => {
+  await sql?.end();
+});
+
+const projectsNamed = async (name: string) =>
+  (await sql<{ n: number }[]>`select count(*)::int as n from public.projects where name = ${name}`)[0]!.n;
+
+describe('withRls', () => {
+  it('runs as the user with their claims and the extra settings, transaction-locally', async () => {
+    const [inside] = await withRls(sql, user.claims, (tx) =>
+      tx<{ role: string; uid: string; extra: string }[]>`
+        select current_user::text as role, auth.uid()::text as uid, current_setting('tandem.test_setting', true) as extra`,
+      { settings: { 'tandem.test_setting': 'on' } });
+    expect(inside).toEqual({ role: 'authenticated', uid: user.id, extra: 'on' });
+    const [after] = await sql<{ extra: string | null }[]>`select nullif(current_setting('tandem.test_setting', true), '') as extra`;
+    expect(after!.extra).toBeNull();
+  });
+
+  it('commits a single statement and a multi-step callback', async () => {
+    const single = `with-rls single ${user.id}`;
+    const steps = `with-rls steps ${user.id}`;
+    await withRls(sql, user.claims, (tx) => tx`insert into public.projects (name) values (${single})`);
+    await withRls(sql, user.claims, async (tx) => {
+      await tx`insert into public.projects (name) values (${steps})`;
+      return tx`update public.projects set description = 'second step' where name = ${steps}`;
+    });
+    expect(await projectsNamed(single)).toBe(1);
+    const [row] = await sql<{ description: string }[]>`select description from public.projects where name = ${steps}`;
+    expect(row!.description).toBe('second step');
+  });
+
+  it('rolls back and throws when a single statement fails', async () => {
+    await expect(withRls(sql, user.claims, (tx) => tx`insert into public.jobs (project_id, type) values (gen_random_uuid(), 'demo.echo')`))
+      .rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('rolls back and throws when the callback caught a failed statement and carried on', async () => {
+    const name = `with-rls caught ${user.id}`;
+    await expect(
+      withRls(sql, user.claims, async (tx) => {
+        await tx`insert into public.projects (name) values (${name})`;
+        await tx`select 1 / 0`.catch(() => undefined);
+        return 'done';
+      }),
+    ).rejects.toThrow(/rolled back/);
+    expect(await projectsNamed(name)).toBe(0);
+  });
+
+  it('rolls back when the callback throws after writing', async () => {
+    const name = `with-rls thrown ${user.id}`;
+    await expect(
+      withRls(sql, user.claims, async (tx) => {
+        await tx`insert into public.projects (name) values (${name})`;
+        throw new Error('changed my mind');
+      }),
+    ).rejects.toThrow('changed my mind');
+    expect(await projectsNamed(name)).toBe(0);
+  });
+});
