@@ -4,6 +4,7 @@
  * while, everything else fails at once.
  */
 import postgres from 'postgres';
+import { isConnectionError } from '../../edge-functions/_shared/db/connection-errors.ts';
 
 export type Sql = postgres.Sql<Record<string, unknown>>;
 
@@ -34,34 +35,7 @@ export function connectPostgres(url: string, options: { applicationName: string;
   });
 }
 
-const connectionErrorCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  'CONNECT_TIMEOUT',
-  '57P01', // admin_shutdown (pg_terminate_backend, fast shutdown)
-  '57P02', // crash_shutdown
-  '57P03', // cannot_connect_now (starting up)
-  '53300', // too_many_connections
-]);
-
-/**
- * True when an error means "the connection is gone", not "the statement is wrong".
- *
- * @example
- * isConnectionError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })) // true
- */
-export function isConnectionError(error: unknown): boolean {
-  if (!error || typeof error !== 'object') return false;
-  const code = String((error as { code?: unknown }).code ?? '');
-  return connectionErrorCodes.has(code) || code.startsWith('08');
-}
+export { isConnectionError };
 
 /**
  * Runs `fn`, retrying with capped exponential backoff while it fails with a connection

@@ -4,22 +4,10 @@
  * argument, P0001 business rules); connection failures mean the database is unavailable.
  */
 import { ApiError } from '../http/errors.ts';
+import { isConnectionError } from './connection-errors.ts';
 
-/** SQLSTATE classes and codes that mean "the database cannot serve us right now". */
-const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300', '57014', '40001', '40P01', '08000', '08001', '08003', '08004', '08006']);
-/** postgres.js and socket error codes for a database we could not reach or lost. */
-const CONNECTION_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-]);
+/** SQLSTATEs that mean "the database cannot serve us right now" though the connection holds. */
+const UNAVAILABLE_SQLSTATES = new Set(['57014', '40001', '40P01']);
 
 const LAST_OWNER = 'a project must keep at least one owner';
 
@@ -39,8 +27,7 @@ interface PostgresLikeError {
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as PostgresLikeError | null)?.code;
-  if (typeof code !== 'string') return false;
-  return CONNECTION_ERROR_CODES.has(code) || UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08');
+  return isConnectionError(error) || (typeof code === 'string' && UNAVAILABLE_SQLSTATES.has(code));
 }
 
 /**

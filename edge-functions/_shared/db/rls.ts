@@ -8,13 +8,8 @@ import type postgres from 'postgres';
 /** The JWT claims PostgREST puts in `request.jwt.claims`. */
 export type JwtClaims = { sub?: string; role?: string; email?: string; [claim: string]: unknown };
 
-/** The SQL tag a `withRls` callback runs its statements on: one connection, inside the transaction. */
-export type TransactionSql = postgres.Sql<Record<string, unknown>>;
-
-/** A statement postgres.js has not sent yet (what `` tx`...` `` returns). */
-function isPendingQuery(value: unknown): boolean {
-  return value instanceof Promise && typeof (value as { execute?: unknown }).execute === 'function';
-}
+/** A transaction-scoped SQL tag (what `sql.begin` hands its callback). */
+export type TransactionSql = postgres.TransactionSql<Record<string, unknown>>;
 
 /**
  * Opens a transaction, sets `role` and `request.jwt.claims` transaction-locally (as
@@ -22,11 +17,11 @@ function isPendingQuery(value: unknown): boolean {
  * commits; rolls back if `fn` throws. No claims means the `anon` role, as PostgREST does
  * for requests without a token.
  *
- * Round trips are pipelined on one reserved connection: BEGIN, the settings and the
- * callback's first statement go out together, and when the callback is a single
- * statement (it returns `` tx`...` `` itself) COMMIT goes with them — one round trip. A
- * failed step aborts the transaction, so nothing after it takes effect (COMMIT then
- * answers ROLLBACK) and its error reaches the caller.
+ * The settings and the callback's first statement are sent together (one round trip),
+ * so a single-statement request costs three: BEGIN, settings + statement, COMMIT.
+ * (Sending BEGIN and COMMIT in the same batch needs a reserved connection, and
+ * postgres.js loses track of a reserved connection that drops mid-transaction: the pool
+ * never recovered from a Postgres restart in tests/resilience. sql.begin does recover.)
  *
  * @example
  * const rows = await withRls(sql, { sub: userId, role: 'authenticated' }, (tx) =>
@@ -41,32 +36,20 @@ export async function withRls<T>(
   const effectiveClaims: JwtClaims = claims ?? { role: 'anon' };
   const role = effectiveClaims.role === 'authenticated' || effectiveClaims.role === 'service_role' ? effectiveClaims.role : 'anon';
   const settings = { ...options.settings, role, 'request.jwt.claims': JSON.stringify(effectiveClaims) };
-  const tx = await sql.reserve();
-  try {
-    const begun = Promise.all([
-      tx.unsafe(options.readOnly ? 'begin read only' : 'begin read write'),
-      tx`select set_config(name, value, true) from json_each_text(${tx.json(settings)}::json) as s(name, value)`,
-    ]);
+  return sql.begin(options.readOnly ? 'read only' : 'read write', async (tx) => {
+    // postgres.js sends a statement when it is awaited: execute() sends this one now, ahead
+    // of anything the callback sends.
+    const applied = tx`select set_config(name, value, true) from json_each_text(${tx.json(settings)}::json) as s(name, value)`.execute();
     let result: Promise<T>;
     try {
       result = fn(tx);
     } catch (error) {
       result = Promise.reject(error);
     }
-    const committing = isPendingQuery(result) ? Promise.all([result, tx`commit`]) : undefined;
-    // Everything sent settles before anything is inspected, so no failure is left unhandled.
-    const [setUp, outcome, pipelinedCommit] = await Promise.allSettled([begun, result, committing]);
-    if (setUp.status === 'rejected' || outcome.status === 'rejected') {
-      if (!committing) await tx`rollback`.catch(() => undefined);
-      throw setUp.status === 'rejected' ? setUp.reason : (outcome as PromiseRejectedResult).reason;
-    }
-    // A statement that failed inside `fn` (and was caught there) aborted the transaction:
-    // Postgres answers COMMIT with ROLLBACK, which must not pass for success.
-    if (pipelinedCommit.status === 'rejected') throw pipelinedCommit.reason;
-    const commit = pipelinedCommit.value ? pipelinedCommit.value[1] : await tx`commit`;
-    if (commit.command !== 'COMMIT') throw new Error(`the transaction was rolled back (${commit.command}): a statement in it failed`);
+    // Both settle before either is inspected, so a failure of one is never left unhandled.
+    const [setUp, outcome] = await Promise.allSettled([applied, result]);
+    if (setUp.status === 'rejected') throw setUp.reason;
+    if (outcome.status === 'rejected') throw outcome.reason;
     return outcome.value;
-  } finally {
-    tx.release();
-  }
+  }) as Promise<T>;
 }
