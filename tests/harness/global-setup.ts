@@ -22,11 +22,21 @@ export default async function setup(project: TestProject) {
   const existing = process.env.TANDEM_TEST_DATABASE_URL;
   let cluster: Cluster | undefined;
   const databaseUrl = existing ?? (cluster = await startCluster()).url;
-  await setupDatabase({ url: databaseUrl });
-  const admin = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
-  await admin`create extension if not exists pgtap with schema extensions`;
-  await admin.end();
-  const redis = await startRedisServer();
+  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  try {
+    await setupDatabase({ url: databaseUrl });
+    const admin = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
+    try {
+      await admin`create extension if not exists pgtap with schema extensions`;
+    } finally {
+      await admin.end();
+    }
+    redis = await startRedisServer();
+  } catch (error) {
+    // A setup that fails (e.g. pgTAP not installed) must not leave its cluster running.
+    await cluster?.destroy();
+    throw error;
+  }
   project.provide('databaseUrl', databaseUrl);
   project.provide('redisUrl', redis.url);
   return async () => {
