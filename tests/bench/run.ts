@@ -206,8 +206,9 @@ async function main(): Promise<void> {
           figures.push(
             { key: 'jobs_e2e_per_s', label: `${jobCount} jobs: POST /jobs to succeeded`, value: jobs.jobs_e2e_per_s, unit: 'jobs/s', goal: { text: '≥ 1,000 jobs/s', met: jobs.jobs_e2e_per_s >= 1000 } },
             { key: 'submit_rps', label: 'POST /jobs saturation (50 connections)', value: jobs.submit_saturation_rps, unit: 'req/s' },
-            { key: 'submit_p50_ms', label: 'POST /jobs p50 at 1/4 saturation', value: jobs.submit_p50_ms, unit: 'ms' },
-            { key: 'submit_p99_ms', label: 'POST /jobs p99 at 1/4 saturation', value: jobs.submit_p99_ms, unit: 'ms', goal: { text: '≤ 15 ms', met: jobs.submit_p99_ms <= 15 } },
+            { key: 'submit_p50_ms', label: 'POST /jobs p50 at 1/4 saturation (Poisson arrivals)', value: jobs.submit_p50_ms, unit: 'ms' },
+            { key: 'submit_p99_ms', label: `POST /jobs p99 at 1/4 saturation (Poisson arrivals; runs: ${jobs.submit_p99_runs_ms.join(' / ')} ms)`, value: jobs.submit_p99_ms, unit: 'ms', goal: { text: '≤ 15 ms', met: jobs.submit_p99_ms <= 15 } },
+            { key: 'submit_burst_p99_ms', label: `POST /jobs p99 at 1/4 saturation, autocannon's 10 connections in step (p50 ${jobs.submit_burst_p50_ms} ms)`, value: jobs.submit_burst_p99_ms, unit: 'ms' },
             { key: 'worker_per_s', label: `worker alone with status writes (c=${concurrencies.join('/')}: ${Object.values(jobs.worker_per_s).join('/')})`, value: bestWorker, unit: 'jobs/s',
               goal: { text: '≥ 50% of raw BullMQ', met: bestWorker >= 0.5 * bestRaw } },
             { key: 'raw_bullmq_per_s', label: `raw BullMQ no-op (c=${concurrencies.join('/')}: ${Object.values(jobs.raw_bullmq_per_s).join('/')})`, value: bestRaw, unit: 'jobs/s' },
