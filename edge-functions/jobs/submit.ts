@@ -85,9 +85,9 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
     }
     const user = c.get('user');
     const db = await deps.db();
-    // One statement (one round trip with BEGIN, settings and COMMIT): insert, or find the
-    // job this caller already submitted with the same Idempotency-Key. The function
-    // enqueues the row itself after the commit, so the insert need not NOTIFY the worker.
+    // One statement, sent together with the RLS settings: insert, or find the job this
+    // caller already submitted with the same Idempotency-Key. The function enqueues the
+    // row itself after the commit, so the insert need not NOTIFY the worker.
     const submit = () =>
       withRls(
         db,
