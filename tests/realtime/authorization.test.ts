@@ -4,40 +4,23 @@
  */
 import type { RealtimeChannel } from '@supabase/supabase-js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, createUser, type TestUser } from '../harness/db.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createUser, type TestUser } from '../harness/db.ts';
 import {
   anonKey,
   signToken,
-  connectClient,
   createProject,
   eventually,
   startRealtime,
   subscribe,
+  useRealtimeFixture,
   userToken,
-  type StartedRealtime,
   type TestClient,
 } from './helpers.ts';
 
-const sql = adminSql();
-let realtime: StartedRealtime;
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  realtime = await startRealtime();
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.supabase.removeAllChannels()));
-  await realtime.server.close();
-  await sql.end();
-});
-
-async function client(token: string): Promise<TestClient> {
-  const created = await connectClient(realtime.baseUrl, token);
-  clients.push(created);
-  return created;
-}
+const fixture = useRealtimeFixture();
+const { sql } = fixture;
+const client = (token: string) => fixture.client(token);
 
 interface Watched {
   channel: RealtimeChannel;
@@ -177,19 +160,20 @@ describe('asymmetric signing keys (SUPABASE_JWKS)', () => {
     const sign = (kid: string, claims: Record<string, unknown>) =>
       new SignJWT({ exp: Math.floor(Date.now() / 1000) + 600, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).sign(privateKey);
     const anon = await sign('key-1', { role: 'anon' });
+    const connected: TestClient[] = [];
     try {
-      const ok = await connectClient(es.baseUrl, await sign('key-1', { ...member.claims }), { apiKey: anon });
-      clients.push(ok);
+      const ok = await fixture.client(await sign('key-1', { ...member.claims }), { apiKey: anon, baseUrl: es.baseUrl });
       expect((await join(ok, projectId)).status).toBe('SUBSCRIBED');
-      const unknown = await connectClient(es.baseUrl, await sign('key-2', { ...member.claims }), { apiKey: anon });
-      clients.push(unknown);
+      connected.push(ok);
+      const unknown = await fixture.client(await sign('key-2', { ...member.claims }), { apiKey: anon, baseUrl: es.baseUrl });
+      connected.push(unknown);
       const refused = await join(unknown, projectId);
       expect(refused.error?.message).toBe(
         'JwtSignerError: Failed to generate JWT signer for key ID (kid) "key-2", check your JWT secret or JWKS configuration',
       );
       await unknown.supabase.removeChannel(refused.channel);
     } finally {
-      await Promise.all(clients.map((client) => client.supabase.removeAllChannels()));
+      await Promise.all(connected.map((client) => client.supabase.removeAllChannels()));
       await es.server.close();
     }
   });

@@ -6,32 +6,26 @@
 import type { RealtimeChannel } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { adminSql, createUser, type TestUser } from '../harness/db.ts';
-import { anonKey, connectClient, createProject, eventually, startRealtime, subscribe, userToken, type StartedRealtime, type TestClient } from './helpers.ts';
+import { createUser, type TestUser } from '../harness/db.ts';
+import { anonKey, createProject, eventually, startRealtime, subscribe, useRealtimeFixture, userToken } from './helpers.ts';
 
-const sql = adminSql();
-let realtime: StartedRealtime;
-const clients: TestClient[] = [];
+const fixture = useRealtimeFixture();
+const { sql } = fixture;
 const sockets: WebSocket[] = [];
 let owner: TestUser;
 let projectId: string;
 
 beforeAll(async () => {
-  realtime = await startRealtime();
   owner = await createUser(sql);
   projectId = await createProject(sql, [[owner, 'owner']]);
 });
 
-afterAll(async () => {
+afterAll(() => {
   for (const socket of sockets) socket.terminate();
-  await Promise.all(clients.map((client) => client.supabase.removeAllChannels()));
-  await realtime.server.close();
-  await sql.end();
 });
 
 async function watch(vsn: '1.0.0' | '2.0.0' = '2.0.0') {
-  const c = await connectClient(realtime.baseUrl, await userToken(owner), { vsn });
-  clients.push(c);
+  const c = await fixture.client(await userToken(owner), { vsn });
   const channel: RealtimeChannel = c.supabase.channel(`project:${projectId}`, { config: { private: true, broadcast: { self: true, ack: true } } });
   const events: Array<{ event: string; payload: Record<string, unknown>; meta?: { id?: string } }> = [];
   channel.on('broadcast', { event: '*' }, (message) => events.push({ event: message.event, payload: message.payload, meta: message.meta }));
@@ -42,7 +36,7 @@ async function watch(vsn: '1.0.0' | '2.0.0' = '2.0.0') {
 /** A raw WebSocket client speaking the protocol by hand. */
 async function raw(vsn: '1.0.0' | '2.0.0', apikey?: string) {
   const key = apikey ?? (await anonKey());
-  const socket = new WebSocket(`${realtime.wsUrl}?apikey=${encodeURIComponent(key)}&vsn=${vsn}`);
+  const socket = new WebSocket(`${fixture.realtime.wsUrl}?apikey=${encodeURIComponent(key)}&vsn=${vsn}`);
   sockets.push(socket);
   const received: Array<unknown> = [];
   socket.on('message', (data: Buffer, isBinary: boolean) => received.push(isBinary ? Buffer.from(data) : JSON.parse(data.toString())));
@@ -78,8 +72,7 @@ describe('database events', () => {
 
   it('delivers private rows only to private channels, and public rows only to public ones', async () => {
     const { events } = await watch();
-    const c = await connectClient(realtime.baseUrl, await anonKey());
-    clients.push(c);
+    const c = await fixture.client(await anonKey());
     const publicChannel = c.supabase.channel(`project:${projectId}`);
     const publicEvents: string[] = [];
     publicChannel.on('broadcast', { event: '*' }, ({ event }) => publicEvents.push(event));
@@ -112,8 +105,7 @@ describe('database events across a lost LISTEN connection', () => {
     const applicationName = `realtime-listen-${Math.random().toString(36).slice(2, 10)}`;
     const own = await startRealtime({ applicationName });
     try {
-      const c = await connectClient(own.baseUrl, await userToken(owner));
-      clients.push(c);
+      const c = await fixture.client(await userToken(owner), { baseUrl: own.baseUrl });
       const channel = c.supabase.channel(`project:${projectId}`, { config: { private: true } });
       const seen: number[] = [];
       channel.on('broadcast', { event: 'tick' }, ({ payload }) => seen.push(payload.n as number));
@@ -249,10 +241,10 @@ describe('raw protocol (2.0.0)', () => {
         socket.on('open', () => resolve(101));
         socket.on('error', () => undefined);
       });
-    expect(await status(`${realtime.wsUrl}?vsn=2.0.0`)).toBe(401);
+    expect(await status(`${fixture.realtime.wsUrl}?vsn=2.0.0`)).toBe(401);
     const forged = (await anonKey()).slice(0, -4) + 'AAAA';
-    expect(await status(`${realtime.wsUrl}?vsn=2.0.0&apikey=${forged}`)).toBe(401);
-    expect(await status(`${realtime.wsUrl.replace('/websocket', '/nope')}?vsn=2.0.0&apikey=${await anonKey()}`)).toBe(404);
-    expect(await status(`${realtime.wsUrl}?vsn=3.0.0&apikey=${await anonKey()}`)).toBe(403);
+    expect(await status(`${fixture.realtime.wsUrl}?vsn=2.0.0&apikey=${forged}`)).toBe(401);
+    expect(await status(`${fixture.realtime.wsUrl.replace('/websocket', '/nope')}?vsn=2.0.0&apikey=${await anonKey()}`)).toBe(404);
+    expect(await status(`${fixture.realtime.wsUrl}?vsn=3.0.0&apikey=${await anonKey()}`)).toBe(403);
   });
 });

@@ -6,11 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type RealtimeChannel, type SupabaseClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { WebSocket } from 'ws';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
 import { createRealtimeServer, type RealtimeServer, type RealtimeServerOptions } from '../../devstack/realtime/server.ts';
-import type { Sql, TestUser } from '../harness/db.ts';
+import { adminSql, type Sql, type TestUser } from '../harness/db.ts';
 
 export const TEST_JWT_SECRET = 'tandem-realtime-test-secret-with-at-least-32-characters';
 const secret = new TextEncoder().encode(TEST_JWT_SECRET);
@@ -113,4 +113,43 @@ export async function createProject(sql: Sql, members: Array<[TestUser, 'owner' 
               on conflict (project_id, user_id) do update set role = excluded.role`;
   }
   return id;
+}
+
+/**
+ * Registers a test file's Realtime setup: the local Realtime started before its tests, an
+ * admin connection, and supabase-js clients (made with `client`) whose channels are removed
+ * before the server closes afterwards.
+ *
+ * @example
+ * const fixture = useRealtimeFixture();
+ * it('…', async () => { const c = await fixture.client(await userToken(alice)); });
+ */
+export function useRealtimeFixture(): {
+  readonly sql: Sql;
+  readonly realtime: StartedRealtime;
+  /** A client of the fixture's server, or of `options.baseUrl` (another server the test started). */
+  client(token: string, options?: { vsn?: '1.0.0' | '2.0.0'; apiKey?: string; baseUrl?: string }): Promise<TestClient>;
+} {
+  const sql = adminSql();
+  const clients: TestClient[] = [];
+  let realtime: StartedRealtime | undefined;
+  beforeAll(async () => {
+    realtime = await startRealtime();
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.supabase.removeAllChannels()));
+    await realtime?.server.close();
+    await sql.end();
+  });
+  return {
+    sql,
+    get realtime() {
+      return realtime as StartedRealtime;
+    },
+    async client(token, options = {}) {
+      const created = await connectClient(options.baseUrl ?? (realtime as StartedRealtime).baseUrl, token, options);
+      clients.push(created);
+      return created;
+    },
+  };
 }

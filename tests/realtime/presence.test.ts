@@ -1,29 +1,13 @@
 /**
  * Conformance: presence on a workspace channel, driven by real supabase-js clients.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminSql, createUser, type TestUser } from '../harness/db.ts';
-import { connectClient, createProject, eventually, startRealtime, subscribe, userToken, type StartedRealtime, type TestClient } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { createUser, type TestUser } from '../harness/db.ts';
+import { createProject, eventually, subscribe, useRealtimeFixture, userToken, type TestClient } from './helpers.ts';
 
-const sql = adminSql();
-let realtime: StartedRealtime;
-const clients: TestClient[] = [];
-
-beforeAll(async () => {
-  realtime = await startRealtime();
-});
-
-afterAll(async () => {
-  await Promise.all(clients.map((client) => client.supabase.removeAllChannels()));
-  await realtime.server.close();
-  await sql.end();
-});
-
-async function client(user: TestUser): Promise<TestClient> {
-  const created = await connectClient(realtime.baseUrl, await userToken(user));
-  clients.push(created);
-  return created;
-}
+const fixture = useRealtimeFixture();
+const { sql } = fixture;
+const client = async (user: TestUser) => fixture.client(await userToken(user));
 
 function workspace(c: TestClient, projectId: string, user: TestUser) {
   return c.supabase.channel(`project:${projectId}`, { config: { private: true, presence: { key: user.id, enabled: true } } });
