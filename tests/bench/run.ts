@@ -13,6 +13,7 @@ import { findPostgresBinDir, startCluster } from '../../devstack/postgres/cluste
 import { startRedisServer } from '../../devstack/redis/server.ts';
 import { SignJWT } from 'jose';
 import { startFunctions } from '../../devstack/functions/serve.ts';
+import { functionEnv } from '../harness/function-env.ts';
 import { benchJobs } from './jobs.ts';
 import { benchColdStart, benchListing } from './listing.ts';
 import { BENCH_USER_ID, benchRls, loadBenchUser, loadScaleData } from './rls.ts';
@@ -126,17 +127,7 @@ async function main(): Promise<void> {
     await setupDatabase({ url: cluster.url });
     const admin = postgres(cluster.url, { max: 4, onnotice: () => undefined });
     const serviceDbUrl = withUser(cluster.url, 'postgres');
-    const functionEnv = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: serviceDbUrl,
-      REDIS_URL: redis.url,
-      TANDEM_JWT_SECRET: JWT_SECRET,
-      TANDEM_LOG_LEVEL: 'error',
-      TANDEM_RATE_LIMIT_USER_WRITES: '0',
-      TANDEM_RATE_LIMIT_USER_READS: '0',
-      TANDEM_RATE_LIMIT_IP: '0',
-    };
+    const env = functionEnv({ databaseUrl: serviceDbUrl, redisUrl: redis.url, jwtSecret: JWT_SECRET, underLoad: true });
     try {
       if (selected('rls') || selected('listing')) {
         step('loading 100k projects / 1M memberships…');
@@ -158,7 +149,7 @@ async function main(): Promise<void> {
 
       if (selected('cold-start')) {
         step('cold start…');
-        const coldStart = await benchColdStart(functionEnv, 5);
+        const coldStart = await benchColdStart(env, 5);
         const coldStartMs = Math.max(...Object.values(coldStart));
         figures.push({
           key: 'cold_start_ms', label: `cold start (slowest of ${Object.entries(coldStart).map(([n, ms]) => `${n} ${ms} ms`).join(', ')})`,
@@ -169,8 +160,8 @@ async function main(): Promise<void> {
       const token = await benchToken();
       if (selected('listing')) {
         step('listing through the function…');
-        const cachedFunctions = await startFunctions({ port: 0, env: functionEnv, functions: ['projects'] });
-        const uncachedFunctions = await startFunctions({ port: 0, env: { ...functionEnv, TANDEM_LISTING_CACHE: 'off' }, functions: ['projects'] });
+        const cachedFunctions = await startFunctions({ port: 0, env, functions: ['projects'] });
+        const uncachedFunctions = await startFunctions({ port: 0, env: { ...env, TANDEM_LISTING_CACHE: 'off' }, functions: ['projects'] });
         try {
           // Straight at each Deno function (as the Supabase edge runtime serves it), not through
           // the devstack's Node proxy, which would share this process with the load generator.
@@ -195,7 +186,7 @@ async function main(): Promise<void> {
 
       if (selected('jobs')) {
         step(`jobs (${jobCount} per measurement)…`);
-        const jobsFunction = await startFunctions({ port: 0, env: functionEnv, functions: ['jobs'] });
+        const jobsFunction = await startFunctions({ port: 0, env, functions: ['jobs'] });
         try {
           const jobs = await benchJobs({
             sql: admin, functionsUrl: jobsFunction.directUrls.jobs as string, token, ownerId: BENCH_USER_ID, serviceDbUrl, redisUrl: redis.url,

@@ -9,6 +9,7 @@ import { withUser } from '../../devstack/db/setup.ts';
 import { startFunctions, type FunctionName, type RunningFunctions } from '../../devstack/functions/serve.ts';
 import type { JwtClaims } from '../../edge-functions/_shared/db/rls.ts';
 import { claimsFor, type TestUser } from '../harness/db.ts';
+import { functionEnv } from '../harness/function-env.ts';
 
 export const JWT_SECRET = 'tandem-functions-test-secret-that-is-long-enough';
 
@@ -36,14 +37,7 @@ export async function startTestFunctions(options: {
   const running = await startFunctions({
     port: 0,
     functions: options.functions,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: databaseUrl.toString(),
-      REDIS_URL: options.redisUrl,
-      TANDEM_JWT_SECRET: JWT_SECRET,
-      ...options.env,
-    },
+    env: { ...functionEnv({ databaseUrl: databaseUrl.toString(), redisUrl: options.redisUrl, jwtSecret: JWT_SECRET }), ...options.env },
     onLine: (_name, line) => {
       lines.push(line);
     },

@@ -13,6 +13,7 @@ import { startRedisServer, type RedisServer } from '../../devstack/redis/server.
 import { loadConfig } from '../../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';
+import { functionEnv } from '../harness/function-env.ts';
 import { spawnWorkerProcess } from '../harness/worker-process.ts';
 import { tokenFor } from '../functions/helpers.ts';
 
@@ -61,17 +62,7 @@ export async function startResilienceStack(options: { worker: 'in-process' | 'ch
   const serviceUrl = withUser(cluster.url, 'postgres');
   const functions = await startFunctions({
     port: 0,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      DATABASE_URL: serviceUrl,
-      REDIS_URL: redis.url,
-      TANDEM_JWT_SECRET: JWT_SECRET,
-      TANDEM_LOG_LEVEL: 'error',
-      TANDEM_RATE_LIMIT_USER_WRITES: '0',
-      TANDEM_RATE_LIMIT_USER_READS: '0',
-      TANDEM_RATE_LIMIT_IP: '0',
-    },
+    env: functionEnv({ databaseUrl: serviceUrl, redisUrl: redis.url, jwtSecret: JWT_SECRET, underLoad: true }),
   });
   const sql = postgres(cluster.url, { max: 4, onnotice: () => undefined });
   const owner = await createUser(sql, { displayName: 'Owner' });
