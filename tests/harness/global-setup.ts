@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import postgres from 'postgres';
 import { setupDatabase } from '../../devstack/db/setup.ts';
 import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
-import { startRedisServer } from '../../devstack/redis/server.ts';
+import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -22,7 +22,7 @@ export default async function setup(project: TestProject) {
   const existing = process.env.TANDEM_TEST_DATABASE_URL;
   let cluster: Cluster | undefined;
   const databaseUrl = existing ?? (cluster = await startCluster()).url;
-  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  let redis: RedisServer;
   try {
     await setupDatabase({ url: databaseUrl });
     const admin = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
