@@ -56,7 +56,7 @@ async function freshProject(sql: postgres.Sql, ownerId: string): Promise<string>
 
 /**
  * @example
- * const figures = await benchJobs({ sql, functionsUrl, token, ownerId, serviceDbUrl, redisUrl, count: 20_000 });
+ * const figures = await benchJobs({ sql, functionsUrl, token, ownerId, serviceDbUrl, redisUrl, count: 20_000, concurrencies: [1, 8, 32], rounds: 3 });
  */
 export async function benchJobs(options: {
   sql: postgres.Sql;
@@ -67,29 +67,36 @@ export async function benchJobs(options: {
   redisUrl: string;
   count: number;
   concurrencies: number[];
+  /** Runs of each throughput measurement; figures are their medians. */
+  rounds: number;
 }): Promise<JobsFigures> {
   const { sql, count } = options;
   const headers = { authorization: `Bearer ${options.token}`, 'content-type': 'application/json' };
 
   // End to end: a worker process (concurrency 32, off the load generator's event loop)
   // drains while autocannon submits `count` jobs through POST /jobs.
-  const e2eProject = await freshProject(sql, options.ownerId);
-  const worker = spawnWorkerProcess({
-    DATABASE_URL: options.serviceDbUrl, REDIS_URL: options.redisUrl, PORT: '0', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_LOG_LEVEL: 'error',
-  });
-  const started = Date.now();
-  const submission = await runAutocannon({
-    url: `${options.functionsUrl}/jobs`,
-    method: 'POST',
-    headers,
-    body: JSON.stringify({ project_id: e2eProject, type: 'diagnostic.sleep', payload: { ms: 0 } }),
-    connections: 50,
-    amount: count,
-  });
-  const finished = await waitUntilAllSucceeded(sql, e2eProject, count, 600_000);
-  worker.kill('SIGTERM');
-  await once(worker, 'exit');
-  const saturation = submission.requests.average;
+  const endToEnd = async () => {
+    const project = await freshProject(sql, options.ownerId);
+    const worker = spawnWorkerProcess({
+      DATABASE_URL: options.serviceDbUrl, REDIS_URL: options.redisUrl, PORT: '0', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_LOG_LEVEL: 'error',
+    });
+    const started = Date.now();
+    const submission = await runAutocannon({
+      url: `${options.functionsUrl}/jobs`,
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ project_id: project, type: 'diagnostic.sleep', payload: { ms: 0 } }),
+      connections: 50,
+      amount: count,
+    });
+    const finished = await waitUntilAllSucceeded(sql, project, count, 600_000);
+    worker.kill('SIGTERM');
+    await once(worker, 'exit');
+    return { perS: count / ((finished - started) / 1000), saturation: submission.requests.average };
+  };
+  const endToEndRuns = [];
+  for (let run = 0; run < options.rounds; run++) endToEndRuns.push(await endToEnd());
+  const saturation = median(endToEndRuns.map((r) => r.saturation));
 
   // Submission latency at a quarter of the saturation rate (no worker: only the API path),
   // first with independent (Poisson) arrivals, then as autocannon paces 10 connections.
@@ -124,11 +131,17 @@ export async function benchJobs(options: {
   const workerPerS: Record<number, number> = {};
   const rawPerS: Record<number, number> = {};
   for (const concurrency of options.concurrencies) {
-    workerPerS[concurrency] = await workerAlone(options, concurrency);
-    rawPerS[concurrency] = await rawBullmq(options.redisUrl, count, concurrency);
+    const worker: number[] = [];
+    const raw: number[] = [];
+    for (let run = 0; run < options.rounds; run++) {
+      worker.push(await workerAlone(options, concurrency));
+      raw.push(await rawBullmq(options.redisUrl, count, concurrency));
+    }
+    workerPerS[concurrency] = median(worker);
+    rawPerS[concurrency] = median(raw);
   }
   return {
-    jobs_e2e_per_s: Math.round(count / ((finished - started) / 1000)),
+    jobs_e2e_per_s: Math.round(median(endToEndRuns.map((r) => r.perS))),
     submit_saturation_rps: Math.round(saturation),
     submit_p50_ms: open.p50_ms,
     submit_p99_ms: open.p99_ms,

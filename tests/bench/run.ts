@@ -190,7 +190,7 @@ async function main(): Promise<void> {
         try {
           const jobs = await benchJobs({
             sql: admin, functionsUrl: jobsFunction.directUrls.jobs as string, token, ownerId: BENCH_USER_ID, serviceDbUrl, redisUrl: redis.url,
-            count: jobCount, concurrencies,
+            count: jobCount, concurrencies, rounds: Number(process.env.TANDEM_BENCH_ROUNDS ?? 3),
           });
           const bestWorker = Math.max(...Object.values(jobs.worker_per_s));
           const bestRaw = Math.max(...Object.values(jobs.raw_bullmq_per_s));
