@@ -62,8 +62,10 @@ export interface RunningFunctions {
   port: number;
   /** Milliseconds from spawning each Deno process to its first answered request. */
   coldStartMs: Record<string, number>;
-  /** Each function's own server, bypassing the proxy (paths start with /<name>). */
+  /** Each function's own server, bypassing the proxy (paths start with /<name>); follows restarts. */
   directUrls: Record<string, string>;
+  /** The process id of a function's current Deno process (a process that dies is restarted). */
+  pid(name: FunctionName): number | undefined;
   /** Stops the proxy and every Deno process. */
   stop(): Promise<void>;
 }
@@ -153,6 +155,37 @@ export async function startFunctions(options: StartFunctionsOptions = {}): Promi
     throw failure.reason;
   }
   const byName = new Map(running.map((fn) => [fn.name as string, fn]));
+  const directUrls: Record<string, string> = {};
+  let stopping = false;
+
+  // The Supabase edge runtime starts a new worker when one dies (an uncaught error, out of
+  // memory); so does this server, so that one crash is not an outage until someone notices.
+  const supervise = (fn: RunningFunction): void => {
+    directUrls[fn.name] = `http://127.0.0.1:${fn.port}`;
+    fn.child.once('exit', (code, signal) => {
+      if (stopping) return;
+      options.onLine?.(fn.name, JSON.stringify({ level: 'error', msg: 'function_exited', function: fn.name, code, signal }));
+      const restart = async (attempt: number): Promise<void> => {
+        // A function that dies at once every time is retried at most every 5 s.
+        await new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** attempt, 5_000)));
+        if (stopping) return;
+        try {
+          const next = await startFunction(fn.name, options);
+          if (stopping) {
+            next.child.kill('SIGTERM');
+            return;
+          }
+          byName.set(fn.name, next);
+          options.onLine?.(fn.name, JSON.stringify({ level: 'info', msg: 'function_restarted', function: fn.name, attempt: attempt + 1 }));
+          supervise(next);
+        } catch {
+          await restart(attempt + 1);
+        }
+      };
+      void restart(0);
+    });
+  };
+  for (const fn of running) supervise(fn);
 
   const server: Server = createServer((req, res) => {
     const match = /^\/functions\/v1\/([^/?]+)([/?].*)?$/.exec(req.url ?? '/');
@@ -178,12 +211,14 @@ export async function startFunctions(options: StartFunctionsOptions = {}): Promi
     url: `http://${host}:${boundPort}/functions/v1`,
     port: boundPort,
     coldStartMs: Object.fromEntries(running.map((fn) => [fn.name, fn.coldStartMs])),
-    directUrls: Object.fromEntries(running.map((fn) => [fn.name, `http://127.0.0.1:${fn.port}`])),
+    directUrls,
+    pid: (name) => byName.get(name)?.child.pid,
     async stop() {
+      stopping = true;
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all(
-        running.map(
+        [...byName.values()].map(
           (fn) =>
             new Promise<void>((resolve) => {
               if (fn.child.exitCode !== null || fn.child.signalCode !== null) return resolve();

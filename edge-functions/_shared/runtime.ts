@@ -5,6 +5,7 @@
 import type postgres from 'postgres';
 import { createJwtVerifier, type VerifiedToken } from './auth/jwt.ts';
 import { configFromEnv, type FunctionConfig } from './config.ts';
+import { reconnectBackoff } from './db/reconnect.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createRedis, type LazyRedis } from './redis.ts';
 
@@ -43,7 +44,10 @@ export async function createSql(url: string | undefined, options: { max?: number
     prepare: false,
     max: options.max ?? 10,
     idle_timeout: 30,
-    connect_timeout: 5,
+    // While Postgres is away a request gets its 503 within a few seconds: a connect that
+    // hangs gives up after 3 s, and a lost pool tries again within a second.
+    connect_timeout: 3,
+    backoff: reconnectBackoff,
     onnotice: () => undefined,
     connection: { application_name: 'tandem-functions' },
   });

@@ -111,3 +111,25 @@ describe('Postgres unreachable', () => {
     expectError(await call(broken, 'POST', '/jobs', { token, body: { type: 'nope' } }), 400, 'invalid_request');
   });
 });
+
+describe('A function process that dies', () => {
+  let supervised: TestFunctions;
+  beforeAll(async () => {
+    supervised = await startTestFunctions({ redisUrl: server.url, applicationName: 'fn-outage-crash', functions: ['jobs'] });
+  });
+  afterAll(async () => {
+    await supervised?.stop();
+  });
+
+  it('is started again, as the edge runtime starts a new worker, and says so in the log', async () => {
+    const first = supervised.pid('jobs');
+    expect(first).toBeGreaterThan(0);
+    process.kill(first!, 'SIGKILL');
+    await expect
+      .poll(async () => (await call(supervised, 'GET', '/jobs/health').catch(() => ({ status: 0 }))).status, { timeout: 20_000, interval: 100 })
+      .toBe(200);
+    expect(supervised.pid('jobs')).not.toBe(first);
+    const restartLines = supervised.lines.filter((line) => /"msg":"function_/.test(line)).map((line) => JSON.parse(line) as { msg: string });
+    expect(restartLines.map((line) => line.msg)).toEqual(['function_exited', 'function_restarted']);
+  });
+});

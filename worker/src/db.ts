@@ -5,15 +5,9 @@
  */
 import postgres from 'postgres';
 import { isConnectionError } from '../../edge-functions/_shared/db/connection-errors.ts';
+import { reconnectBackoff } from '../../edge-functions/_shared/db/reconnect.ts';
 
 export type Sql = postgres.Sql<Record<string, unknown>>;
-
-/**
- * Seconds postgres.js waits before reconnecting after `attempt` failed connects. Its
- * default grows to 20 s, which would hold the first writes after an outage that long;
- * the worker prefers to find the server again within a second.
- */
-export const reconnectBackoff = (attempt: number): number => Math.min(0.05 * 2 ** attempt, 1);
 
 /**
  * Opens a postgres.js pool tagged with `application_name`, so operators (and tests) can

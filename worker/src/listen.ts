@@ -10,8 +10,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { reconnectBackoff } from '../../edge-functions/_shared/db/reconnect.ts';
 import type { Logger } from '../../edge-functions/_shared/log.ts';
-import { reconnectBackoff, type Sql } from './db.ts';
+import type { Sql } from './db.ts';
 
 export interface ListenSession {
   /** The session's `application_name` (unique per session). */
