@@ -18,6 +18,7 @@ import type { Logger } from '../log.ts';
 import { consumeRateLimits, type RateLimit } from '../rate-limit.ts';
 import { useRedis } from '../redis.ts';
 import type { FunctionDeps } from '../runtime.ts';
+import { clientAddress } from './client-address.ts';
 import { registerDocs } from './docs.ts';
 import { ApiError, errorCodeForStatus, type ErrorBody } from './errors.ts';
 import { ErrorSchema, jsonResponse } from './schemas.ts';
@@ -59,14 +60,9 @@ function relativePath(c: Context, name: string): string {
   return path.length > 1 ? path.replace(/\/+$/, '') || '/' : path;
 }
 
-/**
- * The client's IP: the first X-Forwarded-For entry, which Supabase's gateway (and the
- * devstack proxy) set, else the socket's peer.
- */
-function clientIp(c: Context<FunctionEnv>): string {
-  const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-  const ip = forwarded || c.env?.remoteAddr?.hostname || 'unknown';
-  return /^[0-9a-fA-F:.]{1,64}$/.test(ip) ? ip : 'invalid';
+/** The client's IP, as far as the configured trusted proxies vouch for it (client-address.ts). */
+function clientIp(c: Context<FunctionEnv>, trustedHops: number): string {
+  return clientAddress({ forwardedFor: c.req.header('x-forwarded-for'), peer: c.env?.remoteAddr?.hostname, trustedHops });
 }
 
 /** The route pattern that answered (for logs), e.g. `/projects/:id`. */
@@ -180,7 +176,7 @@ function authenticate(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
  */
 function rateLimit(deps: FunctionDeps, options: FunctionAppOptions): MiddlewareHandler<FunctionEnv> {
   const listings = new Set(options.listingRoutes);
-  const { windowSeconds, userWrites, userReads, ip } = deps.config.rateLimit;
+  const { windowSeconds, userWrites, userReads, ip, trustedProxyHops } = deps.config.rateLimit;
   return async (c, next) => {
     const user = c.get('user');
     if (!user || c.req.method === 'OPTIONS') return next();
@@ -190,7 +186,7 @@ function rateLimit(deps: FunctionDeps, options: FunctionAppOptions): MiddlewareH
       isWrite
         ? { scope: 'user-writes', subject: user.userId, limit: userWrites }
         : { scope: 'user-reads', subject: user.userId, limit: userReads },
-      { scope: 'ip', subject: clientIp(c), limit: ip },
+      { scope: 'ip', subject: clientIp(c, trustedProxyHops), limit: ip },
     ];
     let verdict;
     try {
