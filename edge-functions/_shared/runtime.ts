@@ -4,6 +4,7 @@
  */
 import type postgres from 'postgres';
 import { createJwtVerifier, type VerifiedToken } from './auth/jwt.ts';
+import { createUserExistence } from './auth/user-exists.ts';
 import { configFromEnv, type FunctionConfig } from './config.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createRedis, type LazyRedis } from './redis.ts';
@@ -21,6 +22,8 @@ export interface FunctionDeps {
   db(): Promise<Sql>;
   redis: LazyRedis;
   verify: (token: string) => Promise<VerifiedToken>;
+  /** Whether a verified token's user still exists (user-exists.ts). */
+  userExists: (userId: string, check?: { fresh?: boolean }) => Promise<boolean>;
   log: Logger;
   /**
    * Loads postgres.js and connects to Redis in the background (once). Called after the
@@ -91,6 +94,14 @@ export function dependenciesFromEnv(
     },
     redis,
     verify: createJwtVerifier(config.jwt),
+    userExists: createUserExistence({
+      lookup: async (userId) => {
+        const sql = await db();
+        // GoTrue soft-deletes some users (deleted_at) before or instead of removing the row.
+        const rows = await sql`select 1 from auth.users where id = ${userId} and deleted_at is null`;
+        return rows.length > 0;
+      },
+    }),
     log,
   };
 }

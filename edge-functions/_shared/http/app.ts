@@ -13,7 +13,7 @@ import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { TrieRouter } from 'hono/router/trie-router';
 import { bearerToken, InvalidTokenError, type VerifiedToken } from '../auth/jwt.ts';
-import { apiErrorFromDatabase } from '../db/errors.ts';
+import { apiErrorFromDatabase, isDatabaseUnavailable } from '../db/errors.ts';
 import type { Logger } from '../log.ts';
 import { consumeRateLimits, type RateLimit } from '../rate-limit.ts';
 import { useRedis } from '../redis.ts';
@@ -108,7 +108,12 @@ function requestContext(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
  * authentication: the answer depends only on the route table.
  */
 function routeGuard(app: { routes: { method: string; path: string }[] }): MiddlewareHandler<FunctionEnv> {
-  let router: TrieRouter<string[]> | undefined;
+  interface PathMethods {
+    methods: string[];
+    /** A path without parameters (`/health`): where one matches, it alone decides. */
+    literal: boolean;
+  }
+  let router: TrieRouter<PathMethods> | undefined;
   const build = () => {
     const methodsByPath = new Map<string, Set<string>>();
     for (const route of app.routes) {
@@ -118,14 +123,18 @@ function routeGuard(app: { routes: { method: string; path: string }[] }): Middle
       if (route.method === 'GET') methods.add('HEAD');
       methodsByPath.set(route.path, methods);
     }
-    const built = new TrieRouter<string[]>();
-    for (const [path, methods] of methodsByPath) built.add('ALL', path, [...methods, 'OPTIONS']);
+    const built = new TrieRouter<PathMethods>();
+    for (const [path, methods] of methodsByPath) built.add('ALL', path, { methods: [...methods, 'OPTIONS'], literal: !/[:*]/.test(path) });
     return built;
   };
   return async (c, next) => {
     router ??= build();
     const allowed = new Set<string>();
-    for (const [methods] of router.match('ALL', c.req.path)[0] as [string[], unknown][]) for (const method of methods) allowed.add(method);
+    const matches = (router.match('ALL', c.req.path)[0] as [PathMethods, unknown][]).map(([entry]) => entry);
+    // `/health` is `/health`, not also the `/:id` route: a PATCH there is a 405, not a
+    // request for a project called "health".
+    const literal = matches.filter((entry) => entry.literal);
+    for (const entry of literal.length > 0 ? literal : matches) for (const method of entry.methods) allowed.add(method);
     if (allowed.size === 0) throw new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`);
     if (!allowed.has(c.req.method)) {
       const allow = [...allowed].join(', ');
@@ -147,6 +156,26 @@ const rejectBrokenEncoding: MiddlewareHandler<FunctionEnv> = async (c, next) => 
   await next();
 };
 
+/**
+ * 400 for a query parameter given more than once (`?limit=100&limit=5`): which one was
+ * meant is the client's to say, not ours to guess.
+ */
+const rejectRepeatedQuery: MiddlewareHandler<FunctionEnv> = async (c, next) => {
+  const url = c.req.url;
+  const query = url.indexOf('?');
+  if (query >= 0) {
+    const seen = new Set<string>();
+    for (const name of new URLSearchParams(url.slice(query + 1)).keys()) {
+      if (seen.has(name)) {
+        const shown = name.length > 100 ? `${name.slice(0, 100)}…` : name;
+        throw new ApiError('invalid_request', `the query parameter "${shown}" is given more than once`, { parameter: shown });
+      }
+      seen.add(name);
+    }
+  }
+  await next();
+};
+
 function isPublic(path: string): boolean {
   return PUBLIC_ROUTES.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
@@ -158,14 +187,27 @@ function authenticate(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
     const challenge = { 'WWW-Authenticate': 'Bearer realm="tandem"' };
     const token = bearerToken(c.req.header('authorization'));
     if (!token) throw new ApiError('unauthorized', 'an access token is required (Authorization: Bearer <token>)', undefined, challenge);
+    const invalidToken = { 'WWW-Authenticate': 'Bearer realm="tandem", error="invalid_token"' };
+    let user: VerifiedToken;
     try {
-      c.set('user', await deps.verify(token));
+      user = await deps.verify(token);
     } catch (error) {
-      if (error instanceof InvalidTokenError) {
-        throw new ApiError('unauthorized', error.message, undefined, { 'WWW-Authenticate': 'Bearer realm="tandem", error="invalid_token"' });
-      }
+      if (error instanceof InvalidTokenError) throw new ApiError('unauthorized', error.message, undefined, invalidToken);
       throw error;
     }
+    // A token outlives its user: after a deletion it proves nothing (user-exists.ts).
+    // With Postgres unreachable the check steps aside, as the rate limit does without
+    // Redis: every route that reads or writes data answers 503 itself, and a bad request
+    // still gets its 400.
+    let exists = true;
+    try {
+      exists = await deps.userExists(user.userId, { fresh: BODY_METHODS.has(c.req.method) });
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      c.get('log').warn('user_check_skipped', { reason: 'database unavailable' });
+    }
+    if (!exists) throw new ApiError('unauthorized', 'user no longer exists', undefined, invalidToken);
+    c.set('user', user);
     await next();
   };
 }
@@ -310,6 +352,7 @@ export function createFunctionApp(deps: FunctionDeps, options: FunctionAppOption
   );
   app.use('*', routeGuard(app));
   app.use('*', rejectBrokenEncoding);
+  app.use('*', rejectRepeatedQuery);
   app.use('*', authenticate(deps));
   app.use('*', rateLimit(deps, options));
   app.use('*', readJsonBody);
