@@ -11,6 +11,7 @@ import { parseCacheNotification } from '../../worker/src/invalidator.ts';
 import { catalogMismatch } from '../../worker/src/jobs/registry.ts';
 import { attemptLogLine } from '../../worker/src/lifecycle.ts';
 import { errorText, storableResult, storableText } from '../../worker/src/storable.ts';
+import { createLogger } from '../../edge-functions/_shared/log.ts';
 
 const id = '6f1c1f5e-3a2b-4c1d-9e8f-0a1b2c3d4e5f';
 
@@ -182,5 +183,16 @@ describe('storable results and error texts', () => {
     expect(errorText(new Error('nul\u0000and \uD800 alone'))).toBe('nul\\0and \uFFFD alone');
     expect(errorText({ message: 'shaped like an error' })).toBe('shaped like an error');
     expect(attemptLogLine(1, 2, 'a\u0000b')).toBe('attempt 1/2: a\\0b');
+  });
+});
+
+describe('log lines', () => {
+  it('never throw on a field JSON cannot hold: a BigInt becomes text, a cycle a note', () => {
+    const lines: string[] = [];
+    const log = createLogger({ service: 'test' }, { write: (line) => lines.push(line) });
+    const loop: Record<string, unknown> = {};
+    loop.self = loop;
+    log.warn('odd_fields', { count: 10n, loop, fine: 'yes' });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'odd_fields', count: '10', loop: '[not serializable]', fine: 'yes' });
   });
 });
