@@ -179,6 +179,9 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
         REDIS_URL: redis.url,
         TANDEM_JWT_SECRET: jwtSecret,
         TANDEM_LOG_LEVEL: quietLogs,
+        // The gateway is the one proxy in front of the functions it serves: the client is
+        // the peer it appends to X-Forwarded-For, never what the client wrote there.
+        TANDEM_TRUSTED_PROXY_HOPS: baseEnv.TANDEM_TRUSTED_PROXY_HOPS ?? '1',
       },
     });
     stoppers.push({ name: 'functions', stop: () => functions.stop() });

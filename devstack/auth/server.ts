@@ -91,6 +91,27 @@ const MAX_PASSWORD_BYTES = 72; // bcrypt's limit
 // The HTML5 email grammar, which GoTrue's email check (checkmail) also uses.
 const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
 
+/**
+ * Nesting a request body may have. GoTrue's JSON decoder (Go's encoding/json) stops at
+ * 10,000 levels; local Auth stops at 1,000 because it cannot sign deeper claims (jose
+ * copies them with structuredClone, which overflows its stack near 2,000 levels of
+ * `user_metadata`). Same answer as GoTrue's past its limit, at a lower depth — see
+ * docs/local-auth.md.
+ */
+const MAX_JSON_DEPTH = 1000;
+
+/** The bracket that opens the first container nested deeper than `max`, if any (iterative: no recursion on hostile input). */
+function tooDeepAt(value: unknown, max: number): '{' | '[' | undefined {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > max) return Array.isArray(current) ? '[' : '{';
+    for (const child of Array.isArray(current) ? current : Object.values(current)) stack.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
 const invalidLogin = () => new AuthApiFailure(400, 'invalid_credentials', 'Invalid login credentials');
 
 async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -112,6 +133,10 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
     throw new AuthApiFailure(400, 'bad_json', 'Could not parse request body as JSON: the body must be a JSON object');
   }
+  // Refused before anything is read from it, let alone written: GoTrue's wording for a
+  // body past its decoder's depth (Go's encoding/json: "invalid character '{' exceeded max depth").
+  const deep = tooDeepAt(value, MAX_JSON_DEPTH);
+  if (deep) throw new AuthApiFailure(400, 'bad_json', `Could not parse request body as JSON: invalid character '${deep}' exceeded max depth`);
   return value as Record<string, unknown>;
 }
 
@@ -282,8 +307,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     const normalizedEmail = email.toLowerCase();
     if (await findUserByEmail(sql, normalizedEmail)) throw userAlreadyExists();
     const passwordHash = await bcrypt.hash(password, bcryptCost);
-    const issued = await signUpUser(sql, { email: normalizedEmail, passwordHash, metadata }, client);
-    writeJson(res, 200, await sessionResponse(issued));
+    writeJson(res, 200, await signUpUser(sql, { email: normalizedEmail, passwordHash, metadata }, client, sessionResponse));
   }
 
   async function passwordGrant({ req, res, client }: AuthRequest): Promise<void> {

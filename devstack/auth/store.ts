@@ -177,17 +177,20 @@ async function startSession(tx: Tx, userId: string, client: ClientInfo): Promise
 export const userAlreadyExists = () => new AuthApiFailure(422, 'user_already_exists', 'User already registered');
 
 /**
- * Creates a confirmed email user (the profile trigger runs) and signs them in. Check
+ * Creates a confirmed email user (the profile trigger runs), signs them in and runs
+ * `respond` on the new session — all in one transaction, so a response that cannot be
+ * made (a token that cannot be signed) leaves no user behind to block the address. Check
  * `findUserByEmail` first; two sign-ups racing for one email end in `user_already_exists`.
  *
  * @example
- * const issued = await signUpUser(sql, { email, passwordHash, metadata: { display_name: 'Ada' } }, client);
+ * const body = await signUpUser(sql, { email, passwordHash, metadata: { display_name: 'Ada' } }, client, sessionResponse);
  */
-export async function signUpUser(
+export async function signUpUser<T>(
   sql: Sql,
   input: { email: string; passwordHash: string; metadata: Record<string, unknown> },
   client: ClientInfo,
-): Promise<IssuedSession> {
+  respond: (issued: IssuedSession) => Promise<T>,
+): Promise<T> {
   try {
     return await sql.begin(async (tx) => {
       const id = randomUUID();
@@ -197,8 +200,8 @@ export async function signUpUser(
         values (${NIL_UUID}, ${id}, 'authenticated', 'authenticated', ${input.email}, ${input.passwordHash}, now(),
                 ${tx.json({ provider: 'email', providers: ['email'] })},
                 ${tx.json({ ...input.metadata, email_verified: true } as postgres.JSONValue)}, now(), now(), false)`;
-      return startSession(tx, id, client);
-    });
+      return respond(await startSession(tx, id, client));
+    }) as T;
   } catch (error) {
     // Two sign-ups with the same email at once: the unique index decides.
     if ((error as { code?: string }).code === '23505') throw userAlreadyExists();
@@ -225,9 +228,16 @@ const refreshNotFound = () => new AuthApiFailure(400, 'refresh_token_not_found',
  * issued. A revoked token is accepted again only (a) when it is the parent of the
  * session's active token — the client lost the response, it gets that active token back —
  * or (b) within `reuseIntervalSeconds` of its revocation, when it gets a new child. Any
- * other reuse revokes every token of the session and fails with
- * `refresh_token_already_used`. All of it runs with the session row locked, so concurrent
- * refreshes of one session queue up instead of racing.
+ * other reuse ends the session — its row and with it every refresh token — and fails with
+ * `refresh_token_already_used`; the session's newest token then finds nothing
+ * (`refresh_token_not_found`) and its access tokens lose their session. That is what
+ * GoTrue does on reuse of its current refresh tokens (supabase/auth
+ * internal/tokens/service.go, `models.LogoutSession`). For its legacy tokens GoTrue
+ * instead revokes the family with `updated_at = now()` (internal/models/refresh_token.go,
+ * RevokeTokenFamily), which hands the newest token a fresh reuse window — refreshing it
+ * right after the reuse revives the session; local Auth does not copy that.
+ * All of it runs with the session row locked, so concurrent refreshes of one session
+ * queue up instead of racing.
  *
  * @example
  * const { user, session, refreshToken } = await rotateRefreshToken(sql, token, 10, client);
@@ -265,7 +275,8 @@ export async function rotateRefreshToken(sql: Sql, token: string, reuseIntervalS
       if (active && active.parent === token) {
         issuedToken = active.token;
       } else if (row.reuse_expired) {
-        await tx`update auth.refresh_tokens set revoked = true, updated_at = now() where session_id = ${sessionId} and revoked = false`;
+        // Committed with the failure: the whole session goes (its tokens cascade).
+        await tx`delete from auth.sessions where id = ${sessionId}`;
         return { kind: 'failed', failure: new AuthApiFailure(400, 'refresh_token_already_used', 'Invalid Refresh Token: Already Used') };
       }
     }

@@ -194,7 +194,10 @@ export async function startFunctions(options: StartFunctionsOptions = {}): Promi
       sendJson(res, 404, { error: { code: 'not_found', message: `no function at ${(req.url ?? '/').split('?')[0]}` } });
       return;
     }
-    proxyHttp(req, res, { port: fn.port, path: `/${match[1]}${match[2] ?? ''}` }, () =>
+    // The router stands for the edge runtime's own dispatch, not a proxy hop: the function
+    // sees X-Forwarded-For as the client (or the gateway in front) wrote it, and counts
+    // trusted hops from there (TANDEM_TRUSTED_PROXY_HOPS, docs/functions.md).
+    proxyHttp(req, res, { port: fn.port, path: `/${match[1]}${match[2] ?? ''}`, appendForwardedFor: false }, () =>
       sendJson(res, 503, { error: { code: 'unavailable', message: 'the function is not running' } }),
     );
   });

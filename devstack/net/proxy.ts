@@ -5,7 +5,8 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 
 /**
  * Forwards `req` to `host:port` (at `path`, default the same URL), adding the client to
- * `X-Forwarded-For`. `onUnavailable` answers when the upstream cannot be reached.
+ * `X-Forwarded-For` unless `appendForwardedFor` is false (a router that is not a proxy
+ * hop of its own). `onUnavailable` answers when the upstream cannot be reached.
  *
  * @example
  * proxyHttp(req, res, { port: 54331 }, () => sendJson(res, 503, { error: { code: 'unavailable', message: 'down' } }));
@@ -13,10 +14,12 @@ import { request as httpRequest, type IncomingMessage, type ServerResponse } fro
 export function proxyHttp(
   req: IncomingMessage,
   res: ServerResponse,
-  target: { port: number; host?: string; path?: string },
+  target: { port: number; host?: string; path?: string; appendForwardedFor?: boolean },
   onUnavailable: () => void,
 ): void {
-  const forwardedFor = [req.headers['x-forwarded-for'], req.socket.remoteAddress].filter(Boolean).join(', ');
+  const forwardedFor = [req.headers['x-forwarded-for'], target.appendForwardedFor === false ? undefined : req.socket.remoteAddress]
+    .filter(Boolean)
+    .join(', ');
   const host = target.host ?? '127.0.0.1';
   const upstream = httpRequest(
     {
@@ -24,7 +27,7 @@ export function proxyHttp(
       port: target.port,
       method: req.method,
       path: target.path ?? req.url,
-      headers: { ...req.headers, host: `${host}:${target.port}`, 'x-forwarded-for': forwardedFor },
+      headers: { ...req.headers, host: `${host}:${target.port}`, ...(forwardedFor ? { 'x-forwarded-for': forwardedFor } : {}) },
     },
     (upstreamRes) => {
       const headers = { ...upstreamRes.headers };

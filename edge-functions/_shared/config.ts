@@ -13,6 +13,11 @@ export interface RateLimitConfig {
   userReads: number;
   /** Writes and listings per client IP per window, all users together. */
   ip: number;
+  /**
+   * TANDEM_TRUSTED_PROXY_HOPS: proxies in front of the function that each append their
+   * peer to X-Forwarded-For (0: the socket's peer is the client; see client-address.ts).
+   */
+  trustedProxyHops: number;
 }
 
 export interface FunctionConfig {
@@ -57,6 +62,7 @@ export function configFromEnv(get: (name: string) => string | undefined): Functi
       userWrites: nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_USER_WRITES', 300),
       userReads: nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_USER_READS', 1200),
       ip: nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_IP', 3000),
+      trustedProxyHops: nonNegativeInteger(get, 'TANDEM_TRUSTED_PROXY_HOPS', 0),
     },
     listingCache: listingCache === 'on',
     logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',

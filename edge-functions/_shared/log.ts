@@ -22,6 +22,27 @@ function serializeError(value: unknown): unknown {
   return value;
 }
 
+/** A BigInt as text, so that a field holding one never makes the line throw. */
+const bigIntAsText = (_key: string, value: unknown) => (typeof value === 'bigint' ? value.toString() : value);
+
+/** The line for `entry`; a field JSON cannot hold (a cycle) is replaced by a note, never thrown. */
+function serializeLine(entry: LogFields): string {
+  try {
+    return JSON.stringify(entry, bigIntAsText);
+  } catch {
+    const safe: LogFields = {};
+    for (const [key, value] of Object.entries(entry)) {
+      try {
+        JSON.stringify(value, bigIntAsText);
+        safe[key] = value;
+      } catch {
+        safe[key] = '[not serializable]';
+      }
+    }
+    return JSON.stringify(safe, bigIntAsText);
+  }
+}
+
 /**
  * Creates a JSON-lines logger. Lines below `level` are dropped; `write` defaults to
  * stdout (errors to stderr).
@@ -46,7 +67,7 @@ export function createLogger(
     if (order[level] < minimum) return;
     const entry: LogFields = { ts: new Date().toISOString(), level, msg: message, ...base };
     for (const [key, value] of Object.entries(fields ?? {})) entry[key] = serializeError(value);
-    write(JSON.stringify(entry), level);
+    write(serializeLine(entry), level);
   };
   return {
     debug: (m, f) => emit('debug', m, f),

@@ -4,6 +4,7 @@
  */
 import type postgres from 'postgres';
 import { createJwtVerifier, type VerifiedToken } from './auth/jwt.ts';
+import { createUserExistence } from './auth/user-exists.ts';
 import { configFromEnv, type FunctionConfig } from './config.ts';
 import { reconnectBackoff } from './db/reconnect.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -22,6 +23,8 @@ export interface FunctionDeps {
   db(): Promise<Sql>;
   redis: LazyRedis;
   verify: (token: string) => Promise<VerifiedToken>;
+  /** Whether a verified token's user still exists (user-exists.ts). */
+  userExists: (userId: string, check?: { fresh?: boolean }) => Promise<boolean>;
   log: Logger;
   /**
    * Loads postgres.js and connects to Redis in the background (once). Called after the
@@ -95,6 +98,14 @@ export function dependenciesFromEnv(
     },
     redis,
     verify: createJwtVerifier(config.jwt),
+    userExists: createUserExistence({
+      lookup: async (userId) => {
+        const sql = await db();
+        // GoTrue soft-deletes some users (deleted_at) before or instead of removing the row.
+        const rows = await sql`select 1 from auth.users where id = ${userId} and deleted_at is null`;
+        return rows.length > 0;
+      },
+    }),
     log,
   };
 }

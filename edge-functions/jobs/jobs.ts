@@ -19,6 +19,24 @@ function encodeCursor(job: JobRow): string {
   return btoa(JSON.stringify([job.created_at, job.id] satisfies Cursor)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 }
 
+/**
+ * A timestamp as Postgres renders one in JSON (`2026-11-25T17:03:37.123456+00:00`), with
+ * every field in range — a date JavaScript accepts but Postgres refuses (year 275760, day
+ * 31 of February) must be a 400, not a failed query.
+ */
+const POSTGRES_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?(?:Z|[+-](\d{2})(?::?(\d{2}))?)$/;
+
+function isPostgresTimestamp(value: string): boolean {
+  const match = POSTGRES_TIMESTAMP.exec(value);
+  if (!match) return false;
+  const [year, month, day, hour, minute, second, offsetHours = 0, offsetMinutes = 0] = match.slice(1).map((part) => Number(part ?? 0));
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return (
+    year! >= 1 && month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth &&
+    hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours <= 15 && offsetMinutes <= 59
+  );
+}
+
 function decodeCursor(cursor: string): Cursor {
   try {
     const value: unknown = JSON.parse(atob(cursor.replaceAll('-', '+').replaceAll('_', '/')));
@@ -26,7 +44,7 @@ function decodeCursor(cursor: string): Cursor {
       Array.isArray(value) &&
       value.length === 2 &&
       typeof value[0] === 'string' &&
-      !Number.isNaN(Date.parse(value[0])) &&
+      isPostgresTimestamp(value[0]) &&
       typeof value[1] === 'string' &&
       UUID.test(value[1])
     ) {
@@ -35,7 +53,7 @@ function decodeCursor(cursor: string): Cursor {
   } catch {
     // fall through
   }
-  throw new ApiError('invalid_request', 'cursor is not a next_cursor this API returned');
+  throw new ApiError('invalid_request', 'invalid cursor', { cursor: 'not a next_cursor this API returned' });
 }
 
 async function readJob(tx: TransactionSql, id: string): Promise<JobRow | undefined> {

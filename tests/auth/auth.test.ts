@@ -99,6 +99,45 @@ describe('sign-up', () => {
   });
 });
 
+describe('sign-up metadata', () => {
+  const nested = (depth: number) => {
+    let data: Record<string, unknown> = { leaf: true };
+    for (let i = 0; i < depth; i++) data = { d: data };
+    return data;
+  };
+
+  it('refuses metadata nested too deep with bad_json 400, writing nothing, and the address stays usable', async () => {
+    const email = uniqueEmail();
+    const client = auth.client();
+    const { data, error } = await client.auth.signUp({ email, password: 'password123', options: { data: nested(3000) } });
+    expect(data.session).toBeNull();
+    expect(error).toMatchObject({ status: 400, code: 'bad_json', message: "Could not parse request body as JSON: invalid character '{' exceeded max depth" });
+    expect(await sql`select 1 from auth.users where email = ${email}`).toHaveLength(0);
+    const retried = await client.auth.signUp({ email, password: 'password123', options: { data: { display_name: 'Deep' } } });
+    expect(retried.error).toBeNull();
+    expect(retried.data.session).not.toBeNull();
+  });
+
+  it('accepts metadata nested within the limit, in the user and the access token', async () => {
+    const { session, user } = await signUp(uniqueEmail(), 'password123', nested(900));
+    let level = user.user_metadata as Record<string, unknown>;
+    let depth = 0;
+    while (level.d) {
+      level = level.d as Record<string, unknown>;
+      depth++;
+    }
+    expect(depth).toBe(900);
+    expect((decodeJwt(session.access_token).user_metadata as Record<string, unknown>).d).toBeDefined();
+  });
+
+  it('refuses a body over 1 MiB as GoTrue does (413), before anything is written', async () => {
+    const email = uniqueEmail();
+    const { error } = await auth.client().auth.signUp({ email, password: 'password123', options: { data: { blob: 'x'.repeat(1 << 20) } } });
+    expect(error).toMatchObject({ status: 413, code: 'request_entity_too_large' });
+    expect(await sql`select 1 from auth.users where email = ${email}`).toHaveLength(0);
+  });
+});
+
 describe('password sign-in', () => {
   it('signs in with the right password, opening a new session', async () => {
     const { email, password, session: first } = await signUp();
@@ -196,7 +235,7 @@ describe('refresh tokens', () => {
     expect(data.session!.refresh_token).not.toBe(session.refresh_token);
   });
 
-  it('after the reuse interval, reusing a revoked token revokes the whole session: refresh_token_already_used', async () => {
+  it('after the reuse interval, reusing a revoked token ends the whole session: refresh_token_already_used', async () => {
     const strict = await startAuth({ refreshTokenReuseIntervalSeconds: 0 });
     try {
       const { data: signedUp } = await strict.client().auth.signUp({ email: uniqueEmail(), password: 'password123' });
@@ -208,14 +247,39 @@ describe('refresh tokens', () => {
       expect(reuse.data.session).toBeNull();
       expect(reuse.error).toMatchObject({ status: 400, code: 'refresh_token_already_used', message: 'Invalid Refresh Token: Already Used' });
 
+      // The session ends, as GoTrue ends it on reuse: its tokens go with it.
       const sessionId = decodeJwt(signedUp.session!.access_token).session_id as string;
-      const [open] = await sql`select count(*)::int as n from auth.refresh_tokens where session_id = ${sessionId} and not revoked`;
-      expect(open?.n).toBe(0);
+      expect(await sql`select 1 from auth.sessions where id = ${sessionId}`).toHaveLength(0);
+      expect(await sql`select 1 from auth.refresh_tokens where session_id = ${sessionId}`).toHaveLength(0);
       const current = await strict.client().auth.refreshSession({ refresh_token: t2 });
-      expect(current.error).toMatchObject({ status: 400, code: 'refresh_token_already_used' });
+      expect(current.error).toMatchObject({ status: 400, code: 'refresh_token_not_found' });
+      const user = await fetch(`${strict.url}/auth/v1/user`, {
+        headers: { authorization: `Bearer ${signedUp.session!.access_token}`, 'x-supabase-api-version': '2024-01-01' },
+      });
+      expect({ status: user.status, body: await user.json() }).toMatchObject({ status: 403, body: { code: 'session_not_found' } });
     } finally {
       await strict.close();
     }
+  });
+
+  it('a session ended for reuse stays ended: its newest token gets no fresh reuse window', async () => {
+    // Default reuse interval (10 s): the old token's revocation is aged past it by SQL.
+    const { session } = await signUp();
+    const t0 = session.refresh_token;
+    const t1 = (await auth.client().auth.refreshSession({ refresh_token: t0 })).data.session!.refresh_token;
+    const t2 = (await auth.client().auth.refreshSession({ refresh_token: t1 })).data.session!.refresh_token;
+    await sql`update auth.refresh_tokens set updated_at = now() - interval '1 minute' where token = ${t0}`;
+
+    const reuse = await auth.client().auth.refreshSession({ refresh_token: t0 });
+    expect(reuse.error).toMatchObject({ status: 400, code: 'refresh_token_already_used' });
+    // Right after: neither the newest token nor the one before it revives the session.
+    for (const token of [t2, t1, t0]) {
+      const again = await auth.client().auth.refreshSession({ refresh_token: token });
+      expect(again.data.session, token).toBeNull();
+      expect(again.error, token).toMatchObject({ status: 400, code: 'refresh_token_not_found' });
+    }
+    const sessionId = decodeJwt(session.access_token).session_id as string;
+    expect(await sql`select 1 from auth.refresh_tokens where session_id = ${sessionId}`).toHaveLength(0);
   });
 
   it('answers an unknown refresh token with refresh_token_not_found', async () => {

@@ -6,9 +6,10 @@
  *
  * Other test files write to the same database at the same time, so only notifications
  * naming this file's fresh users and jobs are considered. Notifications are delivered in
- * commit order, which gives every step an exact boundary: after the step, a marker user
- * creates a project of their own, and everything received before the marker's
- * notification belongs to the step.
+ * commit order, which gives every step an exact boundary: after the step, the inbox sends
+ * a fence of its own (tests/db/inbox.ts), and everything received before the fence
+ * belongs to the step — so a notification that never comes fails the test at once
+ * instead of after a timeout.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -31,27 +32,28 @@ let alice: TestUser;
 let bob: TestUser;
 let carol: TestUser;
 let dave: TestUser;
-let marker: TestUser;
 
 beforeAll(async () => {
   sql = adminSql();
   cache = await Inbox.listen<CacheMessage>(sql, 'tandem_cache');
   jobs = await Inbox.listen<JobMessage>(sql, 'tandem_jobs');
-  [alice, bob, carol, dave, marker] = await Promise.all([
-    createUser(sql), createUser(sql), createUser(sql), createUser(sql), createUser(sql),
-  ]) as [TestUser, TestUser, TestUser, TestUser, TestUser];
+  [alice, bob, carol, dave] = await Promise.all([createUser(sql), createUser(sql), createUser(sql), createUser(sql)]) as [
+    TestUser,
+    TestUser,
+    TestUser,
+    TestUser,
+  ];
 });
 
 afterAll(async () => {
   await sql?.end();
 });
 
-/** Runs `step` and returns the tandem_cache notifications it caused (up to the marker's). */
+/** Runs `step` and returns the tandem_cache notifications it caused (up to the fence sent after it). */
 async function notificationsOf(step: () => Promise<unknown>): Promise<CacheMessage[]> {
   const start = cache.size;
   await step();
-  await withRls(sql, marker.claims, (tx) => tx`insert into public.projects (name) values ('marker')`);
-  const end = await cache.waitFor((message) => message.user_ids.includes(marker.id), start);
+  const end = await cache.fence();
   return cache.slice(start, end);
 }
 
@@ -173,20 +175,20 @@ describe('tandem_jobs', () => {
     const [job] = await withRls(sql, collaborator.claims, (tx) =>
       tx<{ id: string }[]>`insert into public.jobs (project_id, type, payload) values (${projectId}, 'demo.echo', '{}') returning id`);
     const id = job!.id;
-    await jobs.waitFor((message) => message.id === id && message.op === 'insert');
+    await jobs.expectMessage((message) => message.id === id && message.op === 'insert');
 
     // The worker's own writes are not announced on tandem_jobs.
     await sql`update public.jobs set status = 'running', attempts = 1 where id = ${id}`;
     await sql`update public.jobs set progress = 50 where id = ${id}`;
     await withRls(sql, owner.claims, (tx) => tx`select public.cancel_job(${id})`);
-    await jobs.waitFor((message) => message.id === id && message.op === 'cancel');
+    await jobs.expectMessage((message) => message.id === id && message.op === 'cancel');
     expect(opsFor(id)).toEqual(['insert', 'cancel']);
 
     // A second cancel request changes nothing, so nothing is announced; the retry is.
     await withRls(sql, owner.claims, (tx) => tx`select public.cancel_job(${id})`);
     await sql`update public.jobs set status = 'cancelled' where id = ${id}`;
     await withRls(sql, collaborator.claims, (tx) => tx`select public.retry_job(${id})`);
-    await jobs.waitFor((message) => message.id === id && message.op === 'retry');
+    await jobs.expectMessage((message) => message.id === id && message.op === 'retry');
     expect(opsFor(id)).toEqual(['insert', 'cancel', 'retry']);
   });
 
@@ -194,9 +196,9 @@ describe('tandem_jobs', () => {
     const [job] = await sql<{ id: string }[]>`
       insert into public.jobs (project_id, type, payload) values (${projectId}, 'demo.echo', '{"via":"sql"}') returning id`;
     const id = job!.id;
-    await jobs.waitFor((message) => message.id === id && message.op === 'insert');
+    await jobs.expectMessage((message) => message.id === id && message.op === 'insert');
     await withRls(sql, collaborator.claims, (tx) => tx`select public.cancel_job(${id})`);
-    await jobs.waitFor((message) => message.id === id && message.op === 'cancel');
+    await jobs.expectMessage((message) => message.id === id && message.op === 'cancel');
     expect(opsFor(id)).toEqual(['insert', 'cancel']);
     const [row] = await sql<{ status: string }[]>`select status from public.jobs where id = ${id}`;
     expect(row?.status).toBe('cancelled');
@@ -209,7 +211,7 @@ describe('tandem_jobs', () => {
     await sql`update public.jobs set status = 'running', attempts = 1 where id = ${id}`;
     await sql`update public.jobs set status = 'failed', error = 'boom' where id = ${id}`;
     await withRls(sql, owner.claims, (tx) => tx`select public.retry_job(${id})`);
-    await jobs.waitFor((message) => message.id === id && message.op === 'retry');
+    await jobs.expectMessage((message) => message.id === id && message.op === 'retry');
     expect(opsFor(id)).toEqual(['insert', 'retry']);
   });
 
@@ -221,10 +223,8 @@ describe('tandem_jobs', () => {
         throw new Error('roll back');
       })
       .catch(() => undefined);
-    // A later committed job's notification proves the rolled-back one would have arrived before it.
-    const [later] = await sql<{ id: string }[]>`
-      insert into public.jobs (project_id, type) values (${projectId}, 'demo.echo') returning id`;
-    await jobs.waitFor((message) => message.id === later!.id);
+    // The fence proves the rolled-back one would have arrived before it.
+    await jobs.fence();
     expect(opsFor(id)).toEqual([]);
   });
 
@@ -236,11 +236,19 @@ describe('tandem_jobs', () => {
     });
     const rows = await sql<{ id: string }[]>`
       insert into public.jobs (project_id, type) select ${projectId}, 'demo.echo' from generate_series(1, 3) returning id`;
-    for (const row of rows) await jobs.waitFor((message) => message.id === row.id);
+    for (const row of rows) await jobs.expectMessage((message) => message.id === row.id);
     expect(rows.map((row) => opsFor(row.id))).toEqual([['insert'], ['insert'], ['insert']]);
     expect(opsFor(ownId)).toEqual([]);
   });
 });
+
+test('a notification that never comes fails the check at once, not after a timeout', async () => {
+  const nobody = randomUUID();
+  const start = jobs.size;
+  await sql`update public.jobs set progress = progress where false`; // a step that announces nothing
+  // Bounded well below the 10 s the old wait-for-it inbox took to give up.
+  await expect(jobs.expectMessage((message) => message.id === nobody, start)).rejects.toThrow(/no matching notification on tandem_jobs before the fence/);
+}, 8_000);
 
 describe('realtime_messages (bootstrap only: what the local Realtime listens to)', () => {
   test('one notification per statement names every broadcast row it inserted, each job on its own project topic', async () => {
@@ -260,7 +268,7 @@ describe('realtime_messages (bootstrap only: what the local Realtime listens to)
         and payload ->> 'id' = any(${inserted.map((j) => j.id)}::text[])`;
     expect(rows.map((row) => `${row.job_id} ${row.topic}`).sort()).toEqual(inserted.map((job) => `${job.id} project:${job.project_id}`).sort());
     // All four in one notification: the statement's.
-    const at = await messages.waitFor((message) => rows.every((row) => message.ids.includes(row.id)));
+    const at = await messages.expectMessage((message) => rows.every((row) => message.ids.includes(row.id)));
     expect(messages.all()[at]!.ids.length).toBe(4);
     await sql`delete from auth.users where id = ${owner.id}`;
   });

@@ -30,6 +30,8 @@ interface BadRequest {
   headers?: Record<string, string>;
   /** Authorization header; default `Bearer <a valid owner token>`; null sends none. */
   authorization?: string | null;
+  /** What the error message must say, when it matters. */
+  message?: RegExp;
 }
 
 const b64url = (value: string | Uint8Array) => Buffer.from(value).toString('base64url');
@@ -185,6 +187,22 @@ function corpus(tokens: [string, string][]): BadRequest[] {
   const badQueries = ['limit=abc', 'limit=-1', 'limit=1.5', 'limit=1e9', 'limit=', 'status=RUNNING', 'status=queued&status=running', "project_id='%20OR%201=1", `cursor=${b64url('not json')}`, `cursor=${b64url(JSON.stringify(['yesterday', 'x']))}`, `cursor=${b64url(JSON.stringify(["2026-01-01'; drop table jobs; --", crypto.randomUUID()]))}`, 'cursor=%00'];
   for (const query of badQueries) add({ name: `job list query ${query.slice(0, 50)}`, method: 'GET', path: `/jobs?${query}`, status: 400, code: 'invalid_request' });
 
+  // Well-formed cursors holding a date Postgres cannot take (JavaScript takes them all).
+  const cursorDates = ['275760-09-13', '12/31/99999', '+275760-09-13T00:00:00.000Z', '-000001-01-01T00:00:00Z', '0000-01-01T00:00:00+00:00', '2026-02-30T00:00:00+00:00', '2026-13-01T00:00:00+00:00', '2026-01-01T24:00:00+00:00', '2026-01-01T00:60:00+00:00', '2026-01-01T00:00:00+99:00', '2026-01-01', 'Tue, 01 Dec 2026 00:00:00 GMT', '2026-01-01T00:00:00.1234567+00:00'];
+  for (const date of cursorDates) {
+    add({ name: `cursor date ${date}`, method: 'GET', path: `/jobs?cursor=${b64url(JSON.stringify([date, crypto.randomUUID()]))}`, status: 400, code: 'invalid_request', message: /^invalid cursor$/ });
+  }
+  // Every query parameter given twice, with the same or different values.
+  const once: Record<string, string> = { project_id: projectIdPlaceholder, status: 'queued', limit: '5', cursor: b64url(JSON.stringify(['2026-01-01T00:00:00+00:00', crypto.randomUUID()])) };
+  for (const [name, value] of Object.entries(once)) {
+    add({ name: `job list ${name} twice`, method: 'GET', path: `/jobs?${name}=${value}&${name}=${value}`, status: 400, code: 'invalid_request', message: new RegExp(`"${name}" is given more than once`) });
+  }
+  add({ name: 'job list limit=100&limit=5', method: 'GET', path: '/jobs?limit=100&limit=5', status: 400, code: 'invalid_request', message: /"limit" is given more than once/ });
+  add({ name: 'job list limit twice, apart', method: 'GET', path: '/jobs?limit=5&status=queued&limit=6', status: 400, code: 'invalid_request', message: /"limit"/ });
+  add({ name: 'unknown parameter twice on the listing', method: 'GET', path: `${projects()}?x=1&x=2`, status: 400, code: 'invalid_request', message: /"x" is given more than once/ });
+  add({ name: 'parameter twice on a write', method: 'POST', path: `${projects()}?a=1&a=1`, body: { name: 'x' }, status: 400, code: 'invalid_request', message: /"a"/ });
+  add({ name: 'encoded name twice', method: 'GET', path: '/jobs?lim%69t=1&limit=2', status: 400, code: 'invalid_request', message: /"limit"/ });
+
   const badJobs: [string, unknown][] = [
     ['missing project_id', { type: 'project.stats' }],
     ['missing type', { project_id: projectIdPlaceholder }],
@@ -222,7 +240,7 @@ function corpus(tokens: [string, string][]): BadRequest[] {
     add({ name: `accept: ${name}`, method: 'POST', path: projects('/invitations/accept'), body, status: 400, code: 'invalid_request' });
   }
 
-  for (const [method, path] of [['PUT', projects()], ['DELETE', projects()], ['PATCH', '/jobs'], ['PUT', `/jobs/${jobIdPlaceholder}`], ['GET', `/jobs/${jobIdPlaceholder}/retry`], ['POST', projects(`/${projectIdPlaceholder}/members`)], ['DELETE', projects('/invitations/mine')], ['POST', '/projects/health']] as const) {
+  for (const [method, path] of [['PUT', projects()], ['DELETE', projects()], ['PATCH', '/jobs'], ['PUT', `/jobs/${jobIdPlaceholder}`], ['GET', `/jobs/${jobIdPlaceholder}/retry`], ['POST', projects(`/${projectIdPlaceholder}/members`)], ['DELETE', projects('/invitations/mine')], ['POST', '/projects/health'], ['PATCH', '/projects/health'], ['DELETE', '/projects/health'], ['PATCH', '/projects/openapi.json'], ['DELETE', '/projects/docs'], ['PATCH', projects('/invitations/mine')], ['PATCH', projects('/invitations/accept')], ['DELETE', '/jobs/health'], ['POST', '/jobs/openapi.json']] as const) {
     add({ name: `method ${method} ${path}`, method, path, status: 405, code: 'method_not_allowed' });
   }
   for (const path of [projects('/a/b/c/d'), '/jobs/a/b/c', projects(`/${projectIdPlaceholder}/nothing`), '/jobs/health/x']) {
@@ -279,7 +297,8 @@ describe('bad requests', () => {
             parsed = undefined;
           }
           const shapeOk = typeof parsed?.error?.code === 'string' && typeof parsed?.error?.message === 'string' && !!requestId;
-          if (status !== c.status || parsed?.error?.code !== c.code || !shapeOk) {
+          const messageOk = !c.message || (typeof parsed?.error?.message === 'string' && c.message.test(parsed.error.message));
+          if (status !== c.status || parsed?.error?.code !== c.code || !shapeOk || !messageOk) {
             failures.push(`${c.name}: expected ${c.status} ${c.code}, got ${status} ${text.slice(0, 200)}`);
           }
         }

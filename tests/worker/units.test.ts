@@ -10,6 +10,8 @@ import { parseJobNotification } from '../../worker/src/dispatcher.ts';
 import { parseCacheNotification } from '../../worker/src/invalidator.ts';
 import { catalogMismatch } from '../../worker/src/jobs/registry.ts';
 import { attemptLogLine } from '../../worker/src/lifecycle.ts';
+import { errorText, storableResult, storableText } from '../../worker/src/storable.ts';
+import { createLogger } from '../../edge-functions/_shared/log.ts';
 
 const id = '6f1c1f5e-3a2b-4c1d-9e8f-0a1b2c3d4e5f';
 
@@ -120,5 +122,77 @@ describe('batcher', () => {
     const results = await Promise.allSettled([batcher.submit(1), batcher.submit(2)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     await batcher.drain();
+  });
+
+  it('splits a failed flush that `isolate` accepts until only the bad item fails', async () => {
+    const flushes: number[][] = [];
+    const splits: number[] = [];
+    const batcher = new Batcher<number, number>(async (items) => {
+      flushes.push(items);
+      if (items.includes(3)) throw new Error('item 3 is bad');
+      return items.map((n) => n * 10);
+    }, { windowMs: 5, isolate: (error) => error instanceof Error && error.message.includes('bad'), onSplit: (_error, size) => splits.push(size) });
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map((n) => batcher.submit(n)));
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([10, 20, 'item 3 is bad', 40, 50]);
+    expect(flushes).toEqual([[1, 2, 3, 4, 5], [1, 2, 3], [1, 2], [3], [4, 5]]);
+    expect(splits).toEqual([5, 3]);
+  });
+
+  it('does not split a flush whose error `isolate` refuses (a lost connection)', async () => {
+    let flushes = 0;
+    const batcher = new Batcher<number, number>(async () => {
+      flushes++;
+      throw new Error('connection lost');
+    }, { windowMs: 5, isolate: () => false });
+    const results = await Promise.allSettled([1, 2, 3].map((n) => batcher.submit(n)));
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(flushes).toBe(1);
+  });
+});
+
+describe('storable results and error texts', () => {
+  it('refuses what JSON or jsonb cannot hold, naming where', () => {
+    expect(storableResult({ rows: [1, 'two'] })).toEqual({ ok: true, json: '{"rows":[1,"two"]}' });
+    expect(storableResult(undefined)).toEqual({ ok: true, json: 'null' });
+    expect(storableResult({ 'emoji 😀': '😀' })).toEqual({ ok: true, json: '{"emoji 😀":"😀"}' });
+    const refused = (value: unknown) => {
+      const answer = storableResult(value);
+      return answer.ok ? 'stored' : answer.reason;
+    };
+    expect(refused({ a: { b: 1n } })).toMatch(/at "b" is a BigInt/);
+    const loop: unknown[] = [];
+    loop.push(loop);
+    expect(refused(loop)).toMatch(/the result refers back to itself/);
+    expect(refused(['\uDC00'])).toMatch(/unpaired UTF-16 surrogate/);
+    expect(refused({ ['k\u0000']: 1 })).toMatch(/a key of the result at .* contains a NUL/);
+    expect(refused({ toJSON: () => { throw new Error('no JSON here'); } })).toMatch(/cannot be serialized as JSON \(no JSON here\)/);
+    // The same object twice is not a cycle.
+    const shared = { x: 1 };
+    expect(refused({ a: shared, b: shared })).toBe('stored');
+  });
+
+  it('turns anything thrown into a non-empty text Postgres accepts', () => {
+    const hostile = { toString: () => { throw new Error('nope'); } };
+    const getter = Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('nope'); } });
+    for (const thrown of [null, undefined, 42, 0n, Symbol('s'), Object.create(null), hostile, getter, '', new Error(''), () => 1]) {
+      const text = errorText(thrown);
+      expect(text.length).toBeGreaterThan(0);
+      expect(text).not.toContain('\u0000');
+      expect(storableText(text)).toBe(text);
+    }
+    expect(errorText(new Error('nul\u0000and \uD800 alone'))).toBe('nul\\0and \uFFFD alone');
+    expect(errorText({ message: 'shaped like an error' })).toBe('shaped like an error');
+    expect(attemptLogLine(1, 2, 'a\u0000b')).toBe('attempt 1/2: a\\0b');
+  });
+});
+
+describe('log lines', () => {
+  it('never throw on a field JSON cannot hold: a BigInt becomes text, a cycle a note', () => {
+    const lines: string[] = [];
+    const log = createLogger({ service: 'test' }, { write: (line) => lines.push(line) });
+    const loop: Record<string, unknown> = {};
+    loop.self = loop;
+    log.warn('odd_fields', { count: 10n, loop, fine: 'yes' });
+    expect(JSON.parse(lines[0]!)).toMatchObject({ msg: 'odd_fields', count: '10', loop: '[not serializable]', fine: 'yes' });
   });
 });

@@ -5,6 +5,13 @@
  * batches grow by themselves to what arrives during one flush. Every caller gets its own
  * item's answer. The status writer uses it so that N jobs finishing at the same moment
  * cost one UPDATE, not N.
+ *
+ * One bad item must not take its batch down: when a flush fails with an error that
+ * `isolate` accepts (one that may be a single item's fault, not the connection's), the
+ * batch is split in halves and each half flushed again, down to single items, so only the
+ * item at fault gets the error and every other item its own answer (a batch of n with one
+ * bad item costs about 2·log2(n) + 1 flushes instead of 1). The flush must be safe to run
+ * again for items of a failed call — true of one SQL statement, which failed as a whole.
  */
 
 interface Pending<I, R> {
@@ -21,6 +28,10 @@ export interface BatcherOptions {
   /** Largest batch (default 500). */
   maxBatch?: number;
   onBatch?: (size: number) => void;
+  /** Whether a failed flush of several items is split to find the item at fault (default: never). */
+  isolate?: (error: unknown) => boolean;
+  /** Called when a failed flush of `size` items is split. */
+  onSplit?: (error: unknown, size: number) => void;
 }
 
 /**
@@ -70,15 +81,30 @@ export class Batcher<I, R> {
     while (this.pending.length > 0 && this.inFlight.size < (this.options.maxInFlight ?? 1)) {
       const batch = this.pending.splice(0, maxBatch);
       this.options.onBatch?.(batch.length);
-      const flushing = this.flush(batch.map((entry) => entry.item)).then(
-        (results) => batch.forEach((entry, index) => entry.resolve(results[index] as R)),
-        (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-      );
+      const flushing = this.flushIsolating(batch);
       this.inFlight.add(flushing);
       void flushing.finally(() => {
         this.inFlight.delete(flushing);
         if (this.pending.length > 0) this.schedule();
       });
     }
+  }
+
+  private async flushIsolating(batch: Pending<I, R>[]): Promise<void> {
+    let results: R[];
+    try {
+      results = await this.flush(batch.map((entry) => entry.item));
+    } catch (error) {
+      if (batch.length === 1 || !this.options.isolate?.(error)) {
+        batch.forEach((entry) => entry.reject(error));
+        return;
+      }
+      this.options.onSplit?.(error, batch.length);
+      const middle = Math.ceil(batch.length / 2);
+      await this.flushIsolating(batch.slice(0, middle));
+      await this.flushIsolating(batch.slice(middle));
+      return;
+    }
+    batch.forEach((entry, index) => entry.resolve(results[index] as R));
   }
 }

@@ -14,12 +14,19 @@
  * statement (the batch's ids and values as arrays), which keeps the per-job cost of
  * status tracking low under load without weakening any condition.
  *
+ * One job's odd value never fails its neighbours' writes: results and error lines are
+ * made storable before they join a batch (worker/src/storable.ts; a result jsonb cannot
+ * hold is refused with UnstorableResultError), and a batched statement that fails anyway
+ * is split until the row at fault is alone (worker/src/batcher.ts), so only that job's
+ * write fails.
+ *
  * Attempt errors: `error` is the run's attempt log — one line per failed attempt,
  * `attempt <n>/<max>: <message>`, newest last (the last line is the error that counts).
  * It is kept when a later attempt succeeds and reset by retry_job (a new run).
  */
 import { Batcher } from './batcher.ts';
-import { retryOnConnectionLoss, type Sql } from './db.ts';
+import { isConnectionError, retryOnConnectionLoss, type Sql } from './db.ts';
+import { storableResult, storableText } from './storable.ts';
 
 /** A jobs row as the worker reads it. */
 export interface JobRow {
@@ -43,6 +50,11 @@ export interface JobRow {
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export const finalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+/** A result that jsonb cannot hold (see storableResult): the job must fail with this message. */
+export class UnstorableResultError extends Error {
+  override readonly name = 'UnstorableResultError';
+}
 
 /** The names of the transitions, as metrics and logs spell them. */
 export type TransitionName = 'start' | 'progress' | 'attempt_failed' | 'succeed' | 'fail' | 'cancel';
@@ -68,7 +80,7 @@ const MESSAGE_LIMIT = 2000;
 export function attemptLogLine(attempt: number, maxAttempts: number, message: string): string {
   const flat = message.replace(/\s+/g, ' ').trim() || 'unknown error';
   const clipped = flat.length > MESSAGE_LIMIT ? `${flat.slice(0, MESSAGE_LIMIT - 1)}…` : flat;
-  return `attempt ${attempt}/${maxAttempts}: ${clipped}`;
+  return storableText(`attempt ${attempt}/${maxAttempts}: ${clipped}`);
 }
 
 export interface LifecycleOptions {
@@ -84,6 +96,8 @@ export interface LifecycleOptions {
   onTransition?: (name: TransitionName, applied: number, requested: number) => void;
   onBatch?: (name: TransitionName, size: number) => void;
   onConnectionRetry?: (error: unknown) => void;
+  /** A batched write failed for a reason other than the connection and is split to find the row at fault. */
+  onWriteSplit?: (name: TransitionName, size: number, error: unknown) => void;
 }
 
 /**
@@ -97,7 +111,7 @@ export interface LifecycleOptions {
 export class JobLifecycle {
   private readonly starts: Batcher<string, StartOutcome>;
   private readonly progresses: Batcher<{ id: string; progress: number }, { cancelRequested: boolean }>;
-  private readonly successes: Batcher<{ id: string; result: unknown }, boolean>;
+  private readonly successes: Batcher<{ id: string; json: string }, boolean>;
   private readonly attemptFailures: Batcher<{ id: string; line: string }, boolean>;
   private readonly failures: Batcher<{ id: string; line: string }, boolean>;
   private readonly cancels: Batcher<string, boolean>;
@@ -111,6 +125,8 @@ export class JobLifecycle {
         windowMs: options.writeBatchMs,
         maxInFlight: options.writeConcurrency ?? 1,
         onBatch: (size) => options.onBatch?.(name, size),
+        isolate: (error) => !isConnectionError(error),
+        onSplit: (error, size) => options.onWriteSplit?.(name, size, error),
       });
     this.starts = batcher('start', (ids) => this.flushStarts(ids));
     this.progresses = batcher('progress', (items) => this.flushProgress(items));
@@ -136,9 +152,14 @@ export class JobLifecycle {
     return this.progresses.submit({ id, progress: clamped });
   }
 
-  /** running → succeeded with the handler's result. Returns whether the row moved. */
+  /**
+   * running → succeeded with the handler's result. Returns whether the row moved; rejects
+   * with UnstorableResultError, before anything is written, when jsonb cannot hold it.
+   */
   succeed(id: string, result: unknown): Promise<boolean> {
-    return this.successes.submit({ id, result: result === undefined ? null : result });
+    const storable = storableResult(result);
+    if (!storable.ok) return Promise.reject(new UnstorableResultError(storable.reason));
+    return this.successes.submit({ id, json: storable.json });
   }
 
   /** running → running: records a failed attempt that will be retried. */
@@ -216,9 +237,9 @@ export class JobLifecycle {
     return items.map((item) => ({ cancelRequested: byId.get(item.id) ?? false }));
   }
 
-  private async flushSuccesses(items: { id: string; result: unknown }[]): Promise<boolean[]> {
+  private async flushSuccesses(items: { id: string; json: string }[]): Promise<boolean[]> {
     const ids = items.map((item) => item.id);
-    const results = items.map((item) => JSON.stringify(item.result));
+    const results = items.map((item) => item.json);
     const rows = await this.sql<{ id: string }[]>`
       update public.jobs j
       set status = 'succeeded', result = v.result::jsonb, progress = 100, finished_at = now()

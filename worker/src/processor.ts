@@ -7,6 +7,11 @@
  * Postgres decides: the row's `attempts` / `max_attempts` say whether another attempt is
  * allowed, whatever BullMQ's own counters say (a job re-enqueued by the sweeper or
  * recovered from a stalled worker starts from fresh BullMQ counters).
+ *
+ * Whatever a handler returns or throws ends its job once, with its real cause: a thrown
+ * value of any kind becomes an error line (worker/src/storable.ts), and a result Postgres
+ * cannot store fails the job with a message saying why (no retry: the same handler
+ * would return the same kind of value).
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { validateJobPayload } from '../../edge-functions/_shared/jobs/catalog.ts';
@@ -15,7 +20,8 @@ import type { JobMessage } from '../../edge-functions/_shared/queue.ts';
 import { retryDelay } from './backoff.ts';
 import { isConnectionError, type Sql } from './db.ts';
 import type { JobHandler } from './jobs/types.ts';
-import type { JobLifecycle, JobRow } from './lifecycle.ts';
+import { UnstorableResultError, type JobLifecycle, type JobRow } from './lifecycle.ts';
+import { errorText } from './storable.ts';
 import type { WorkerMetrics } from './metrics.ts';
 
 /** The reason an active job's signal carries when its cancel was requested. */
@@ -198,7 +204,7 @@ export function createProcessor(deps: ProcessorDeps) {
         log: attemptLog,
       });
     } catch (error) {
-      failure = error ?? new Error('handler threw a non-error value');
+      failure = error instanceof Error ? error : new Error(errorText(error));
     } finally {
       active.delete(id);
       await progress.close();
@@ -216,7 +222,17 @@ export function createProcessor(deps: ProcessorDeps) {
       return { cancelled: true };
     }
     if (failure === undefined) {
-      const moved = await lifecycle.succeed(id, result);
+      let moved: boolean;
+      try {
+        moved = await lifecycle.succeed(id, result);
+      } catch (error) {
+        if (isConnectionError(error)) throw error;
+        // Refused before the write (UnstorableResultError), or the row's own write failed
+        // once split from its batch: either way this job's result, not the batch, is at fault.
+        const message = error instanceof UnstorableResultError ? error.message : `the job's result could not be stored: ${errorText(error)}`;
+        attemptLog.warn('job_result_unstorable', { error: message });
+        return failFinally(row, message, began, attemptLog);
+      }
       metrics.processed.inc({ type: row.type, outcome: 'succeeded' });
       finish(row.type, 'succeeded', began);
       attemptLog.info('job_succeeded', { duration_ms: Math.round(performance.now() - began), row_moved: moved });
@@ -224,7 +240,7 @@ export function createProcessor(deps: ProcessorDeps) {
     }
 
     metrics.attemptsFailed.inc({ type: row.type });
-    const message = failure instanceof Error ? failure.message : String(failure);
+    const message = errorText(failure);
     const final = row.attempts >= row.max_attempts || failure instanceof UnrecoverableError;
     if (final || !token) return failFinally(row, message, began, attemptLog, failure);
 
@@ -238,7 +254,14 @@ export function createProcessor(deps: ProcessorDeps) {
   }
 
   async function failFinally(row: JobRow, message: string, began: number, log: Logger, cause?: unknown): Promise<never> {
-    await lifecycle.fail(row.id, row.attempts, row.max_attempts, message);
+    try {
+      await lifecycle.fail(row.id, row.attempts, row.max_attempts, message);
+    } catch (error) {
+      // This row's write failed on its own (the line is normalized, so a trigger or a
+      // constraint refused it): say so, and still end the BullMQ job as failed, once.
+      if (isConnectionError(error)) throw error;
+      log.error('status_write_failed', { transition: 'fail', error });
+    }
     metrics.processed.inc({ type: row.type, outcome: 'failed' });
     finish(row.type, 'failed', began);
     log.warn('job_failed', { error: message });

@@ -111,6 +111,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     },
     onBatch: (transition, size) => metrics.writeBatchSize.observe({ transition }, size),
     onConnectionRetry: (error) => log.warn('status_write_retrying', { error }),
+    onWriteSplit: (transition, size, error) => log.warn('status_write_split', { transition, batch_size: size, error }),
   });
   const processor = createProcessor({
     sql,

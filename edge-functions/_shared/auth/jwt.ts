@@ -169,14 +169,14 @@ class VerifiedTokenCache {
 /**
  * Builds a function that verifies a bearer token and returns the user it names, or
  * throws InvalidTokenError (expired, not yet valid, wrong audience, `alg: none`, forged,
- * unknown key, anon or service-role token).
+ * unknown key, anon or service-role token). `now` is the clock (tests).
  *
  * @example
  * const verify = createJwtVerifier({ jwtSecret: 'super-secret-jwt-token-with-at-least-32-characters-long' });
  * const { userId, claims } = await verify(token);
  */
-export function createJwtVerifier(config: JwtVerifierConfig): (token: string) => Promise<VerifiedToken> {
-  const verifyClaims = createClaimsVerifier(config, { audience: 'authenticated' });
+export function createJwtVerifier(config: JwtVerifierConfig, options: { now?: () => number } = {}): (token: string) => Promise<VerifiedToken> {
+  const verifyClaims = createClaimsVerifier(config, { audience: 'authenticated', now: options.now });
   return async (token: string) => {
     const payload = await verifyClaims(token);
     if (payload.role !== 'authenticated') throw new InvalidTokenError('the token is not a signed-in user\'s (role must be "authenticated")');

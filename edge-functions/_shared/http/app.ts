@@ -13,11 +13,12 @@ import { HTTPException } from 'hono/http-exception';
 import { matchedRoutes } from 'hono/route';
 import { TrieRouter } from 'hono/router/trie-router';
 import { bearerToken, InvalidTokenError, type VerifiedToken } from '../auth/jwt.ts';
-import { apiErrorFromDatabase } from '../db/errors.ts';
+import { apiErrorFromDatabase, isDatabaseUnavailable } from '../db/errors.ts';
 import type { Logger } from '../log.ts';
 import { consumeRateLimits, type RateLimit } from '../rate-limit.ts';
 import { useRedis } from '../redis.ts';
 import type { FunctionDeps } from '../runtime.ts';
+import { clientAddress } from './client-address.ts';
 import { registerDocs } from './docs.ts';
 import { ApiError, errorCodeForStatus, type ErrorBody } from './errors.ts';
 import { ErrorSchema, jsonResponse } from './schemas.ts';
@@ -59,14 +60,9 @@ function relativePath(c: Context, name: string): string {
   return path.length > 1 ? path.replace(/\/+$/, '') || '/' : path;
 }
 
-/**
- * The client's IP: the first X-Forwarded-For entry, which Supabase's gateway (and the
- * devstack proxy) set, else the socket's peer.
- */
-function clientIp(c: Context<FunctionEnv>): string {
-  const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-  const ip = forwarded || c.env?.remoteAddr?.hostname || 'unknown';
-  return /^[0-9a-fA-F:.]{1,64}$/.test(ip) ? ip : 'invalid';
+/** The client's IP, as far as the configured trusted proxies vouch for it (client-address.ts). */
+function clientIp(c: Context<FunctionEnv>, trustedHops: number): string {
+  return clientAddress({ forwardedFor: c.req.header('x-forwarded-for'), peer: c.env?.remoteAddr?.hostname, trustedHops });
 }
 
 /** The route pattern that answered (for logs), e.g. `/projects/:id`. */
@@ -112,7 +108,12 @@ function requestContext(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
  * authentication: the answer depends only on the route table.
  */
 function routeGuard(app: { routes: { method: string; path: string }[] }): MiddlewareHandler<FunctionEnv> {
-  let router: TrieRouter<string[]> | undefined;
+  interface PathMethods {
+    methods: string[];
+    /** A path without parameters (`/health`): where one matches, it alone decides. */
+    literal: boolean;
+  }
+  let router: TrieRouter<PathMethods> | undefined;
   const build = () => {
     const methodsByPath = new Map<string, Set<string>>();
     for (const route of app.routes) {
@@ -122,14 +123,18 @@ function routeGuard(app: { routes: { method: string; path: string }[] }): Middle
       if (route.method === 'GET') methods.add('HEAD');
       methodsByPath.set(route.path, methods);
     }
-    const built = new TrieRouter<string[]>();
-    for (const [path, methods] of methodsByPath) built.add('ALL', path, [...methods, 'OPTIONS']);
+    const built = new TrieRouter<PathMethods>();
+    for (const [path, methods] of methodsByPath) built.add('ALL', path, { methods: [...methods, 'OPTIONS'], literal: !/[:*]/.test(path) });
     return built;
   };
   return async (c, next) => {
     router ??= build();
     const allowed = new Set<string>();
-    for (const [methods] of router.match('ALL', c.req.path)[0] as [string[], unknown][]) for (const method of methods) allowed.add(method);
+    const matches = (router.match('ALL', c.req.path)[0] as [PathMethods, unknown][]).map(([entry]) => entry);
+    // `/health` is `/health`, not also the `/:id` route: a PATCH there is a 405, not a
+    // request for a project called "health".
+    const literal = matches.filter((entry) => entry.literal);
+    for (const entry of literal.length > 0 ? literal : matches) for (const method of entry.methods) allowed.add(method);
     if (allowed.size === 0) throw new ApiError('not_found', `no route for ${c.req.method} ${c.req.path}`);
     if (!allowed.has(c.req.method)) {
       const allow = [...allowed].join(', ');
@@ -151,6 +156,26 @@ const rejectBrokenEncoding: MiddlewareHandler<FunctionEnv> = async (c, next) => 
   await next();
 };
 
+/**
+ * 400 for a query parameter given more than once (`?limit=100&limit=5`): which one was
+ * meant is the client's to say, not ours to guess.
+ */
+const rejectRepeatedQuery: MiddlewareHandler<FunctionEnv> = async (c, next) => {
+  const url = c.req.url;
+  const query = url.indexOf('?');
+  if (query >= 0) {
+    const seen = new Set<string>();
+    for (const name of new URLSearchParams(url.slice(query + 1)).keys()) {
+      if (seen.has(name)) {
+        const shown = name.length > 100 ? `${name.slice(0, 100)}…` : name;
+        throw new ApiError('invalid_request', `the query parameter "${shown}" is given more than once`, { parameter: shown });
+      }
+      seen.add(name);
+    }
+  }
+  await next();
+};
+
 function isPublic(path: string): boolean {
   return PUBLIC_ROUTES.has(path) || PUBLIC_PREFIXES.some((prefix) => path.startsWith(prefix));
 }
@@ -162,14 +187,27 @@ function authenticate(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
     const challenge = { 'WWW-Authenticate': 'Bearer realm="tandem"' };
     const token = bearerToken(c.req.header('authorization'));
     if (!token) throw new ApiError('unauthorized', 'an access token is required (Authorization: Bearer <token>)', undefined, challenge);
+    const invalidToken = { 'WWW-Authenticate': 'Bearer realm="tandem", error="invalid_token"' };
+    let user: VerifiedToken;
     try {
-      c.set('user', await deps.verify(token));
+      user = await deps.verify(token);
     } catch (error) {
-      if (error instanceof InvalidTokenError) {
-        throw new ApiError('unauthorized', error.message, undefined, { 'WWW-Authenticate': 'Bearer realm="tandem", error="invalid_token"' });
-      }
+      if (error instanceof InvalidTokenError) throw new ApiError('unauthorized', error.message, undefined, invalidToken);
       throw error;
     }
+    // A token outlives its user: after a deletion it proves nothing (user-exists.ts).
+    // With Postgres unreachable the check steps aside, as the rate limit does without
+    // Redis: every route that reads or writes data answers 503 itself, and a bad request
+    // still gets its 400.
+    let exists = true;
+    try {
+      exists = await deps.userExists(user.userId, { fresh: BODY_METHODS.has(c.req.method) });
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      c.get('log').warn('user_check_skipped', { reason: 'database unavailable' });
+    }
+    if (!exists) throw new ApiError('unauthorized', 'user no longer exists', undefined, invalidToken);
+    c.set('user', user);
     await next();
   };
 }
@@ -180,7 +218,7 @@ function authenticate(deps: FunctionDeps): MiddlewareHandler<FunctionEnv> {
  */
 function rateLimit(deps: FunctionDeps, options: FunctionAppOptions): MiddlewareHandler<FunctionEnv> {
   const listings = new Set(options.listingRoutes);
-  const { windowSeconds, userWrites, userReads, ip } = deps.config.rateLimit;
+  const { windowSeconds, userWrites, userReads, ip, trustedProxyHops } = deps.config.rateLimit;
   return async (c, next) => {
     const user = c.get('user');
     if (!user || c.req.method === 'OPTIONS') return next();
@@ -190,7 +228,7 @@ function rateLimit(deps: FunctionDeps, options: FunctionAppOptions): MiddlewareH
       isWrite
         ? { scope: 'user-writes', subject: user.userId, limit: userWrites }
         : { scope: 'user-reads', subject: user.userId, limit: userReads },
-      { scope: 'ip', subject: clientIp(c), limit: ip },
+      { scope: 'ip', subject: clientIp(c, trustedProxyHops), limit: ip },
     ];
     let verdict;
     try {
@@ -314,6 +352,7 @@ export function createFunctionApp(deps: FunctionDeps, options: FunctionAppOption
   );
   app.use('*', routeGuard(app));
   app.use('*', rejectBrokenEncoding);
+  app.use('*', rejectRepeatedQuery);
   app.use('*', authenticate(deps));
   app.use('*', rateLimit(deps, options));
   app.use('*', readJsonBody);

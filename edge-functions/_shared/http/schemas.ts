@@ -8,8 +8,11 @@ import { errorStatus, type ErrorCode } from './errors.ts';
 const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** A UUID in any letter case (Postgres accepts both). */
-export const Uuid = z.string().regex(UUID_PATTERN, 'must be a UUID').openapi({ format: 'uuid', example: '8f14e45f-ea3c-4a4e-9d0a-5a3b8f1c2d3e' });
+/**
+ * A UUID in any letter case (Postgres accepts both), read as lower case — the way
+ * Postgres renders it — so that an id from the request compares equal to one from a row.
+ */
+export const Uuid = z.string().regex(UUID_PATTERN, 'must be a UUID').toLowerCase().openapi({ format: 'uuid', example: '8f14e45f-ea3c-4a4e-9d0a-5a3b8f1c2d3e' });
 
 /**
  * Text Postgres can store: no NUL characters and no unpaired surrogates.
