@@ -20,49 +20,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { authorizeRead, authorizeWrite, emptyPolicies } from '../../devstack/realtime/authorization.ts';
 import { withRls } from '../../edge-functions/_shared/db/rls.ts';
 import { adminSql, claimsFor, type Sql } from '../harness/db.ts';
-
-type Role = 'owner' | 'collaborator' | 'viewer';
-
-interface ProjectSpec {
-  /** Index of the creator, who becomes owner. */
-  creator: number;
-  /** Role of each user (by index) besides the creator's; null = not a member. */
-  roles: (Role | null)[];
-  /** Creator index of each job. */
-  jobs: number[];
-  invitations: number;
-}
-
-interface World {
-  users: number;
-  projects: ProjectSpec[];
-}
-
-const roleArb = fc.constantFrom<Role | null>(null, null, 'owner', 'collaborator', 'viewer');
-
-const worldArb: fc.Arbitrary<World> = fc.integer({ min: 2, max: 5 }).chain((users) =>
-  fc
-    .array(
-      fc.record({
-        creator: fc.nat(users - 1),
-        roles: fc.array(roleArb, { minLength: users, maxLength: users }),
-        jobs: fc.array(fc.nat(users - 1), { maxLength: 3 }),
-        invitations: fc.nat(2),
-      }),
-      { minLength: 1, maxLength: 4 },
-    )
-    .map((projects) => ({ users, projects })),
-);
-
-interface Built {
-  userIds: string[];
-  emails: string[];
-  projectIds: string[];
-  /** roles[p][u]: the effective role of user u in project p. */
-  roles: (Role | null)[][];
-  jobIds: string[][];
-  invitationIds: string[][];
-}
+import { buildWorld, tearDownWorld, worldArb, type Built, type Role } from './tenant-world.ts';
 
 let sql: Sql;
 
@@ -73,39 +31,6 @@ beforeAll(() => {
 afterAll(async () => {
   await sql?.end();
 });
-
-/** Writes the world as the admin (projects get their owner from the creator trigger). */
-async function build(world: World): Promise<Built> {
-  const userIds = Array.from({ length: world.users }, () => randomUUID());
-  const emails = userIds.map((id) => `iso-${id}@test.tandem.dev`);
-  const projectIds = world.projects.map(() => randomUUID());
-  const roles = world.projects.map((spec) => spec.roles.map((role, user) => (user === spec.creator ? 'owner' : role)));
-  const jobIds = world.projects.map((spec) => spec.jobs.map(() => randomUUID()));
-  const invitationIds = world.projects.map((spec) => Array.from({ length: spec.invitations }, () => randomUUID()));
-
-  await sql.begin(async (tx) => {
-    for (const [index, id] of userIds.entries()) {
-      await tx`insert into auth.users (id, aud, role, email, created_at, updated_at)
-               values (${id}, 'authenticated', 'authenticated', ${emails[index]!}, now(), now())`;
-    }
-    for (const [p, spec] of world.projects.entries()) {
-      const projectId = projectIds[p]!;
-      await tx`insert into public.projects (id, name, created_by) values (${projectId}, ${`iso ${p}`}, ${userIds[spec.creator]!})`;
-      for (const [user, role] of roles[p]!.entries()) {
-        if (role === null || user === spec.creator) continue;
-        await tx`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${userIds[user]!}, ${role})`;
-      }
-      for (const [j, creator] of spec.jobs.entries()) {
-        await tx`insert into public.jobs (id, project_id, created_by, type) values (${jobIds[p]![j]!}, ${projectId}, ${userIds[creator]!}, 'demo.echo')`;
-      }
-      for (const id of invitationIds[p]!) {
-        await tx`insert into public.project_invitations (id, project_id, email, token_hash, invited_by)
-                 values (${id}, ${projectId}, ${`invitee-${id}@test.tandem.dev`}, ${randomBytes(32).toString('hex')}, ${userIds[spec.creator]!})`;
-      }
-    }
-  });
-  return { userIds, emails, projectIds, roles, jobIds, invitationIds };
-}
 
 /** What user u may see, per the role matrix. */
 function expected(built: Built, u: number) {
@@ -167,14 +92,6 @@ async function observed(built: Built, u: number) {
   return { ...seen, realtime };
 }
 
-async function tearDown(built: Built, alsoCreated: string[] = []): Promise<void> {
-  // Deleting every user also deletes their now memberless projects (and jobs, invitations).
-  await sql`delete from auth.users where id in ${sql(built.userIds)}`;
-  const projectIds = [...built.projectIds, ...alsoCreated];
-  const [left] = await sql<{ n: number }[]>`select count(*)::int as n from public.projects where id in ${sql(projectIds)}`;
-  expect(left?.n).toBe(0);
-}
-
 /**
  * Insert paths aimed at an existing project id ($1), mixed with a new id ($2): the
  * statements PostgREST builds for supabase-js `upsert()` (ignore-duplicates and
@@ -216,13 +133,13 @@ function expectedMemberships(built: Built): string[] {
 test('every user sees exactly what the role matrix allows, on every table and channel', async () => {
   await fc.assert(
     fc.asyncProperty(worldArb, async (world) => {
-      const built = await build(world);
+      const built = await buildWorld(sql, world);
       try {
         for (let u = 0; u < world.users; u++) {
           expect(await observed(built, u), `user ${u} of ${JSON.stringify(world)}`).toEqual(expected(built, u));
         }
       } finally {
-        await tearDown(built);
+        await tearDownWorld(sql, built);
       }
     }),
     { numRuns: 20 },
@@ -233,7 +150,7 @@ test('re-inserting any project id it knows never gives a user a membership', asy
   const leaversArb = fc.array(fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), { minLength: 4, maxLength: 4 });
   await fc.assert(
     fc.asyncProperty(worldArb, leaversArb, async (world, leavers) => {
-      const built = await build(world);
+      const built = await buildWorld(sql, world);
       const fresh: string[] = [];
       try {
         // Former members: they leave (as themselves, through RLS) and keep the ids.
@@ -276,7 +193,7 @@ test('re-inserting any project id it knows never gives a user a membership', asy
           );
         }
       } finally {
-        await tearDown(built, fresh);
+        await tearDownWorld(sql, built, fresh);
       }
     }),
     { numRuns: 15 },

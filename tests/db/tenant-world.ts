@@ -95,9 +95,13 @@ export async function buildWorld(sql: Sql, world: World): Promise<Built> {
   return { userIds, emails, projectIds, roles, jobIds, invitationIds };
 }
 
-/** Deletes the world's users, which also deletes their now memberless projects (and jobs, invitations). */
-export async function tearDownWorld(sql: Sql, built: Built): Promise<void> {
+/**
+ * Deletes the world's users, which also deletes their now memberless projects (and jobs,
+ * invitations), including `alsoCreated`: projects the users created during the test.
+ */
+export async function tearDownWorld(sql: Sql, built: Built, alsoCreated: string[] = []): Promise<void> {
   await sql`delete from auth.users where id in ${sql(built.userIds)}`;
-  const [left] = await sql<{ n: number }[]>`select count(*)::int as n from public.projects where id in ${sql(built.projectIds)}`;
+  const projectIds = [...built.projectIds, ...alsoCreated];
+  const [left] = await sql<{ n: number }[]>`select count(*)::int as n from public.projects where id in ${sql(projectIds)}`;
   expect(left?.n).toBe(0);
 }
