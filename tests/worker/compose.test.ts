@@ -55,8 +55,11 @@ describe('docker-compose.yml', () => {
 });
 
 describe('worker/Dockerfile', () => {
-  it('starts from node:20, installs with npm ci and runs the worker entry point', () => {
-    expect(dockerfile).toMatch(/^FROM node:20[-\w.]*$/m);
+  it("starts from the Node major of package.json's engines, installs with npm ci and runs the worker entry point", () => {
+    const { engines } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } };
+    const major = /^>=(\d+)\./.exec(engines.node)?.[1];
+    expect(major).toBe('24');
+    expect(dockerfile).toMatch(new RegExp(`^FROM node:${major}[-\\w.]*$`, 'm'));
     expect(dockerfile).toMatch(/^RUN npm ci /m);
     expect(dockerfile).toContain('CMD ["node", "--import", "tsx", "worker/src/main.ts"]');
     expect(existsSync(join(repoRoot, 'worker', 'src', 'main.ts'))).toBe(true);
