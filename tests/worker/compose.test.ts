@@ -47,7 +47,7 @@ describe('docker-compose.yml', () => {
     const known = Object.keys(workerEnvSchema.shape);
     for (const name of Object.keys(env)) expect(known).toContain(name);
     const config = loadConfig(env);
-    expect(config).toMatchObject({ port: 54334, redisUrl: 'redis://redis:6379' });
+    expect(config).toMatchObject({ port: 54334, metricsHost: '0.0.0.0', redisUrl: 'redis://redis:6379' });
     expect(config.databaseUrl).toMatch(/^postgresql:\/\/postgres:postgres@host\.docker\.internal:54322\//);
     const grace = Number(/^(\d+)s$/.exec(worker.stop_grace_period ?? '')?.[1]);
     expect(grace * 1000).toBeGreaterThan(config.shutdownTimeoutMs);
