@@ -46,7 +46,7 @@ describe('Node runtime', () => {
       }
       // npm runs on the first `node` on PATH: make it this one.
       const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH}`, npm_config_update_notifier: 'false' };
-      const { stdout, stderr } = await promisify(execFile)('npm', ['ci', '--dry-run', '--no-audit', '--no-fund', '--loglevel', 'warn'], {
+      const { stdout, stderr } = await promisify(execFile)('npm', ['ci', '--dry-run', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel', 'warn'], {
         cwd: context,
         env,
         encoding: 'utf8',
