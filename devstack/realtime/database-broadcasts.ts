@@ -77,12 +77,16 @@ export async function listenForDatabaseMessages(
     }
   };
 
-  const drain = async () => {
-    // Rows committed while LISTEN was down go first, so delivery stays in commit order.
+  // Rows committed while LISTEN was down go first, so delivery stays in commit order.
+  const catchUpIfReconnected = async () => {
     if (needsCatchUp && !stopped) {
       needsCatchUp = false;
       await catchUp();
     }
+  };
+
+  const drain = async () => {
+    await catchUpIfReconnected();
     while (pending.length && !stopped) {
       const batch = pending.splice(0, 500);
       try {
@@ -90,6 +94,10 @@ export async function listenForDatabaseMessages(
           select id, topic, event, private, payload::text as payload, to_char(inserted_at, 'YYYY-MM-DD"T"HH24:MI:SS.US') as inserted_at
           from realtime.messages
           where extension = 'broadcast' and id = any(${batch}::uuid[])`;
+        // postgres.js dispatches a notification that arrives with the re-LISTEN's reply
+        // before it calls onListen, so the reconnect may be known only now: catch up
+        // first (its rows include this batch's, which emit then skips as already sent).
+        await catchUpIfReconnected();
         const byId = new Map(rows.map((row) => [row.id, row]));
         for (const id of batch) {
           const row = byId.get(id);

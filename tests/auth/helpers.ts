@@ -7,7 +7,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { inject } from 'vitest';
-import WebSocket from 'ws';
 import { createAuthServer, type AuthServerOptions } from '../../devstack/auth/server.ts';
 
 export interface RunningAuth {
@@ -37,8 +36,6 @@ export async function startAuth(options: Partial<AuthServerOptions> = {}): Promi
     client: () =>
       createClient(url, ANON_KEY, {
         auth: { persistSession: false, autoRefreshToken: false },
-        // Node 20 has no global WebSocket; supabase-js builds its Realtime client eagerly.
-        realtime: { transport: WebSocket as never },
       }),
     close: async () => {
       server.closeAllConnections();

@@ -79,7 +79,7 @@ async function waitAllFinal(sql: postgres.Sql, projectId: string, jobs: number):
 function benchConfig(databaseUrl: string, redisUrl: string, concurrency: number): WorkerConfig {
   const suffix = randomUUID().slice(0, 8);
   return {
-    databaseUrl, redisUrl, port: 0, name: `bench-${suffix}`, queuePrefix: `bench-${suffix}`, concurrency,
+    databaseUrl, redisUrl, port: 0, metricsHost: '127.0.0.1', name: `bench-${suffix}`, queuePrefix: `bench-${suffix}`, concurrency,
     dbPoolSize: 10, sweepIntervalMs: 3_600_000, retentionSeconds: 7 * 86_400, deadLetterSeconds: 7 * 86_400,
     keepCompleted: 1000, backoffBaseMs: 1000, backoffMaxMs: 60_000, progressIntervalMs: 250, writeBatchMs: 0,
     shutdownTimeoutMs: 10_000, lockDurationMs: 30_000, stalledIntervalMs: 30_000, listenCheckMs: 5000, logLevel: 'error',

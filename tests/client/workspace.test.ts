@@ -5,7 +5,6 @@
  */
 import { createClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { joinWorkspace, WorkspaceError, type OnlineMember, type Workspace, type WorkspaceServerEvents } from '../../client/index.ts';
 import type { Database } from '../../client/database.types.ts';
 import { adminSql, createUser, type TestUser } from '../harness/db.ts';
@@ -178,7 +177,6 @@ describe('joinWorkspace', () => {
   it('accepts a typed SupabaseClient<Database>', async () => {
     const typed = createClient<Database>(realtime.baseUrl, await anonKey(), {
       accessToken: async () => userToken(owner),
-      realtime: { transport: WebSocket as never },
     });
     const workspace = await joinWorkspace(typed, projectId, {}, { profile: { display_name: 'Typed' } });
     expect(workspace.members().some((m) => m.user_id === owner.id)).toBe(true);

@@ -4,7 +4,6 @@
  * its cache epoch is its own, and free ports for the gateway and the worker.
  */
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import WebSocket from 'ws';
 import { startDevstack, type RunningDevstack } from '../../devstack/dev.ts';
 import { startRedisServer } from '../../devstack/redis/server.ts';
 import { privateDatabase } from '../harness/database.ts';
@@ -49,7 +48,6 @@ export async function startTestStack(): Promise<TestStack> {
     client: () =>
       createClient(url, anonKey, {
         auth: { persistSession: false, autoRefreshToken: false },
-        realtime: { transport: WebSocket as never },
       }),
   };
 }

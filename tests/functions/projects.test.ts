@@ -4,7 +4,6 @@
  */
 import { createClient, FunctionsHttpError } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { inject } from 'vitest';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { call, expectError, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
@@ -358,8 +357,6 @@ describe('supabase-js', () => {
     const alice = await createUser(sql);
     const supabase = createClient(fns.url.replace(/\/functions\/v1$/, ''), 'anon-key-not-checked-here', {
       auth: { persistSession: false, autoRefreshToken: false },
-      // Node 20 has no global WebSocket; supabase-js builds its Realtime client eagerly.
-      realtime: { transport: WebSocket as never },
     });
     supabase.functions.setAuth(await tokenFor(alice));
     const created = await supabase.functions.invoke('projects', { body: { name: 'Via supabase-js' } });

@@ -1,13 +1,12 @@
 /**
  * Helpers for the Realtime conformance tests: the local Realtime started in-process on a
  * free port against the run's database, tokens signed with the test secret, real
- * supabase-js clients (Node 20 has no global WebSocket, so `ws` is the transport).
+ * supabase-js clients.
  */
 import { randomUUID } from 'node:crypto';
 import { createClient, type RealtimeChannel, type SupabaseClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { WebSocket } from 'ws';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
 import { createRealtimeServer, type RealtimeServer, type RealtimeServerOptions } from '../../devstack/realtime/server.ts';
 import { adminSql, type Sql, type TestUser } from '../harness/db.ts';
@@ -67,7 +66,7 @@ export async function connectClient(
   let current = token;
   const supabase = createClient(baseUrl, options.apiKey ?? (await anonKey()), {
     accessToken: async () => current,
-    realtime: { transport: WebSocket as never, vsn: options.vsn, heartbeatIntervalMs: 25_000 },
+    realtime: { vsn: options.vsn, heartbeatIntervalMs: 25_000 },
   });
   return {
     supabase,

@@ -35,6 +35,7 @@ export function testConfig(databaseUrl: string, overrides: Partial<WorkerConfig>
     databaseUrl,
     redisUrl: workerRedisUrl(inject('redisUrl')),
     port: 0,
+    metricsHost: '127.0.0.1',
     name: `tw-${suffix}`,
     queuePrefix: `test-${suffix}`,
     concurrency: 5,

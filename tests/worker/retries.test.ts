@@ -48,8 +48,11 @@ describe('retries', () => {
     expect(failed.attempts).toBe(2);
     expect(failed.error?.split('\n')).toHaveLength(2);
     expect(failed.error).toMatch(/attempt 2\/2: diagnostic failure on attempt 2/);
-    const deadLetter = await worker.queue.getJob(id);
-    expect(await deadLetter?.getState()).toBe('failed');
+    // The row is written before the processor throws; BullMQ moves the job to its failed set after.
+    const deadLetter = await waitFor(async () => {
+      const job = await worker.queue.getJob(id);
+      return (await job?.getState()) === 'failed' ? job : undefined;
+    }, 'BullMQ to move the job to its failed set');
     expect(deadLetter?.failedReason).toMatch(/diagnostic failure on attempt 2/);
     const firstRunFinished = new Date(failed.finished_at!).getTime();
 

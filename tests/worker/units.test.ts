@@ -22,12 +22,14 @@ describe('configuration', () => {
       databaseUrl: 'postgres://a@h/db',
       redisUrl: 'redis://127.0.0.1:6379',
       port: 54334,
+      metricsHost: '127.0.0.1',
       queuePrefix: 'bull',
       concurrency: 10,
     });
-    expect(loadConfig({ DATABASE_URL: 'postgresql://b@h/db', TANDEM_WORKER_CONCURRENCY: '32' })).toMatchObject({
+    expect(loadConfig({ DATABASE_URL: 'postgresql://b@h/db', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_WORKER_METRICS_HOST: '::' })).toMatchObject({
       databaseUrl: 'postgresql://b@h/db',
       concurrency: 32,
+      metricsHost: '::',
     });
   });
 
@@ -37,6 +39,9 @@ describe('configuration', () => {
     expect(attempt).toThrow(/PORT: .*65535/);
     expect(attempt).toThrow(/REDIS_URL: must be a redis/);
     expect(attempt).toThrow(/TANDEM_WORKER_BACKOFF_BASE_MS: must be an integer/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', TANDEM_WORKER_METRICS_HOST: 'http://0.0.0.0' })).toThrow(
+      /TANDEM_WORKER_METRICS_HOST: must be an IP address or a host name/,
+    );
     expect(() => loadConfig({})).toThrow(/set SUPABASE_DB_URL or DATABASE_URL/);
     expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', TANDEM_WORKER_BACKOFF_BASE_MS: '500', TANDEM_WORKER_BACKOFF_MAX_MS: '100' })).toThrow(
       /BACKOFF_MAX_MS: must be at least/,

@@ -24,6 +24,9 @@ export const workerEnvSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
   PORT: integer(0, 65_535, 54_334),
+  TANDEM_WORKER_METRICS_HOST: z
+    .union([z.ipv4(), z.ipv6(), z.hostname()], 'must be an IP address or a host name')
+    .default('127.0.0.1'),
   TANDEM_WORKER_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'must be 1-40 letters, digits or _.:-')
@@ -56,6 +59,8 @@ export interface WorkerConfig {
   redisUrl: string;
   /** Port of /health and /metrics; 0 picks a free one. */
   port: number;
+  /** Address /health and /metrics listen on: loopback unless exposed on purpose (0.0.0.0 in a container). */
+  metricsHost: string;
   /** Names the worker's Postgres connections (`application_name`) and its logs. */
   name: string;
   /** BullMQ key prefix of the jobs queue (BullMQ's default is `bull`). */
@@ -115,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined>): WorkerConfi
     databaseUrl,
     redisUrl: e.REDIS_URL,
     port: e.PORT,
+    metricsHost: e.TANDEM_WORKER_METRICS_HOST,
     name: e.TANDEM_WORKER_NAME,
     queuePrefix: e.TANDEM_WORKER_QUEUE_PREFIX,
     concurrency: e.TANDEM_WORKER_CONCURRENCY,

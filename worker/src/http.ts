@@ -12,7 +12,8 @@ export interface HealthReport {
 }
 
 /**
- * Starts the HTTP server; resolves with it and the port it listens on.
+ * Starts the HTTP server (on 127.0.0.1 unless `host` says otherwise); resolves with it and
+ * the port it listens on.
  *
  * @example
  * const { server, port } = await startOpsServer({ port: 54334, registry, health: async () => ({ status: 'ok' }) });
@@ -46,7 +47,7 @@ export async function startOpsServer(options: {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, options.host ?? '0.0.0.0', () => resolve());
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
   });
   return { server, port: (server.address() as AddressInfo).port };
 }

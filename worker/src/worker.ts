@@ -210,7 +210,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   let server: Server | undefined;
   let port: number | undefined;
   if (options.http !== false) {
-    ({ server, port } = await startOpsServer({ port: config.port, registry: metrics.registry, health }));
+    ({ server, port } = await startOpsServer({ port: config.port, host: config.metricsHost, registry: metrics.registry, health }));
   }
   log.info('worker_started', { port, concurrency: config.concurrency, queue: JOBS_QUEUE, prefix: config.queuePrefix });
 
