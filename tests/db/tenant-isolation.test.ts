@@ -5,6 +5,12 @@
  * topic (the devstack's implementation of Realtime's probe). What each user sees must be
  * EXACTLY what the role matrix allows.
  *
+ * Property: no membership from re-inserting a project. Some members leave; then every user
+ * re-inserts every project id of the world (ids are not secret: invitees and former members
+ * know them) through each insert path PostgREST and SQL offer, mixed with new rows. The
+ * memberships of the world's projects stay exactly as they were, and each user gains only
+ * the owner membership of the new rows it really inserted.
+ *
  * Other test files write to the same database concurrently. Every user here is fresh and
  * belongs only to this run's projects, so their visible sets are compared unfiltered.
  */
@@ -161,11 +167,50 @@ async function observed(built: Built, u: number) {
   return { ...seen, realtime };
 }
 
-async function tearDown(built: Built): Promise<void> {
+async function tearDown(built: Built, alsoCreated: string[] = []): Promise<void> {
   // Deleting every user also deletes their now memberless projects (and jobs, invitations).
   await sql`delete from auth.users where id in ${sql(built.userIds)}`;
-  const [left] = await sql<{ n: number }[]>`select count(*)::int as n from public.projects where id in ${sql(built.projectIds)}`;
+  const projectIds = [...built.projectIds, ...alsoCreated];
+  const [left] = await sql<{ n: number }[]>`select count(*)::int as n from public.projects where id in ${sql(projectIds)}`;
   expect(left?.n).toBe(0);
+}
+
+/**
+ * Insert paths aimed at an existing project id ($1), mixed with a new id ($2): the
+ * statements PostgREST builds for supabase-js `upsert()` (ignore-duplicates and
+ * merge-duplicates, with `.select()`), and the SQL forms of ON CONFLICT and MERGE.
+ */
+const reinsertPaths: string[] = [
+  `insert into public.projects (id, name) values ($1, 'taken') on conflict do nothing`,
+  `insert into public.projects (id, name)
+     select b.id, b.name from json_populate_recordset(null::public.projects,
+       json_build_array(json_build_object('id', $1::uuid, 'name', 'taken'), json_build_object('id', $2::uuid, 'name', 'mine'))) b
+     on conflict (id) do nothing returning id, name, created_by`,
+  `insert into public.projects (id, name)
+     select b.id, b.name from json_populate_recordset(null::public.projects,
+       json_build_array(json_build_object('id', $1::uuid, 'name', 'taken'), json_build_object('id', $2::uuid, 'name', 'mine'))) b
+     on conflict (id) do update set id = excluded.id, name = excluded.name returning id`,
+  `insert into public.projects (id, name) values ($2, 'mine'), ($1, 'taken') on conflict do nothing`,
+  `insert into public.projects (id, name) values ($2, 'mine'), ($1, 'taken')
+     on conflict (id) do update set name = excluded.name returning id`,
+  `insert into public.projects (id, name) values ($2, 'mine'), ($1, 'taken')`,
+  `merge into public.projects t using (values ($2::uuid, 'mine'), ($1::uuid, 'taken')) s (id, name)
+     on t.id = s.id when not matched then insert (id, name) values (s.id, s.name)`,
+];
+
+/** Every membership of the given projects, as 'project/user/role', sorted. */
+async function membershipsOf(projectIds: string[]): Promise<string[]> {
+  if (projectIds.length === 0) return [];
+  const rows = await sql<{ k: string }[]>`
+    select project_id || '/' || user_id || '/' || role as k from public.project_members where project_id in ${sql(projectIds)}`;
+  return rows.map((r) => r.k).sort();
+}
+
+/** The memberships the role matrix says the world has. */
+function expectedMemberships(built: Built): string[] {
+  return built.projectIds
+    .flatMap((projectId, p) => built.roles[p]!.flatMap((role, u) => (role === null ? [] : [`${projectId}/${built.userIds[u]}/${role}`])))
+    .sort();
 }
 
 test('every user sees exactly what the role matrix allows, on every table and channel', async () => {
@@ -181,5 +226,59 @@ test('every user sees exactly what the role matrix allows, on every table and ch
       }
     }),
     { numRuns: 20 },
+  );
+}, 120_000);
+
+test('re-inserting any project id it knows never gives a user a membership', async () => {
+  const leaversArb = fc.array(fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), { minLength: 4, maxLength: 4 });
+  await fc.assert(
+    fc.asyncProperty(worldArb, leaversArb, async (world, leavers) => {
+      const built = await build(world);
+      const fresh: string[] = [];
+      try {
+        // Former members: they leave (as themselves, through RLS) and keep the ids.
+        for (const [p, projectId] of built.projectIds.entries()) {
+          for (const [u, role] of built.roles[p]!.entries()) {
+            if (role === null || u === world.projects[p]!.creator || !leavers[p]![u]) continue;
+            await withRls(sql, claimsFor(built.userIds[u]!, built.emails[u]!), (tx) =>
+              tx`delete from public.project_members where project_id = ${projectId} and user_id = ${built.userIds[u]!}`);
+            built.roles[p]![u] = null;
+          }
+        }
+        const before = await membershipsOf(built.projectIds);
+        expect(before).toEqual(expectedMemberships(built));
+
+        const attempted = new Map<number, string[]>();
+        for (const [u, userId] of built.userIds.entries()) {
+          const mine: string[] = [];
+          attempted.set(u, mine);
+          await withRls(sql, claimsFor(userId, built.emails[u]!), async (tx) => {
+            for (const projectId of built.projectIds) {
+              for (const statement of reinsertPaths) {
+                const newId = randomUUID();
+                mine.push(newId);
+                // A refused statement rolls back its savepoint, as PostgREST rolls back the request.
+                await tx.savepoint((sp) => sp.unsafe(statement, [projectId, newId])).catch(() => undefined);
+              }
+            }
+          });
+          fresh.push(...mine);
+        }
+
+        expect(await membershipsOf(built.projectIds), JSON.stringify(world)).toEqual(before);
+        for (const [u, userId] of built.userIds.entries()) {
+          const tried = attempted.get(u)!;
+          const inserted = await sql<{ id: string; created_by: string }[]>`
+            select id, created_by from public.projects where id in ${sql(tried)}`;
+          for (const row of inserted) expect(row.created_by).toBe(userId);
+          expect(await membershipsOf(tried), `user ${u} of ${JSON.stringify(world)}`).toEqual(
+            inserted.map((row) => `${row.id}/${userId}/owner`).sort(),
+          );
+        }
+      } finally {
+        await tearDown(built, fresh);
+      }
+    }),
+    { numRuns: 15 },
   );
 }, 120_000);
