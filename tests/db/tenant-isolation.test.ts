@@ -16,10 +16,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { authorizeRead, authorizeWrite, emptyPolicies } from '../../devstack/realtime/authorization.ts';
 import { withRls } from '../../edge-functions/_shared/db/rls.ts';
-import { adminSql, claimsFor, type Sql } from '../harness/db.ts';
+import { adminSql, claimsFor, testDatabases, type Sql } from '../harness/db.ts';
 
 type Role = 'owner' | 'collaborator' | 'viewer';
 
@@ -64,15 +64,8 @@ interface Built {
   invitationIds: string[][];
 }
 
+/** The database of the running `describe` block (both of tests/harness/db.ts's, in turn). */
 let sql: Sql;
-
-beforeAll(() => {
-  sql = adminSql({ max: 6 });
-});
-
-afterAll(async () => {
-  await sql?.end();
-});
 
 /** Writes the world as the admin (projects get their owner from the creator trigger). */
 async function build(world: World): Promise<Built> {
@@ -213,72 +206,82 @@ function expectedMemberships(built: Built): string[] {
     .sort();
 }
 
-test('every user sees exactly what the role matrix allows, on every table and channel', async () => {
-  await fc.assert(
-    fc.asyncProperty(worldArb, async (world) => {
-      const built = await build(world);
-      try {
-        for (let u = 0; u < world.users; u++) {
-          expect(await observed(built, u), `user ${u} of ${JSON.stringify(world)}`).toEqual(expected(built, u));
-        }
-      } finally {
-        await tearDown(built);
-      }
-    }),
-    { numRuns: 20 },
-  );
-}, 120_000);
+describe.each(testDatabases())('on the database $label', ({ url }) => {
+  beforeAll(() => {
+    sql = adminSql({ url, max: 6 });
+  });
 
-test('re-inserting any project id it knows never gives a user a membership', async () => {
-  const leaversArb = fc.array(fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), { minLength: 4, maxLength: 4 });
-  await fc.assert(
-    fc.asyncProperty(worldArb, leaversArb, async (world, leavers) => {
-      const built = await build(world);
-      const fresh: string[] = [];
-      try {
-        // Former members: they leave (as themselves, through RLS) and keep the ids.
-        for (const [p, projectId] of built.projectIds.entries()) {
-          for (const [u, role] of built.roles[p]!.entries()) {
-            if (role === null || u === world.projects[p]!.creator || !leavers[p]![u]) continue;
-            await withRls(sql, claimsFor(built.userIds[u]!, built.emails[u]!), (tx) =>
-              tx`delete from public.project_members where project_id = ${projectId} and user_id = ${built.userIds[u]!}`);
-            built.roles[p]![u] = null;
+  afterAll(async () => {
+    await sql?.end();
+  });
+
+  test('every user sees exactly what the role matrix allows, on every table and channel', async () => {
+    await fc.assert(
+      fc.asyncProperty(worldArb, async (world) => {
+        const built = await build(world);
+        try {
+          for (let u = 0; u < world.users; u++) {
+            expect(await observed(built, u), `user ${u} of ${JSON.stringify(world)}`).toEqual(expected(built, u));
           }
+        } finally {
+          await tearDown(built);
         }
-        const before = await membershipsOf(built.projectIds);
-        expect(before).toEqual(expectedMemberships(built));
+      }),
+      { numRuns: 20 },
+    );
+  }, 120_000);
 
-        const attempted = new Map<number, string[]>();
-        for (const [u, userId] of built.userIds.entries()) {
-          const mine: string[] = [];
-          attempted.set(u, mine);
-          await withRls(sql, claimsFor(userId, built.emails[u]!), async (tx) => {
-            for (const projectId of built.projectIds) {
-              for (const statement of reinsertPaths) {
-                const newId = randomUUID();
-                mine.push(newId);
-                // A refused statement rolls back its savepoint, as PostgREST rolls back the request.
-                await tx.savepoint((sp) => sp.unsafe(statement, [projectId, newId])).catch(() => undefined);
-              }
+  test('re-inserting any project id it knows never gives a user a membership', async () => {
+    const leaversArb = fc.array(fc.array(fc.boolean(), { minLength: 5, maxLength: 5 }), { minLength: 4, maxLength: 4 });
+    await fc.assert(
+      fc.asyncProperty(worldArb, leaversArb, async (world, leavers) => {
+        const built = await build(world);
+        const fresh: string[] = [];
+        try {
+          // Former members: they leave (as themselves, through RLS) and keep the ids.
+          for (const [p, projectId] of built.projectIds.entries()) {
+            for (const [u, role] of built.roles[p]!.entries()) {
+              if (role === null || u === world.projects[p]!.creator || !leavers[p]![u]) continue;
+              await withRls(sql, claimsFor(built.userIds[u]!, built.emails[u]!), (tx) =>
+                tx`delete from public.project_members where project_id = ${projectId} and user_id = ${built.userIds[u]!}`);
+              built.roles[p]![u] = null;
             }
-          });
-          fresh.push(...mine);
-        }
+          }
+          const before = await membershipsOf(built.projectIds);
+          expect(before).toEqual(expectedMemberships(built));
 
-        expect(await membershipsOf(built.projectIds), JSON.stringify(world)).toEqual(before);
-        for (const [u, userId] of built.userIds.entries()) {
-          const tried = attempted.get(u)!;
-          const inserted = await sql<{ id: string; created_by: string }[]>`
-            select id, created_by from public.projects where id in ${sql(tried)}`;
-          for (const row of inserted) expect(row.created_by).toBe(userId);
-          expect(await membershipsOf(tried), `user ${u} of ${JSON.stringify(world)}`).toEqual(
-            inserted.map((row) => `${row.id}/${userId}/owner`).sort(),
-          );
+          const attempted = new Map<number, string[]>();
+          for (const [u, userId] of built.userIds.entries()) {
+            const mine: string[] = [];
+            attempted.set(u, mine);
+            await withRls(sql, claimsFor(userId, built.emails[u]!), async (tx) => {
+              for (const projectId of built.projectIds) {
+                for (const statement of reinsertPaths) {
+                  const newId = randomUUID();
+                  mine.push(newId);
+                  // A refused statement rolls back its savepoint, as PostgREST rolls back the request.
+                  await tx.savepoint((sp) => sp.unsafe(statement, [projectId, newId])).catch(() => undefined);
+                }
+              }
+            });
+            fresh.push(...mine);
+          }
+
+          expect(await membershipsOf(built.projectIds), JSON.stringify(world)).toEqual(before);
+          for (const [u, userId] of built.userIds.entries()) {
+            const tried = attempted.get(u)!;
+            const inserted = await sql<{ id: string; created_by: string }[]>`
+              select id, created_by from public.projects where id in ${sql(tried)}`;
+            for (const row of inserted) expect(row.created_by).toBe(userId);
+            expect(await membershipsOf(tried), `user ${u} of ${JSON.stringify(world)}`).toEqual(
+              inserted.map((row) => `${row.id}/${userId}/owner`).sort(),
+            );
+          }
+        } finally {
+          await tearDown(built, fresh);
         }
-      } finally {
-        await tearDown(built, fresh);
-      }
-    }),
-    { numRuns: 15 },
-  );
-}, 120_000);
+      }),
+      { numRuns: 15 },
+    );
+  }, 120_000);
+});
