@@ -92,7 +92,10 @@ export interface RunningDevstack {
  */
 export async function startDevstack(options: DevstackOptions = {}): Promise<RunningDevstack> {
   const say = options.say ?? (() => undefined);
-  const baseEnv = options.env ?? process.env;
+  // The devstack turns the diagnostic job types on (the console's demo job is
+  // diagnostic.sleep), for the functions and the worker alike, unless the environment sets
+  // TANDEM_DIAGNOSTIC_JOBS itself.
+  const baseEnv: NodeJS.ProcessEnv = { TANDEM_DIAGNOSTIC_JOBS: 'on', ...(options.env ?? process.env) };
   const supabaseMode = options.supabase ?? false;
   const stateDir = options.stateDir ?? join(repoRoot, '.tandem');
   mkdirSync(stateDir, { recursive: true });

@@ -2,7 +2,9 @@
  * `npm run db:setup [-- --seed]`: prepares a database for Tandem.
  *
  * 1. When the database is not a Supabase database (no `auth.users`), applies the platform
- *    bootstrap (`sql/platform/*.sql`) as the superuser of the given URL.
+ *    bootstrap (`sql/platform/*.sql`) as the superuser of the given URL; with
+ *    `--supabase-default-privileges`, also Supabase's default privileges in schema public
+ *    (`sql/platform/default-privileges/supabase.sql`, as `supabase start` has them).
  * 2. Runs the migrations as `postgres`, the non-superuser that runs them on hosted
  *    Supabase, with the pinned Supabase CLI (`supabase migration up --db-url`).
  * 3. With `--seed`, loads `supabase/seed.sql` (idempotent).
@@ -20,6 +22,7 @@ const run = promisify(execFile);
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const platformDir = join(repoRoot, 'sql', 'platform');
+const supabaseDefaultPrivilegesFile = join(platformDir, 'default-privileges', 'supabase.sql');
 const supabaseBin = join(repoRoot, 'node_modules', '.bin', 'supabase');
 
 export interface SetupOptions {
@@ -27,6 +30,12 @@ export interface SetupOptions {
   url: string;
   /** Also load supabase/seed.sql. */
   seed?: boolean;
+  /**
+   * With the bootstrap, also give schema public Supabase's default privileges (ALL on new
+   * tables, sequences and functions to anon, authenticated, service_role), as `supabase
+   * start` has them. Ignored when the database needs no bootstrap.
+   */
+  supabaseDefaultPrivileges?: boolean;
   /** Progress lines; silent when omitted. */
   log?: (line: string) => void;
 }
@@ -89,6 +98,10 @@ export async function setupDatabase(options: SetupOptions): Promise<SetupResult>
       for (const file of readdirSync(platformDir).filter((f) => f.endsWith('.sql')).sort()) {
         log(`bootstrap: ${file}`);
         await admin.unsafe(readFileSync(join(platformDir, file), 'utf8'));
+      }
+      if (options.supabaseDefaultPrivileges) {
+        log('bootstrap: default-privileges/supabase.sql');
+        await admin.unsafe(readFileSync(supabaseDefaultPrivilegesFile, 'utf8'));
       }
       bootstrapped = true;
     }
@@ -155,7 +168,12 @@ async function main(): Promise<void> {
     process.stderr.write('db:setup needs SUPABASE_DB_URL or DATABASE_URL (a superuser URL for a plain PostgreSQL).\n');
     process.exit(2);
   }
-  const result = await setupDatabase({ url, seed: process.argv.includes('--seed'), log: (l) => process.stdout.write(`${l}\n`) });
+  const result = await setupDatabase({
+    url,
+    seed: process.argv.includes('--seed'),
+    supabaseDefaultPrivileges: process.argv.includes('--supabase-default-privileges'),
+    log: (l) => process.stdout.write(`${l}\n`),
+  });
   process.stdout.write(
     `${JSON.stringify({ event: 'db_setup_done', ...result, migrationsApplied: result.migrationsApplied.length })}\n`,
   );

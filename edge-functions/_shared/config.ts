@@ -3,6 +3,7 @@
  * Runtime-neutral: pass `Deno.env.get` on Deno or a `process.env` lookup on Node.
  */
 import { jwtVerifierConfigFromEnv, type JwtVerifierConfig } from './auth/jwt.ts';
+import { diagnosticJobsFromEnv } from './jobs/catalog.ts';
 
 /** Sliding-window limits; 0 turns a limit off. */
 export interface RateLimitConfig {
@@ -31,6 +32,8 @@ export interface FunctionConfig {
   listingCache: boolean;
   /** TANDEM_LOG_LEVEL: debug | info | warn | error. */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** TANDEM_DIAGNOSTIC_JOBS: `on` accepts the diagnostic job types; `off` (default) refuses them. */
+  diagnosticJobs: boolean;
 }
 
 function nonNegativeInteger(get: (name: string) => string | undefined, name: string, fallback: number): number {
@@ -66,5 +69,6 @@ export function configFromEnv(get: (name: string) => string | undefined): Functi
     },
     listingCache: listingCache === 'on',
     logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
+    diagnosticJobs: diagnosticJobsFromEnv(get),
   };
 }

@@ -2,7 +2,7 @@
  * Request and response schemas of the `jobs` function.
  */
 import { z } from '@hono/zod-openapi';
-import { knownJobTypes } from '../_shared/jobs/catalog.ts';
+import { DIAGNOSTIC_JOBS_SETTING, jobTypeNames } from '../_shared/jobs/catalog.ts';
 import { listOf, Timestamp, Uuid } from '../_shared/http/schemas.ts';
 
 export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).openapi('JobStatus');
@@ -34,8 +34,11 @@ export const JobList = listOf(Job, 'JobList');
 export const SubmitJob = z
   .object({
     project_id: Uuid,
-    type: z.string().min(1).max(100).openapi({ description: `One of: ${knownJobTypes.join(', ')}`, example: 'diagnostic.sleep' }),
-    payload: z.record(z.string(), z.unknown()).optional().openapi({ description: "The type's payload (at most 64 KiB)", example: { ms: 500 } }),
+    type: z.string().min(1).max(100).openapi({
+      description: `One of: ${jobTypeNames.product.join(', ')}; also ${jobTypeNames.diagnostic.join(', ')} where ${DIAGNOSTIC_JOBS_SETTING}=on`,
+      example: 'project.export',
+    }),
+    payload: z.record(z.string(), z.unknown()).optional().openapi({ description: "The type's payload (at most 64 KiB)", example: { include_jobs: true } }),
   })
   .strict()
   .openapi('SubmitJob');

@@ -6,7 +6,7 @@
  * fallback) or its sweeper enqueues it later.
  */
 import { createRoute } from '@hono/zod-openapi';
-import { validateJobPayload } from '../_shared/jobs/catalog.ts';
+import { createJobCatalog, validateJobPayload } from '../_shared/jobs/catalog.ts';
 import { withRls } from '../_shared/db/rls.ts';
 import type { FunctionApp } from '../_shared/http/app.ts';
 import { ApiError } from '../_shared/http/errors.ts';
@@ -45,6 +45,7 @@ function isRlsRefusal(error: unknown): boolean {
  * registerSubmitRoute(app, deps);
  */
 export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void {
+  const catalog = createJobCatalog({ diagnostics: deps.config.diagnosticJobs });
   let queue: Promise<JobQueue> | undefined;
   const enqueue = async (job: JobRow, log: Logger) => {
     try {
@@ -75,7 +76,7 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
     if (payloadBytes > MAX_PAYLOAD_BYTES) {
       throw new ApiError('payload_too_large', `the job payload is ${payloadBytes} bytes; at most ${MAX_PAYLOAD_BYTES} are allowed`);
     }
-    const checked = validateJobPayload(input.type, rawPayload);
+    const checked = validateJobPayload(catalog, input.type, rawPayload);
     if (!checked.ok) {
       const details =
         checked.reason === 'unknown_type'

@@ -180,6 +180,7 @@ async function workerAlone(
       TANDEM_WORKER_CONCURRENCY: String(concurrency),
       TANDEM_WORKER_SWEEP_INTERVAL_MS: '3600000',
       TANDEM_LOG_LEVEL: 'error',
+      TANDEM_DIAGNOSTIC_JOBS: 'on',
     }),
   );
   const finished = await waitUntilAllSucceeded(sql, projectId, count, 900_000);

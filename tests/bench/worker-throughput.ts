@@ -83,6 +83,7 @@ function benchConfig(databaseUrl: string, redisUrl: string, concurrency: number)
     dbPoolSize: 10, sweepIntervalMs: 3_600_000, retentionSeconds: 7 * 86_400, deadLetterSeconds: 7 * 86_400,
     keepCompleted: 1000, backoffBaseMs: 1000, backoffMaxMs: 60_000, progressIntervalMs: 250, writeBatchMs: 0,
     shutdownTimeoutMs: 10_000, lockDurationMs: 30_000, stalledIntervalMs: 30_000, listenCheckMs: 5000, logLevel: 'error',
+    diagnosticJobs: true,
   };
 }
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { repoRoot } from '../../devstack/db/setup.ts';
-import { adminSql, type Sql } from '../harness/db.ts';
+import { adminSql, testDatabases, type Sql } from '../harness/db.ts';
 
 const run = promisify(execFile);
 const supabaseBin = join(repoRoot, 'node_modules', '.bin', 'supabase');
@@ -22,24 +22,27 @@ let sql: Sql;
 
 beforeAll(async () => {
   sql = adminSql({ max: 1 });
-  await sql`create extension if not exists plpgsql_check with schema extensions`;
+  for (const { url } of testDatabases()) {
+    const admin = adminSql({ url, max: 1 });
+    await admin`create extension if not exists plpgsql_check with schema extensions`.finally(() => admin.end());
+  }
 });
 
 afterAll(async () => {
   await sql?.end();
 });
 
-function cliUrl(): string {
-  const url = new URL(inject('databaseUrl'));
+function cliUrl(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
   url.searchParams.set('sslmode', 'disable');
   return url.toString();
 }
 
-/** Runs `supabase db lint` and returns its exit code and output. */
-async function lint(args: string[]): Promise<{ code: number; output: string }> {
+/** Runs `supabase db lint` (on the run's database unless `databaseUrl` is given) and returns its exit code and output. */
+async function lint(args: string[], databaseUrl: string = inject('databaseUrl')): Promise<{ code: number; output: string }> {
   const result = await run(
     supabaseBin,
-    ['db', 'lint', '--db-url', cliUrl(), '--level', 'warning', '--fail-on', 'warning', '--workdir', repoRoot, ...args],
+    ['db', 'lint', '--db-url', cliUrl(databaseUrl), '--level', 'warning', '--fail-on', 'warning', '--workdir', repoRoot, ...args],
     { cwd: repoRoot, env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: '1', DO_NOT_TRACK: '1' }, maxBuffer: 16 * 1024 * 1024 },
   ).then(
     (ok) => ({ code: 0, output: `${ok.stdout}${ok.stderr}` }),
@@ -51,9 +54,9 @@ async function lint(args: string[]): Promise<{ code: number; output: string }> {
   return result;
 }
 
-test('the migrations lint clean: no warning, no error in public and private', async () => {
+test.each(testDatabases())('the migrations lint clean on the database $label: no warning, no error in public and private', async ({ url }) => {
   // The project's schemas only: other test files may create schemas of their own meanwhile.
-  const { code, output } = await lint(['--schema', 'public,private']);
+  const { code, output } = await lint(['--schema', 'public,private'], url);
   expect(output).toContain('Linting schema: public');
   expect(output).toContain('Linting schema: private');
   expect(output, output).toContain('No schema errors found');

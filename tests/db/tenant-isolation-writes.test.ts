@@ -13,9 +13,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { withRls, type TransactionSql } from '../../edge-functions/_shared/db/rls.ts';
-import { adminSql, claimsFor, type Sql } from '../harness/db.ts';
+import { adminSql, claimsFor, testDatabases, type Sql } from '../harness/db.ts';
 import { buildWorld, tearDownWorld, worldArb, type Built, type Role } from './tenant-world.ts';
 
 /** One write (or realtime read) a caller tries, and whether the role matrix allows it. */
@@ -28,15 +28,8 @@ interface Attempt {
 /** Errors that mean "refused": no privilege / RLS violation, and the last-owner rule. */
 const REFUSALS = new Set(['42501', 'P0001']);
 
+/** The database of the running `describe` block (both of tests/harness/db.ts's, in turn). */
 let sql: Sql;
-
-beforeAll(() => {
-  sql = adminSql({ max: 6 });
-});
-
-afterAll(async () => {
-  await sql?.end();
-});
 
 const topic = (projectId: string) => `project:${projectId}`;
 
@@ -159,26 +152,36 @@ async function tryAll(built: Built, u: number | 'anon'): Promise<Record<string, 
   throw new Error('the transaction was meant to roll back');
 }
 
-test('every caller changes exactly what the role matrix allows, on every table and every channel topic', async () => {
-  await fc.assert(
-    fc.asyncProperty(worldArb, async (world) => {
-      const built = await buildWorld(sql, world);
-      try {
-        // A message on every project's topic for the realtime reads to find.
-        await sql`insert into realtime.messages (topic, extension, event, payload, private)
-                  select 'project:' || id, 'broadcast', 'iso-probe', '{}', true from unnest(${built.projectIds}::uuid[]) as id`;
-        for (const caller of [...built.userIds.keys(), 'anon' as const]) {
-          const expected = Object.fromEntries(attemptsOf(built, caller).map((attempt) => [attempt.name, attempt.allowed]));
-          expect(await tryAll(built, caller), `caller ${caller} of ${JSON.stringify(world)}`).toEqual(expected);
+describe.each(testDatabases())('on the database $label', ({ url }) => {
+  beforeAll(() => {
+    sql = adminSql({ url, max: 6 });
+  });
+
+  afterAll(async () => {
+    await sql?.end();
+  });
+
+  test('every caller changes exactly what the role matrix allows, on every table and every channel topic', async () => {
+    await fc.assert(
+      fc.asyncProperty(worldArb, async (world) => {
+        const built = await buildWorld(sql, world);
+        try {
+          // A message on every project's topic for the realtime reads to find.
+          await sql`insert into realtime.messages (topic, extension, event, payload, private)
+                    select 'project:' || id, 'broadcast', 'iso-probe', '{}', true from unnest(${built.projectIds}::uuid[]) as id`;
+          for (const caller of [...built.userIds.keys(), 'anon' as const]) {
+            const expected = Object.fromEntries(attemptsOf(built, caller).map((attempt) => [attempt.name, attempt.allowed]));
+            expect(await tryAll(built, caller), `caller ${caller} of ${JSON.stringify(world)}`).toEqual(expected);
+          }
+          // Every attempt was rolled back: the world is as built.
+          const [members] = await sql<{ n: number }[]>`select count(*)::int as n from public.project_members where project_id in ${sql(built.projectIds)}`;
+          expect(members!.n).toBe(built.roles.flat().filter((role) => role !== null).length);
+        } finally {
+          await sql`delete from realtime.messages where event = 'iso-probe' and topic in ${sql(built.projectIds.map(topic))}`;
+          await tearDownWorld(sql, built);
         }
-        // Every attempt was rolled back: the world is as built.
-        const [members] = await sql<{ n: number }[]>`select count(*)::int as n from public.project_members where project_id in ${sql(built.projectIds)}`;
-        expect(members!.n).toBe(built.roles.flat().filter((role) => role !== null).length);
-      } finally {
-        await sql`delete from realtime.messages where event = 'iso-probe' and topic in ${sql(built.projectIds.map(topic))}`;
-        await tearDownWorld(sql, built);
-      }
-    }),
-    { numRuns: 15 },
-  );
-}, 180_000);
+      }),
+      { numRuns: 15 },
+    );
+  }, 180_000);
+});

@@ -229,3 +229,36 @@ describe('public routes', () => {
     expect((await call(fns, 'GET', '/jobs/docs')).status).toBe(200);
   });
 });
+
+describe('with TANDEM_DIAGNOSTIC_JOBS unset (a deployment: diagnostic types off)', () => {
+  let off: TestFunctions;
+
+  beforeAll(async () => {
+    // functionEnv turns them on for the suites; an empty value is the same as unset.
+    off = await startTestFunctions({ redisUrl, applicationName: 'fn-jobs-off-test', functions: ['jobs'], env: { TANDEM_DIAGNOSTIC_JOBS: '' } });
+  });
+
+  afterAll(async () => {
+    await off?.stop();
+  });
+
+  it('answers a diagnostic type with the unknown-type 400, saying why, and writes nothing', async () => {
+    const team = await createTeam();
+    const res = await call(off, 'POST', '/jobs', { token: team.tokens.owner, body: { project_id: team.projectId, ...sleep(5) } });
+    expectError(res, 400, 'invalid_request');
+    expect(res.body.error.message).toMatch(/^job type "diagnostic\.sleep" is a diagnostic type, which is off here \(TANDEM_DIAGNOSTIC_JOBS/);
+    expect(res.body.error.details.known_types).toEqual(['project.export', 'project.stats']);
+    const [rows] = await sql<{ n: number }[]>`select count(*)::int as n from public.jobs where project_id = ${team.projectId}`;
+    expect(rows!.n).toBe(0);
+  });
+
+  it('accepts the product types (project.export, as in the deployment examples)', async () => {
+    const team = await createTeam();
+    const res = await call(off, 'POST', '/jobs', {
+      token: team.tokens.owner,
+      body: { project_id: team.projectId, type: 'project.export', payload: { include_jobs: true } },
+    });
+    expect(res.status, res.text).toBe(202);
+    expect(res.body).toMatchObject({ type: 'project.export', status: 'queued', payload: { include_jobs: true } });
+  });
+});

@@ -10,14 +10,37 @@ import type { JwtClaims } from '../../edge-functions/_shared/db/rls.ts';
 export type Sql = postgres.Sql<Record<string, unknown>>;
 
 /**
- * A superuser connection to the test database; close it with `sql.end()`.
+ * A superuser connection to the test database (or to `url`); close it with `sql.end()`.
  *
  * @example
  * const sql = adminSql();
  * afterAll(() => sql.end());
  */
-export function adminSql(options: { max?: number } = {}): Sql {
-  return postgres(inject('databaseUrl'), { max: options.max ?? 4, onnotice: () => undefined });
+export function adminSql(options: { max?: number; url?: string } = {}): Sql {
+  return postgres(options.url ?? inject('databaseUrl'), { max: options.max ?? 4, onnotice: () => undefined });
+}
+
+export interface TestDatabase {
+  /** Names the database in test titles. */
+  label: string;
+  /** Superuser URL. */
+  url: string;
+  /** Whether schema public has Supabase's default privileges (ALL to the API roles on new objects). */
+  supabaseDefaultPrivileges: boolean;
+}
+
+/**
+ * The two databases the database suite runs on: one without default privileges in public
+ * (as new hosted projects) and one with Supabase's (as `supabase start`).
+ *
+ * @example
+ * describe.each(testDatabases())('on the database $label', ({ url }) => { ... });
+ */
+export function testDatabases(): TestDatabase[] {
+  return [
+    { label: 'without default privileges', url: inject('databaseUrl'), supabaseDefaultPrivileges: false },
+    { label: "with Supabase's default privileges", url: inject('defaultPrivilegesDatabaseUrl'), supabaseDefaultPrivileges: true },
+  ];
 }
 
 export interface TestUser {

@@ -16,6 +16,8 @@ export function functionEnv(options: { databaseUrl: string; redisUrl: string; jw
     DATABASE_URL: options.databaseUrl,
     REDIS_URL: options.redisUrl,
     TANDEM_JWT_SECRET: options.jwtSecret,
+    // The suites and the benchmark submit diagnostic.sleep jobs.
+    TANDEM_DIAGNOSTIC_JOBS: 'on',
     ...(options.underLoad
       ? { TANDEM_LOG_LEVEL: 'error', TANDEM_RATE_LIMIT_USER_WRITES: '0', TANDEM_RATE_LIMIT_USER_READS: '0', TANDEM_RATE_LIMIT_IP: '0' }
       : {}),

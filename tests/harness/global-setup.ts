@@ -2,6 +2,11 @@
  * Vitest global setup: one throwaway PostgreSQL cluster and one Redis per test run, set up
  * exactly as `npm run db:setup` sets up a database. `TANDEM_TEST_DATABASE_URL` points the
  * run at an existing (superuser) database instead; `DATABASE_URL` is never read.
+ *
+ * The same cluster gets a second database for the database suite (pgTAP, property tests,
+ * lint): set up the same way after Supabase's default privileges in schema public
+ * (`db:setup --supabase-default-privileges`, as `supabase start` has them), so the suite
+ * proves the grants hold with and without them.
  */
 import type { TestProject } from 'vitest/node';
 import postgres from 'postgres';
@@ -11,8 +16,10 @@ import { startRedisServer, type RedisServer } from '../../devstack/redis/server.
 
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** Superuser URL of the test database. */
+    /** Superuser URL of the test database (no default privileges in public, as new hosted projects). */
     databaseUrl: string;
+    /** Superuser URL of a database set up after Supabase's default privileges in public (as `supabase start`). */
+    defaultPrivilegesDatabaseUrl: string;
     /** URL of the run's Redis. */
     redisUrl: string;
   }
@@ -23,14 +30,12 @@ export default async function setup(project: TestProject) {
   let cluster: Cluster | undefined;
   const databaseUrl = existing ?? (cluster = await startCluster()).url;
   let redis: RedisServer;
+  let defaultPrivilegesDatabaseUrl: string;
   try {
-    await setupDatabase({ url: databaseUrl });
-    const admin = postgres(databaseUrl, { max: 1, onnotice: () => undefined });
-    try {
-      await admin`create extension if not exists pgtap with schema extensions`;
-    } finally {
-      await admin.end();
-    }
+    // One after the other: the bootstrap creates and alters cluster-wide roles.
+    await prepareDatabase(databaseUrl);
+    defaultPrivilegesDatabaseUrl = await createSiblingDatabase(databaseUrl, 'default_privileges');
+    await prepareDatabase(defaultPrivilegesDatabaseUrl, { supabaseDefaultPrivileges: true });
     redis = await startRedisServer();
   } catch (error) {
     // A setup that fails (e.g. pgTAP not installed) must not leave its cluster running.
@@ -38,9 +43,36 @@ export default async function setup(project: TestProject) {
     throw error;
   }
   project.provide('databaseUrl', databaseUrl);
+  project.provide('defaultPrivilegesDatabaseUrl', defaultPrivilegesDatabaseUrl);
   project.provide('redisUrl', redis.url);
   return async () => {
     await redis.stop();
     await cluster?.destroy();
   };
+}
+
+/** db:setup, then pgTAP (which the suite runs as `postgres`). */
+async function prepareDatabase(url: string, options: { supabaseDefaultPrivileges?: boolean } = {}): Promise<void> {
+  await setupDatabase({ url, supabaseDefaultPrivileges: options.supabaseDefaultPrivileges });
+  const admin = postgres(url, { max: 1, onnotice: () => undefined });
+  try {
+    await admin`create extension if not exists pgtap with schema extensions`;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** A fresh, empty database `<name of url's database>_<suffix>` next to the given one; its URL. */
+async function createSiblingDatabase(url: string, suffix: string): Promise<string> {
+  const sibling = new URL(url);
+  const name = `${sibling.pathname.slice(1) || 'postgres'}_${suffix}`;
+  sibling.pathname = `/${name}`;
+  const admin = postgres(url, { max: 1, onnotice: () => undefined });
+  try {
+    await admin.unsafe(`drop database if exists "${name}" with (force)`);
+    await admin.unsafe(`create database "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  return sibling.toString();
 }

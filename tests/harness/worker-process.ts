@@ -16,7 +16,8 @@ import { repoRoot } from '../../devstack/db/setup.ts';
 export function spawnWorkerProcess(env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'worker/src/main.ts'], {
     cwd: repoRoot,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    // Diagnostic job types on, as everywhere in the tests and the benchmark (env may turn them off).
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TANDEM_DIAGNOSTIC_JOBS: 'on', ...env },
     stdio: 'ignore',
   });
 }

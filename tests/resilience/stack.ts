@@ -76,6 +76,7 @@ export async function startResilienceStack(options: { worker: 'in-process' | 'ch
     DATABASE_URL: serviceUrl,
     REDIS_URL: redis.url,
     PORT: String(workerPort),
+    TANDEM_DIAGNOSTIC_JOBS: 'on',
     ...FAST_WORKER,
   };
   const children: ChildProcess[] = [];

@@ -53,6 +53,8 @@ export function testConfig(databaseUrl: string, overrides: Partial<WorkerConfig>
     stalledIntervalMs: 1000,
     listenCheckMs: 500,
     logLevel: 'warn',
+    // The tests run diagnostic.sleep jobs (on in tests, as in the devstack).
+    diagnosticJobs: true,
     ...overrides,
   };
 }

@@ -67,6 +67,8 @@ function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
     TANDEM_WORKER_STALLED_INTERVAL_MS: '1000',
     TANDEM_WORKER_PROGRESS_INTERVAL_MS: '50',
     TANDEM_WORKER_SWEEP_INTERVAL_MS: '60000',
+    // The jobs here are diagnostic.sleep (on in tests).
+    TANDEM_DIAGNOSTIC_JOBS: 'on',
     ...extra,
   };
 }

@@ -8,7 +8,8 @@ import { Batcher } from '../../worker/src/batcher.ts';
 import { ConfigError, loadConfig } from '../../worker/src/config.ts';
 import { parseJobNotification } from '../../worker/src/dispatcher.ts';
 import { parseCacheNotification } from '../../worker/src/invalidator.ts';
-import { catalogMismatch } from '../../worker/src/jobs/registry.ts';
+import { createJobCatalog, diagnosticJobsFromEnv, validateJobPayload } from '../../edge-functions/_shared/jobs/catalog.ts';
+import { catalogMismatch, jobHandlersFor } from '../../worker/src/jobs/registry.ts';
 import { attemptLogLine } from '../../worker/src/lifecycle.ts';
 import { errorText, storableResult, storableText } from '../../worker/src/storable.ts';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
@@ -84,8 +85,50 @@ describe('attempt log and catalog', () => {
     expect(attemptLogLine(1, 1, 'x'.repeat(5000))).toHaveLength('attempt 1/1: '.length + 2000);
   });
 
-  it('has a handler for every catalog type and no other', () => {
-    expect(catalogMismatch()).toEqual({ missingHandlers: [], unknownHandlers: [] });
+  it('has a handler for every catalog type and no other, with the diagnostic types on and off', () => {
+    for (const diagnostics of [true, false]) {
+      expect(catalogMismatch(createJobCatalog({ diagnostics }), jobHandlersFor(diagnostics))).toEqual({ missingHandlers: [], unknownHandlers: [] });
+    }
+    expect([...jobHandlersFor(false).keys()].sort()).toEqual(['project.export', 'project.stats']);
+  });
+
+  it('reports catalogs that disagree (the worker then refuses to start)', () => {
+    expect(catalogMismatch(createJobCatalog({ diagnostics: false }), jobHandlersFor(true))).toEqual({
+      missingHandlers: [],
+      unknownHandlers: ['diagnostic.sleep'],
+    });
+    expect(catalogMismatch(createJobCatalog({ diagnostics: true }), jobHandlersFor(false))).toEqual({
+      missingHandlers: ['diagnostic.sleep'],
+      unknownHandlers: [],
+    });
+  });
+});
+
+describe('diagnostic job types (TANDEM_DIAGNOSTIC_JOBS)', () => {
+  it('are off unless the setting is on, and a bad value is refused', () => {
+    expect(diagnosticJobsFromEnv(() => undefined)).toBe(false);
+    expect(diagnosticJobsFromEnv(() => '')).toBe(false);
+    expect(diagnosticJobsFromEnv(() => 'off')).toBe(false);
+    expect(diagnosticJobsFromEnv(() => ' ON ')).toBe(true);
+    expect(() => diagnosticJobsFromEnv(() => 'yes')).toThrow(/TANDEM_DIAGNOSTIC_JOBS must be "on" or "off", got "yes"/);
+  });
+
+  it('are read by the worker configuration the same way', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://x@h/db' }).diagnosticJobs).toBe(false);
+    expect(loadConfig({ DATABASE_URL: 'postgres://x@h/db', TANDEM_DIAGNOSTIC_JOBS: 'on' }).diagnosticJobs).toBe(true);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', TANDEM_DIAGNOSTIC_JOBS: 'sometimes' })).toThrow(ConfigError);
+  });
+
+  it('are unknown types with a message that says why while off', () => {
+    const off = validateJobPayload(createJobCatalog({ diagnostics: false }), 'diagnostic.sleep', { ms: 1 });
+    expect(off).toMatchObject({ ok: false, reason: 'unknown_type', known: ['project.export', 'project.stats'] });
+    expect(off.ok ? '' : off.message).toBe(
+      'job type "diagnostic.sleep" is a diagnostic type, which is off here (TANDEM_DIAGNOSTIC_JOBS is not "on"); known types: project.export, project.stats',
+    );
+    expect(validateJobPayload(createJobCatalog({ diagnostics: true }), 'diagnostic.sleep', { ms: 1 })).toEqual({
+      ok: true,
+      payload: { ms: 1, fail_times: 0 },
+    });
   });
 });
 

@@ -4,6 +4,7 @@
  * plus the worker's own `TANDEM_WORKER_*` settings.
  */
 import { z } from 'zod';
+import { diagnosticJobsFromEnv } from '../../edge-functions/_shared/jobs/catalog.ts';
 
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int(`must be an integer`).min(min).max(max).default(fallback);
@@ -50,6 +51,8 @@ export const workerEnvSchema = z.object({
   TANDEM_WORKER_STALLED_INTERVAL_MS: integer(500, 3_600_000, 30_000),
   TANDEM_WORKER_LISTEN_CHECK_MS: integer(200, 600_000, 5000),
   TANDEM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** Read (and validated) by diagnosticJobsFromEnv, as the functions read it. */
+  TANDEM_DIAGNOSTIC_JOBS: z.string().optional(),
 });
 
 /** The validated configuration `startWorker` runs with. */
@@ -86,6 +89,8 @@ export interface WorkerConfig {
   /** How often the LISTEN connections are checked (and re-established when lost). */
   listenCheckMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** TANDEM_DIAGNOSTIC_JOBS=on: run the diagnostic job types (off by default; the functions read the same setting). */
+  diagnosticJobs: boolean;
 }
 
 /** A configuration problem, with one line per bad variable. */
@@ -113,6 +118,12 @@ export function loadConfig(env: Record<string, string | undefined>): WorkerConfi
   if (!databaseUrl) {
     throw new ConfigError('invalid worker configuration:\n  DATABASE_URL: set SUPABASE_DB_URL or DATABASE_URL (a privileged Postgres URL)');
   }
+  let diagnosticJobs: boolean;
+  try {
+    diagnosticJobs = diagnosticJobsFromEnv((name) => env[name]);
+  } catch (error) {
+    throw new ConfigError(`invalid worker configuration:\n  ${(error as Error).message}`);
+  }
   if (e.TANDEM_WORKER_BACKOFF_MAX_MS < e.TANDEM_WORKER_BACKOFF_BASE_MS) {
     throw new ConfigError('invalid worker configuration:\n  TANDEM_WORKER_BACKOFF_MAX_MS: must be at least TANDEM_WORKER_BACKOFF_BASE_MS');
   }
@@ -138,5 +149,6 @@ export function loadConfig(env: Record<string, string | undefined>): WorkerConfi
     stalledIntervalMs: e.TANDEM_WORKER_STALLED_INTERVAL_MS,
     listenCheckMs: e.TANDEM_WORKER_LISTEN_CHECK_MS,
     logLevel: e.TANDEM_LOG_LEVEL,
+    diagnosticJobs,
   };
 }

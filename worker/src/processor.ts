@@ -14,7 +14,7 @@
  * would return the same kind of value).
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { validateJobPayload } from '../../edge-functions/_shared/jobs/catalog.ts';
+import { validateJobPayload, type JobCatalog } from '../../edge-functions/_shared/jobs/catalog.ts';
 import type { Logger } from '../../edge-functions/_shared/log.ts';
 import type { JobMessage } from '../../edge-functions/_shared/queue.ts';
 import { retryDelay } from './backoff.ts';
@@ -51,6 +51,8 @@ export interface ProcessorDeps {
   sql: Sql;
   lifecycle: JobLifecycle;
   handlers: ReadonlyMap<string, JobHandler<never>>;
+  /** The types this worker runs; a queued job of another type fails with the catalog's reason. */
+  catalog: JobCatalog;
   metrics: WorkerMetrics;
   log: Logger;
   backoff: { baseMs: number; maxMs: number };
@@ -176,7 +178,7 @@ export function createProcessor(deps: ProcessorDeps) {
     const row = outcome.job;
     const attemptLog = log.child({ attempt: row.attempts, max_attempts: row.max_attempts });
     const handler = deps.handlers.get(row.type);
-    const validation = validateJobPayload(row.type, row.payload);
+    const validation = validateJobPayload(deps.catalog, row.type, row.payload);
     if (!validation.ok || !handler) {
       const message = !validation.ok ? validation.message : `no handler for job type "${row.type}" in this worker`;
       return failFinally(row, message, began, attemptLog);

@@ -15,7 +15,8 @@ import { connectPostgres, type Sql } from './db.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
 import { startOpsServer, type HealthReport } from './http.ts';
 import { createInvalidator } from './invalidator.ts';
-import { catalogMismatch, jobHandlers } from './jobs/registry.ts';
+import { createJobCatalog } from '../../edge-functions/_shared/jobs/catalog.ts';
+import { catalogMismatch, jobHandlersFor } from './jobs/registry.ts';
 import type { JobHandler } from './jobs/types.ts';
 import { JobLifecycle } from './lifecycle.ts';
 import { listenSupervised, type ListenSession } from './listen.ts';
@@ -25,7 +26,10 @@ import { createSweeper, type Sweeper } from './sweeper.ts';
 
 export interface StartOptions {
   log?: Logger;
-  /** Replaces the built-in handlers (tests); defaults to worker/src/jobs/registry.ts. */
+  /**
+   * Replaces the built-in handlers (tests); defaults to worker/src/jobs/registry.ts's, with
+   * the diagnostic ones when `config.diagnosticJobs` is on.
+   */
   handlers?: ReadonlyMap<string, JobHandler<never>>;
   /** Process-wide default metrics (CPU, memory) in /metrics; on in main.ts. */
   defaultMetrics?: boolean;
@@ -69,9 +73,10 @@ async function waitForRedis(redis: Redis, log: Logger): Promise<void> {
  */
 export async function startWorker(config: WorkerConfig, options: StartOptions = {}): Promise<RunningWorker> {
   const log = options.log ?? createLogger({ service: 'worker', worker: config.name }, { level: config.logLevel });
-  const handlers = options.handlers ?? jobHandlers;
+  const catalog = createJobCatalog({ diagnostics: config.diagnosticJobs });
+  const handlers = options.handlers ?? jobHandlersFor(config.diagnosticJobs);
   if (!options.handlers) {
-    const mismatch = catalogMismatch();
+    const mismatch = catalogMismatch(catalog, handlers);
     if (mismatch.missingHandlers.length || mismatch.unknownHandlers.length) {
       throw new Error(`job catalog and handlers disagree: ${JSON.stringify(mismatch)}`);
     }
@@ -117,6 +122,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     sql,
     lifecycle,
     handlers,
+    catalog,
     metrics,
     log,
     backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },

@@ -1,31 +1,46 @@
 /**
  * The worker's half of the job catalog: one handler per type of
  * edge-functions/_shared/jobs/catalog.ts. Adding a type: its schema file there, its
- * handler file here, one line in each catalog.
+ * handler file here, one line in each catalog. Diagnostic handlers are registered apart,
+ * so a worker with the diagnostic types off (TANDEM_DIAGNOSTIC_JOBS) holds none of them.
  */
-import { jobCatalog } from '../../../edge-functions/_shared/jobs/catalog.ts';
+import type { JobCatalog } from '../../../edge-functions/_shared/jobs/catalog.ts';
 import { diagnosticSleepHandler } from './diagnostic.sleep.ts';
 import { projectExportHandler } from './project.export.ts';
 import { projectStatsHandler } from './project.stats.ts';
 import type { JobHandler } from './types.ts';
 
-/** Handlers by job type. */
-export const jobHandlers: ReadonlyMap<string, JobHandler<never>> = new Map<string, JobHandler<never>>([
-  ['diagnostic.sleep', diagnosticSleepHandler],
+type Handlers = ReadonlyMap<string, JobHandler<never>>;
+
+const productHandlers: Handlers = new Map<string, JobHandler<never>>([
   ['project.export', projectExportHandler],
   ['project.stats', projectStatsHandler],
 ]);
+
+const diagnosticHandlers: Handlers = new Map<string, JobHandler<never>>([
+  ['diagnostic.sleep', diagnosticSleepHandler],
+]);
+
+/**
+ * Handlers by job type, with the diagnostic ones only when `diagnostics` is on.
+ *
+ * @example
+ * const handlers = jobHandlersFor(config.diagnosticJobs);
+ */
+export function jobHandlersFor(diagnostics: boolean): Handlers {
+  return new Map([...productHandlers, ...(diagnostics ? diagnosticHandlers : [])]);
+}
 
 /**
  * Catalog types without a handler and handlers without a catalog type (both should be
  * empty; the worker refuses to start otherwise).
  *
  * @example
- * const { missingHandlers, unknownHandlers } = catalogMismatch();
+ * const { missingHandlers, unknownHandlers } = catalogMismatch(catalog, jobHandlersFor(catalog.diagnostics));
  */
-export function catalogMismatch(): { missingHandlers: string[]; unknownHandlers: string[] } {
+export function catalogMismatch(catalog: JobCatalog, handlers: Handlers): { missingHandlers: string[]; unknownHandlers: string[] } {
   return {
-    missingHandlers: [...jobCatalog.keys()].filter((type) => !jobHandlers.has(type)),
-    unknownHandlers: [...jobHandlers.keys()].filter((type) => !jobCatalog.has(type)),
+    missingHandlers: [...catalog.types.keys()].filter((type) => !handlers.has(type)),
+    unknownHandlers: [...handlers.keys()].filter((type) => !catalog.types.has(type)),
   };
 }
