@@ -6,10 +6,15 @@
 --   carol@example.com  viewer in "Apollo"
 -- =============================================================================
 
+-- GoTrue reads confirmation_token, recovery_token, email_change_token_new and email_change
+-- into plain strings, and those four columns have no default: a NULL there makes every
+-- sign-in of the user fail with a 500 (sql/platform/README.md). The seed writes '' as GoTrue does.
 insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+                        confirmation_token, recovery_token, email_change_token_new, email_change,
                         raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 select '00000000-0000-0000-0000-000000000000', u.id, 'authenticated', 'authenticated', u.email,
        extensions.crypt('password123', extensions.gen_salt('bf', 10)), now(),
+       '', '', '', '',
        '{"provider": "email", "providers": ["email"]}'::jsonb,
        jsonb_build_object('display_name', u.display_name), now(), now()
 from (values
@@ -19,22 +24,13 @@ from (values
 ) as u (id, email, display_name)
 on conflict (id) do nothing;
 
--- Supabase Auth signs users in through their email identity; the bootstrap for plain
--- Postgres has no identities table, so this part runs only where it exists.
-do $identities$
-begin
-  if to_regclass('auth.identities') is not null then
-    execute $sql$
-      insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
-      select u.id::text, u.id, jsonb_build_object('sub', u.id::text, 'email', u.email, 'email_verified', true),
-             'email', now(), now(), now()
-      from auth.users u
-      where u.email in ('alice@example.com', 'bob@example.com', 'carol@example.com')
-      on conflict do nothing
-    $sql$;
-  end if;
-end
-$identities$;
+-- Supabase Auth signs users in through their email identity.
+insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
+select u.id::text, u.id, jsonb_build_object('sub', u.id::text, 'email', u.email, 'email_verified', true),
+       'email', now(), now(), now()
+from auth.users u
+where u.email in ('alice@example.com', 'bob@example.com', 'carol@example.com')
+on conflict (provider_id, provider) do nothing;
 
 insert into public.projects (id, name, description, created_by)
 values

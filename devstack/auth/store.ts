@@ -181,6 +181,9 @@ export const userAlreadyExists = () => new AuthApiFailure(422, 'user_already_exi
  * `respond` on the new session — all in one transaction, so a response that cannot be
  * made (a token that cannot be signed) leaves no user behind to block the address. Check
  * `findUserByEmail` first; two sign-ups racing for one email end in `user_already_exists`.
+ * The four string columns without a default that GoTrue reads into plain strings get '',
+ * as GoTrue writes them, so the user also signs in under real Supabase Auth
+ * (sql/platform/README.md).
  *
  * @example
  * const body = await signUpUser(sql, { email, passwordHash, metadata: { display_name: 'Ada' } }, client, sessionResponse);
@@ -196,8 +199,10 @@ export async function signUpUser<T>(
       const id = randomUUID();
       await tx`
         insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+                                confirmation_token, recovery_token, email_change_token_new, email_change,
                                 raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_anonymous)
         values (${NIL_UUID}, ${id}, 'authenticated', 'authenticated', ${input.email}, ${input.passwordHash}, now(),
+                '', '', '', '',
                 ${tx.json({ provider: 'email', providers: ['email'] })},
                 ${tx.json({ ...input.metadata, email_verified: true } as postgres.JSONValue)}, now(), now(), false)`;
       return respond(await startSession(tx, id, client));

@@ -2,9 +2,10 @@
  * `npm run db:setup [-- --seed]`: prepares a database for Tandem.
  *
  * 1. When the database is not a Supabase database (no `auth.users`), applies the platform
- *    bootstrap (`sql/platform/*.sql`) as the superuser of the given URL; with
- *    `--supabase-default-privileges`, also Supabase's default privileges in schema public
- *    (`sql/platform/default-privileges/supabase.sql`, as `supabase start` has them).
+ *    bootstrap (`sql/platform/*.sql`, which gives schema public Supabase's default
+ *    privileges, as `supabase start` has them) as the superuser of the given URL; with
+ *    `--without-default-privileges`, then takes those default privileges away again
+ *    (`sql/platform/variants/without-default-privileges.sql`).
  * 2. Runs the migrations as `postgres`, the non-superuser that runs them on hosted
  *    Supabase, with the pinned Supabase CLI (`supabase migration up --db-url`).
  * 3. With `--seed`, loads `supabase/seed.sql` (idempotent).
@@ -22,7 +23,7 @@ const run = promisify(execFile);
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const platformDir = join(repoRoot, 'sql', 'platform');
-const supabaseDefaultPrivilegesFile = join(platformDir, 'default-privileges', 'supabase.sql');
+const withoutDefaultPrivilegesFile = join(platformDir, 'variants', 'without-default-privileges.sql');
 const supabaseBin = join(repoRoot, 'node_modules', '.bin', 'supabase');
 
 export interface SetupOptions {
@@ -31,9 +32,10 @@ export interface SetupOptions {
   /** Also load supabase/seed.sql. */
   seed?: boolean;
   /**
-   * With the bootstrap, also give schema public Supabase's default privileges (ALL on new
-   * tables, sequences and functions to anon, authenticated, service_role), as `supabase
-   * start` has them. Ignored when the database needs no bootstrap.
+   * Whether schema public keeps the bootstrap's default privileges (ALL on new tables,
+   * sequences and functions to anon, authenticated, service_role), as `supabase start` has
+   * them; `false` removes them after the bootstrap. Default true. Ignored when the database
+   * needs no bootstrap.
    */
   supabaseDefaultPrivileges?: boolean;
   /** Progress lines; silent when omitted. */
@@ -99,9 +101,9 @@ export async function setupDatabase(options: SetupOptions): Promise<SetupResult>
         log(`bootstrap: ${file}`);
         await admin.unsafe(readFileSync(join(platformDir, file), 'utf8'));
       }
-      if (options.supabaseDefaultPrivileges) {
-        log('bootstrap: default-privileges/supabase.sql');
-        await admin.unsafe(readFileSync(supabaseDefaultPrivilegesFile, 'utf8'));
+      if (options.supabaseDefaultPrivileges === false) {
+        log('bootstrap: variants/without-default-privileges.sql');
+        await admin.unsafe(readFileSync(withoutDefaultPrivilegesFile, 'utf8'));
       }
       bootstrapped = true;
     }
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
   const result = await setupDatabase({
     url,
     seed: process.argv.includes('--seed'),
-    supabaseDefaultPrivileges: process.argv.includes('--supabase-default-privileges'),
+    supabaseDefaultPrivileges: !process.argv.includes('--without-default-privileges'),
     log: (l) => process.stdout.write(`${l}\n`),
   });
   process.stdout.write(

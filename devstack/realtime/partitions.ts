@@ -1,7 +1,9 @@
 /**
  * Maintenance of `realtime.messages`' daily partitions, as Supabase Realtime's janitor does
- * it: partitions from yesterday to today + 3 (UTC dates), named `messages_YYYY_MM_DD` and
- * owned by supabase_realtime_admin; partitions older than 72 hours are dropped.
+ * it: partitions from yesterday to today + 3 (UTC dates), named `messages_YYYY_MM_DD`,
+ * created by the connection's role (supabase_admin, as Supabase Realtime connects) and then
+ * handed to supabase_realtime_admin; partitions older than 72 hours are dropped
+ * (sql/platform/README.md).
  */
 import type postgres from 'postgres';
 import type { Logger } from '../../edge-functions/_shared/log.ts';

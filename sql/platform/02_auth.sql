@@ -1,8 +1,10 @@
 -- =============================================================================
 -- Platform bootstrap, part 2: the auth schema (GoTrue's tables and helpers)
 --
--- Only the columns and functions Tandem and the devstack's local Auth use, with GoTrue's
--- names and types. Objects are owned by supabase_auth_admin as on Supabase.
+-- `auth.users` and `auth.identities` as GoTrue's migrations leave them (every column, type
+-- and default); of the other tables only `sessions` and `refresh_tokens`, with the columns
+-- the devstack's local Auth uses. Created as supabase_auth_admin, the role GoTrue migrates
+-- as, so they are owned by it and its default privileges (part 1) grant them to postgres.
 -- =============================================================================
 
 set role supabase_auth_admin;
@@ -22,6 +24,7 @@ create table if not exists auth.users (
   confirmation_sent_at timestamptz,
   recovery_token varchar(255),
   recovery_sent_at timestamptz,
+  email_change_token_new varchar(255),
   email_change varchar(255),
   email_change_sent_at timestamptz,
   last_sign_in_at timestamptz,
@@ -30,17 +33,55 @@ create table if not exists auth.users (
   is_super_admin boolean,
   created_at timestamptz,
   updated_at timestamptz,
-  phone text unique default null,
+  -- GoTrue created phone and phone_change as varchar(15) and later changed them to text,
+  -- which kept their varchar-typed defaults.
+  phone text unique default null::varchar,
   phone_confirmed_at timestamptz,
+  phone_change text default ''::varchar,
+  phone_change_token varchar(255) default '',
+  phone_change_sent_at timestamptz,
   confirmed_at timestamptz generated always as (least(email_confirmed_at, phone_confirmed_at)) stored,
+  email_change_token_current varchar(255) default '',
+  email_change_confirm_status smallint default 0
+    check (email_change_confirm_status >= 0 and email_change_confirm_status <= 2),
   banned_until timestamptz,
+  reauthentication_token varchar(255) default '',
+  reauthentication_sent_at timestamptz,
   is_sso_user boolean not null default false,
   deleted_at timestamptz,
   is_anonymous boolean not null default false
 );
-comment on table auth.users is 'Auth: stores user login data within a secure schema.';
-create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
+comment on table auth.users is 'Auth: Stores user login data within a secure schema.';
+comment on column auth.users.is_sso_user is
+  'Auth: Set this column to true when the account comes from SSO. These accounts can have duplicate emails.';
 create index if not exists users_instance_id_idx on auth.users (instance_id);
+create index if not exists users_instance_id_email_idx on auth.users (instance_id, lower(email));
+create unique index if not exists users_email_partial_key on auth.users (email) where (is_sso_user = false);
+create index if not exists users_is_anonymous_idx on auth.users (is_anonymous);
+-- GoTrue's token indexes skip empty and numeric (OTP) values, so '' never collides.
+create unique index if not exists confirmation_token_idx on auth.users (confirmation_token) where confirmation_token !~ '^[0-9 ]*$';
+create unique index if not exists recovery_token_idx on auth.users (recovery_token) where recovery_token !~ '^[0-9 ]*$';
+create unique index if not exists email_change_token_current_idx on auth.users (email_change_token_current) where email_change_token_current !~ '^[0-9 ]*$';
+create unique index if not exists email_change_token_new_idx on auth.users (email_change_token_new) where email_change_token_new !~ '^[0-9 ]*$';
+create unique index if not exists reauthentication_token_idx on auth.users (reauthentication_token) where reauthentication_token !~ '^[0-9 ]*$';
+
+create table if not exists auth.identities (
+  provider_id text not null,
+  user_id uuid not null references auth.users (id) on delete cascade,
+  identity_data jsonb not null,
+  provider text not null,
+  last_sign_in_at timestamptz,
+  created_at timestamptz,
+  updated_at timestamptz,
+  email text generated always as (lower(identity_data ->> 'email')) stored,
+  id uuid not null default gen_random_uuid() primary key,
+  constraint identities_provider_id_provider_unique unique (provider_id, provider)
+);
+comment on table auth.identities is 'Auth: Stores identities associated to a user.';
+comment on column auth.identities.email is
+  'Auth: Email is a generated column that references the optional email property in the identity_data';
+create index if not exists identities_user_id_idx on auth.identities (user_id);
+create index if not exists identities_email_idx on auth.identities (email text_pattern_ops);
 
 do $types$
 begin
@@ -78,7 +119,7 @@ create table if not exists auth.refresh_tokens (
   parent varchar(255),
   session_id uuid references auth.sessions (id) on delete cascade
 );
-comment on table auth.refresh_tokens is 'Auth: store of tokens used to refresh JWT tokens once they expire.';
+comment on table auth.refresh_tokens is 'Auth: Store of tokens used to refresh JWT tokens once they expire.';
 create index if not exists refresh_tokens_session_id_revoked_idx on auth.refresh_tokens (session_id, revoked);
 create index if not exists refresh_tokens_parent_idx on auth.refresh_tokens (parent);
 
@@ -123,10 +164,16 @@ as $$
   )::jsonb
 $$;
 
+-- Section: row-level security and grants (as GoTrue's migrations give them)
+-- RLS is enabled (not forced, and without policies): only the owner and BYPASSRLS roles
+-- read the tables. `postgres` has ALL through the default privileges and may pass SELECT on.
+
+alter table auth.users enable row level security;
+alter table auth.identities enable row level security;
+alter table auth.sessions enable row level security;
+alter table auth.refresh_tokens enable row level security;
+grant select on auth.users, auth.identities, auth.sessions, auth.refresh_tokens to postgres with grant option;
+
 reset role;
 
--- Section: grants (as Supabase gives them)
-
-grant all on all tables in schema auth to supabase_auth_admin, postgres;
-grant all on all sequences in schema auth to supabase_auth_admin, postgres;
-grant execute on all functions in schema auth to postgres, anon, authenticated, service_role, supabase_auth_admin;
+grant execute on all functions in schema auth to supabase_realtime_admin;

@@ -1,12 +1,13 @@
 -- =============================================================================
 -- Platform bootstrap, part 3: the realtime schema (Supabase Realtime's database side)
 --
--- `realtime.messages` is partitioned by day on `inserted_at` and owned by
--- supabase_realtime_admin; RLS on it authorizes private channels. `realtime.topic()`,
--- `realtime.send()` and `realtime.broadcast_changes()` follow Supabase's definitions.
+-- As Supabase Realtime's tenant migrations leave it. Realtime runs them connected as
+-- supabase_admin (the CLI's DB_USER), so objects are created as supabase_admin — its
+-- default privileges in schema realtime (part 1) grant them to postgres — and then handed
+-- to supabase_realtime_admin. `realtime.messages` is partitioned by day on `inserted_at`;
+-- RLS on it authorizes private channels. `realtime.topic()`, `realtime.send()` and
+-- `realtime.broadcast_changes()` follow Realtime's definitions.
 -- =============================================================================
-
-set role supabase_realtime_admin;
 
 -- Section: messages table
 
@@ -19,23 +20,42 @@ create table if not exists realtime.messages (
   updated_at timestamp without time zone not null default now(),
   inserted_at timestamp without time zone not null default now(),
   id uuid not null default gen_random_uuid(),
+  binary_payload bytea,
   primary key (id, inserted_at)
 ) partition by range (inserted_at);
 comment on table realtime.messages is
   'Realtime broadcast and presence messages; RLS on this table authorizes private channels.';
 alter table realtime.messages enable row level security;
+alter table realtime.messages owner to supabase_realtime_admin;
 
--- Daily partitions from yesterday to today + 3, named as Supabase Realtime names them.
--- Supabase Realtime (and the devstack's local Realtime) keeps creating them every day.
+do $constraints$
+begin
+  -- A message carries a JSON payload or a binary one, never both (NOT VALID, as upstream).
+  if not exists (select 1 from pg_constraint where conname = 'messages_payload_exclusive'
+                 and conrelid = 'realtime.messages'::regclass) then
+    alter table realtime.messages add constraint messages_payload_exclusive
+      check (payload is null or binary_payload is null) not valid;
+  end if;
+end
+$constraints$;
+
+-- Replay of private broadcasts reads the newest messages of a topic.
+create index if not exists messages_inserted_at_topic_index on realtime.messages (inserted_at desc, topic)
+  where extension = 'broadcast' and private is true;
+
+-- Daily partitions from yesterday to today + 3 (UTC), named and owned as Supabase Realtime
+-- creates them at connect time and from its janitor; the devstack's local Realtime keeps
+-- creating them the same way (devstack/realtime/partitions.ts).
 do $partitions$
 declare
   day date;
+  name text;
 begin
-  for day in select generate_series(current_date - 1, current_date + 3, interval '1 day')::date loop
-    execute format(
-      'create table if not exists realtime.%I partition of realtime.messages for values from (%L) to (%L)',
-      'messages_' || to_char(day, 'YYYY_MM_DD'), day, day + 1
-    );
+  for day in select generate_series((now() at time zone 'utc')::date - 1, (now() at time zone 'utc')::date + 3, interval '1 day')::date loop
+    name := 'messages_' || to_char(day, 'YYYY_MM_DD');
+    execute format('create table if not exists realtime.%I partition of realtime.messages for values from (%L) to (%L)',
+                   name, day, day + 1);
+    execute format('alter table realtime.%I owner to supabase_realtime_admin', name);
   end loop;
 end
 $partitions$;
@@ -136,13 +156,12 @@ create trigger notify_local_realtime
   for each statement
   execute function realtime.notify_local_realtime();
 
-reset role;
+-- Section: owners and grants (as Realtime's migrations give them)
 
--- Section: grants
+alter function realtime.topic() owner to supabase_realtime_admin;
+alter function realtime.send(jsonb, text, text, boolean) owner to supabase_realtime_admin;
+alter function realtime.broadcast_changes(text, text, text, text, text, record, record, text) owner to supabase_realtime_admin;
+alter function realtime.notify_local_realtime() owner to supabase_realtime_admin;
 
-grant select, insert, update, delete on realtime.messages to postgres, service_role;
-grant select, insert on realtime.messages to anon, authenticated;
-grant execute on function realtime.topic() to postgres, anon, authenticated, service_role;
-grant execute on function realtime.send(jsonb, text, text, boolean) to postgres, service_role, authenticated;
-grant execute on function realtime.broadcast_changes(text, text, text, text, text, record, record, text)
-  to postgres, service_role;
+-- No DELETE for anyone but postgres (which has ALL through the default privileges).
+grant select, insert, update on realtime.messages to postgres, anon, authenticated, service_role;

@@ -71,9 +71,10 @@ select is(
   (select rolsuper from pg_roles where rolname = 'postgres'), false,
   'postgres is not a superuser, as on hosted Supabase');
 select is(
-  (select count(*)::int from pg_namespace where nspname in ('auth', 'extensions', 'realtime')
-   and nspowner = (select oid from pg_roles where rolname = 'supabase_admin')),
-  3, 'auth, extensions and realtime are owned by supabase_admin');
+  (select string_agg(nspname || '=' || pg_get_userbyid(nspowner), ', ' order by nspname)
+   from pg_namespace where nspname in ('auth', 'extensions', 'realtime')),
+  'auth=supabase_admin, extensions=postgres, realtime=supabase_admin',
+  'auth and realtime are owned by supabase_admin, extensions by postgres, as on Supabase');
 select ok(
   (select count(*) >= 5 from pg_inherits where inhparent = 'realtime.messages'::regclass),
   'realtime.messages has daily partitions from yesterday to today + 3');

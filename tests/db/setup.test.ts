@@ -2,13 +2,13 @@
  * `npm run db:setup` (devstack/db/setup.ts) is idempotent, and the Supabase CLI's
  * `supabase db reset --db-url` works on a database prepared by it: the reset keeps the
  * platform bootstrap (roles, auth.users, auth.uid(), realtime.messages), empties auth,
- * re-applies every migration and loads the seed.
+ * re-applies every migration and loads the seed, whose users GoTrue can read.
  *
  * The reset runs on a database of its own in the run's cluster, never on the shared one.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
@@ -18,6 +18,11 @@ import { adminSql, type Sql } from '../harness/db.ts';
 
 const run = promisify(execFile);
 const supabaseBin = join(repoRoot, 'node_modules', '.bin', 'supabase');
+
+const facts = JSON.parse(readFileSync(join(repoRoot, 'sql', 'platform', 'facts.json'), 'utf8')) as {
+  gotrue_string_columns: { columns: string[] };
+};
+const gotrueStringColumns = facts.gotrue_string_columns.columns;
 
 /** Versions of every migration file, as the CLI records them. */
 const migrationVersions = readdirSync(join(repoRoot, 'supabase', 'migrations'))
@@ -63,7 +68,9 @@ describe('supabase db reset --db-url on a database prepared by db:setup', () => 
     admin = adminSql({ max: 1 });
     await admin.unsafe(`create database ${database}`);
     url = withDatabase(inject('databaseUrl'), database);
-    sql = postgres(url, { max: 2, onnotice: () => undefined });
+    // supabase_admin's search_path includes auth (as on Supabase); with public alone, regclass
+    // and regprocedure names below read schema-qualified.
+    sql = postgres(url, { max: 2, onnotice: () => undefined, connection: { search_path: 'public' } });
   }, 60_000);
 
   afterAll(async () => {
@@ -92,7 +99,7 @@ describe('supabase db reset --db-url on a database prepared by db:setup', () => 
         partitions: number;
         send: string | null;
         uid: string | null;
-        schemas: number;
+        schemas: string;
         postgres_super: boolean;
         service_bypass: boolean;
         api_roles: number;
@@ -104,8 +111,8 @@ describe('supabase db reset --db-url on a database prepared by db:setup', () => 
              (select count(*)::int from pg_inherits where inhparent = to_regclass('realtime.messages')) as partitions,
              to_regprocedure('realtime.send(jsonb, text, text, boolean)')::text as send,
              to_regprocedure('auth.uid()')::text as uid,
-             (select count(*)::int from pg_namespace where nspname in ('auth', 'realtime', 'extensions')
-                and nspowner = 'supabase_admin'::regrole) as schemas,
+             (select string_agg(nspname || '=' || pg_get_userbyid(nspowner), ', ' order by nspname)
+                from pg_namespace where nspname in ('auth', 'extensions', 'realtime')) as schemas,
              (select rolsuper from pg_roles where rolname = 'postgres') as postgres_super,
              (select rolbypassrls from pg_roles where rolname = 'service_role') as service_bypass,
              (select count(*)::int from pg_roles where rolname in ('anon', 'authenticated', 'service_role', 'authenticator')) as api_roles`;
@@ -116,7 +123,7 @@ describe('supabase db reset --db-url on a database prepared by db:setup', () => 
       partitions: expect.any(Number),
       send: 'realtime.send(jsonb,text,text,boolean)',
       uid: 'auth.uid()',
-      schemas: 3,
+      schemas: 'auth=supabase_admin, extensions=postgres, realtime=supabase_admin',
       postgres_super: false,
       service_bypass: true,
       api_roles: 4,
@@ -165,6 +172,14 @@ describe('supabase db reset --db-url on a database prepared by db:setup', () => 
              (select count(*)::int from auth.users where email in ('alice@example.com', 'bob@example.com', 'carol@example.com')) as seeded,
              (select count(*)::int from public.projects where name = 'before reset') as projects`;
     expect(counts).toEqual({ before: 0, seeded: 3, projects: 0 });
+    // GoTrue reads these columns into plain strings: a NULL in any of them fails the
+    // seeded users' sign-in under real Supabase Auth (sql/platform/facts.json).
+    const seededUsers = await sql<{ email: string; nulls: string[]; identities: number }[]>`
+      select u.email,
+             array(select key from jsonb_each(to_jsonb(u)) where key = any(${gotrueStringColumns}) and value = 'null'::jsonb) as nulls,
+             (select count(*)::int from auth.identities i where i.user_id = u.id and i.provider = 'email') as identities
+      from auth.users u where u.email like '%@example.com' order by u.email`;
+    expect(seededUsers).toEqual(['alice', 'bob', 'carol'].map((name) => ({ email: `${name}@example.com`, nulls: [], identities: 1 })));
     await expectMigrationsWorking();
   }, 120_000);
 

@@ -3,10 +3,10 @@
  * exactly as `npm run db:setup` sets up a database. `TANDEM_TEST_DATABASE_URL` points the
  * run at an existing (superuser) database instead; `DATABASE_URL` is never read.
  *
- * The same cluster gets a second database for the database suite (pgTAP, property tests,
- * lint): set up the same way after Supabase's default privileges in schema public
- * (`db:setup --supabase-default-privileges`, as `supabase start` has them), so the suite
- * proves the grants hold with and without them.
+ * The run's database has no default privileges in schema public (`db:setup
+ * --without-default-privileges`). The same cluster gets a second database for the
+ * database suite (pgTAP, property tests, lint) that keeps the bootstrap's, as `supabase
+ * start` has them, so the suite proves the grants hold with and without them.
  */
 import type { TestProject } from 'vitest/node';
 import postgres from 'postgres';
@@ -33,7 +33,7 @@ export default async function setup(project: TestProject) {
   let defaultPrivilegesDatabaseUrl: string;
   try {
     // One after the other: the bootstrap creates and alters cluster-wide roles.
-    await prepareDatabase(databaseUrl);
+    await prepareDatabase(databaseUrl, { supabaseDefaultPrivileges: false });
     defaultPrivilegesDatabaseUrl = await createSiblingDatabase(databaseUrl, 'default_privileges');
     await prepareDatabase(defaultPrivilegesDatabaseUrl, { supabaseDefaultPrivileges: true });
     redis = await startRedisServer();
