@@ -1,7 +1,8 @@
 /**
  * `npm run db:setup [-- --seed]`: prepares a database for Tandem.
  *
- * 1. When the database is not a Supabase database (no `auth.users`), applies the platform
+ * 1. When the database is not a Supabase database (no `auth.users`), or was bootstrapped by
+ *    an earlier Tandem whose bootstrap lacked GoTrue's newer columns, applies the platform
  *    bootstrap (`sql/platform/*.sql`, which gives schema public Supabase's default
  *    privileges, as `supabase start` has them) as the superuser of the given URL; with
  *    `--without-default-privileges`, then takes those default privileges away again
@@ -85,15 +86,24 @@ export async function setupDatabase(options: SetupOptions): Promise<SetupResult>
   let bootstrapped = false;
   let migrationUrl = options.url;
   try {
-    const [state] = await admin<{ has_auth: boolean; is_superuser: boolean; user: string }[]>`
+    const [state] = await admin<{ has_auth: boolean; outdated_bootstrap: boolean; is_superuser: boolean; user: string }[]>`
       select to_regclass('auth.users') is not null as has_auth,
+             -- Bootstrapped by an earlier Tandem: its own trigger function is there, one of the
+             -- GoTrue columns the bootstrap now reproduces is not (sql/platform/README.md).
+             (to_regprocedure('realtime.notify_local_realtime()') is not null
+              and not exists (select 1 from pg_attribute
+                               where attrelid = to_regclass('auth.users') and attname = 'reauthentication_token'
+                                 and not attisdropped)) as outdated_bootstrap,
              (select rolsuper from pg_roles where rolname = current_user) as is_superuser,
              current_user as user`;
     if (!state) throw new Error('could not read the database state');
-    if (!state.has_auth) {
+    if (!state.has_auth || state.outdated_bootstrap) {
       if (!state.is_superuser) {
+        const why = state.has_auth
+          ? 'this database was bootstrapped by an earlier Tandem, so it needs the platform bootstrap again'
+          : 'this database has no auth schema, so it needs the platform bootstrap';
         throw new Error(
-          `this database has no auth schema, so it needs the platform bootstrap, which must run as a superuser; ` +
+          `${why}, which must run as a superuser; ` +
             `"${state.user}" is not one. Use a superuser URL (e.g. supabase_admin) for db:setup.`,
         );
       }

@@ -51,6 +51,24 @@ create table if not exists auth.users (
   deleted_at timestamptz,
   is_anonymous boolean not null default false
 );
+-- A database bootstrapped by an earlier Tandem has auth.users without these GoTrue columns;
+-- db:setup re-applies the bootstrap to it (devstack/db/setup.ts), which adds them here.
+alter table auth.users
+  add column if not exists email_change_token_new varchar(255),
+  add column if not exists phone_change text default ''::varchar,
+  add column if not exists phone_change_token varchar(255) default '',
+  add column if not exists phone_change_sent_at timestamptz,
+  add column if not exists email_change_token_current varchar(255) default '',
+  add column if not exists email_change_confirm_status smallint default 0
+    check (email_change_confirm_status >= 0 and email_change_confirm_status <= 2),
+  add column if not exists reauthentication_token varchar(255) default '',
+  add column if not exists reauthentication_sent_at timestamptz;
+-- GoTrue reads these into plain strings (sql/platform/README.md); rows an earlier bootstrap's
+-- seed or local Auth wrote hold NULL there.
+update auth.users
+   set confirmation_token = coalesce(confirmation_token, ''), recovery_token = coalesce(recovery_token, ''),
+       email_change_token_new = coalesce(email_change_token_new, ''), email_change = coalesce(email_change, '')
+ where confirmation_token is null or recovery_token is null or email_change_token_new is null or email_change is null;
 comment on table auth.users is 'Auth: Stores user login data within a secure schema.';
 comment on column auth.users.is_sso_user is
   'Auth: Set this column to true when the account comes from SSO. These accounts can have duplicate emails.';

@@ -25,6 +25,8 @@ create table if not exists realtime.messages (
 ) partition by range (inserted_at);
 comment on table realtime.messages is
   'Realtime broadcast and presence messages; RLS on this table authorizes private channels.';
+-- A database bootstrapped by an earlier Tandem lacks binary_payload (devstack/db/setup.ts).
+alter table realtime.messages add column if not exists binary_payload bytea;
 alter table realtime.messages enable row level security;
 alter table realtime.messages owner to supabase_realtime_admin;
 

@@ -189,3 +189,58 @@ describe('supabase db reset --db-url on a database prepared by db:setup', () => 
     await expectMigrationsWorking();
   }, 120_000);
 });
+
+describe('db:setup on a database bootstrapped by an earlier Tandem', () => {
+  const database = `tandem_upgrade_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  /** The columns the bootstrap gained when it began to follow GoTrue's and Realtime's migrations. */
+  const addedUserColumns = [
+    'email_change_token_new',
+    'email_change_token_current',
+    'email_change_confirm_status',
+    'phone_change',
+    'phone_change_token',
+    'phone_change_sent_at',
+    'reauthentication_token',
+    'reauthentication_sent_at',
+  ];
+  let admin: Sql;
+  let sql: Sql;
+
+  beforeAll(async () => {
+    admin = adminSql({ max: 1 });
+    await admin.unsafe(`create database ${database}`);
+    const url = withDatabase(inject('databaseUrl'), database);
+    await setupDatabase({ url, supabaseDefaultPrivileges: false });
+    sql = postgres(url, { max: 1, onnotice: () => undefined });
+    // Back to what the earlier bootstrap left: no newer columns, a user with NULL tokens.
+    await sql.unsafe(`alter table auth.users ${addedUserColumns.map((c) => `drop column ${c}`).join(', ')}`);
+    await sql`alter table realtime.messages drop column binary_payload`;
+    await sql`insert into auth.users (id, email, confirmation_token, recovery_token, email_change)
+              values (${randomUUID()}, 'earlier@upgrade.test', null, null, null)`;
+  }, 120_000);
+
+  afterAll(async () => {
+    await sql?.end();
+    await admin?.unsafe(`drop database if exists ${database} with (force)`);
+    await admin?.end();
+  }, 60_000);
+
+  test('re-applies the bootstrap: the GoTrue columns and binary_payload are back, earlier users hold no NULL strings', async () => {
+    const result = await setupDatabase({ url: withDatabase(inject('databaseUrl'), database), supabaseDefaultPrivileges: false });
+    expect(result).toEqual({ bootstrapped: true, migrationsApplied: [], seeded: false });
+    const columns = await sql<{ attname: string }[]>`
+      select attname from pg_attribute
+       where attrelid = 'auth.users'::regclass and attnum > 0 and not attisdropped and attname = any(${addedUserColumns})`;
+    expect(columns.map((c) => c.attname).sort()).toEqual([...addedUserColumns].sort());
+    const [payload] = await sql<{ ok: boolean }[]>`
+      select exists (select 1 from pg_attribute where attrelid = 'realtime.messages'::regclass
+                      and attname = 'binary_payload' and not attisdropped) as ok`;
+    expect(payload?.ok).toBe(true);
+    const nulls = await sql<{ email: string }[]>`
+      select email from auth.users
+       where ${sql.unsafe(gotrueStringColumns.map((c) => `${c} is null`).join(' or '))}`;
+    expect(nulls).toEqual([]);
+    const again = await setupDatabase({ url: withDatabase(inject('databaseUrl'), database), supabaseDefaultPrivileges: false });
+    expect(again.bootstrapped).toBe(false);
+  }, 120_000);
+});
