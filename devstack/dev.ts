@@ -195,6 +195,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
       functionsUrl: `http://127.0.0.1:${functions.port}`,
       auth: auth.handler,
       realtimeUpgrade: (req, socket, head) => realtime.handleUpgrade(req, socket, head),
+      realtimeRequest: (req, res) => realtime.handleRequest(req, res),
       consoleConfig: { supabaseUrl: gatewayUrl, anonKey },
     });
     stoppers.push({ name: 'gateway', stop: () => gateway.close() });

@@ -5,6 +5,7 @@
  *   /functions/v1/<name>/...  → the Deno edge functions (proxied)
  *   /auth/v1/...              → local Auth (in-process handler)
  *   /realtime/v1/websocket    → local Realtime (WebSocket upgrade)
+ *   /realtime/v1/api/...      → local Realtime's REST broadcast (in-process handler)
  *   /rest/v1/...              → 501: PostgREST needs Docker (`supabase start`)
  *   /                         → the browser console
  */
@@ -25,6 +26,8 @@ export interface GatewayOptions {
   functionsUrl: string;
   auth: RequestHandler;
   realtimeUpgrade: UpgradeHandler;
+  /** Realtime's REST API (`/realtime/v1/api/broadcast`), as the CLI's gateway routes it. */
+  realtimeRequest: RequestHandler;
   /** Values the console page needs: the public URL and the anon key. */
   consoleConfig: { supabaseUrl: string; anonKey: string };
 }
@@ -57,7 +60,7 @@ function sendFile(res: ServerResponse, path: string): void {
  * Starts the gateway. A port already in use is an error naming the port.
  *
  * @example
- * const gateway = await startGateway({ port: 54321, functionsUrl, auth, realtimeUpgrade, consoleConfig });
+ * const gateway = await startGateway({ port: 54321, functionsUrl, auth, realtimeUpgrade, realtimeRequest, consoleConfig });
  */
 export async function startGateway(options: GatewayOptions): Promise<{ url: string; server: Server; close(): Promise<void> }> {
   const functionsTarget = new URL(options.functionsUrl);
@@ -69,6 +72,7 @@ export async function startGateway(options: GatewayOptions): Promise<{ url: stri
       );
     }
     if (path.startsWith('/auth/v1/') || path === '/auth/v1') return options.auth(req, res);
+    if (path.startsWith('/realtime/v1/api/') || path === '/realtime/v1/api') return options.realtimeRequest(req, res);
     if (path.startsWith('/rest/v1')) {
       return sendJson(res, 501, {
         error: {

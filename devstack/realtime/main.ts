@@ -1,11 +1,14 @@
 /**
- * `npm run realtime`: the local Realtime on 127.0.0.1:${PORT:-54332}, path
- * /realtime/v1/websocket. Reads SUPABASE_DB_URL (else DATABASE_URL) and TANDEM_JWT_SECRET
- * and/or SUPABASE_JWKS (else ${SUPABASE_URL}/auth/v1/.well-known/jwks.json).
+ * `npm run realtime`: the local Realtime on 127.0.0.1:${PORT:-54332}, paths
+ * /realtime/v1/websocket and /realtime/v1/api/broadcast. Reads SUPABASE_DB_URL (else
+ * DATABASE_URL) and TANDEM_JWT_SECRET and/or SUPABASE_JWKS (else
+ * ${SUPABASE_URL}/auth/v1/.well-known/jwks.json); tenant limits from upstream's variables
+ * (TENANT_MAX_EVENTS_PER_SECOND, ... — see devstack/realtime/rate-limits.ts).
  */
 import { jwtVerifierConfigFromEnv } from '../../edge-functions/_shared/auth/jwt.ts';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
 import { databaseUrlFromEnv } from '../db/setup.ts';
+import { tenantLimitsFromEnv } from './rate-limits.ts';
 import { createRealtimeServer } from './server.ts';
 
 async function main(): Promise<void> {
@@ -15,7 +18,8 @@ async function main(): Promise<void> {
   if (!databaseUrl) throw new Error('the local Realtime needs SUPABASE_DB_URL or DATABASE_URL');
   if (!jwt.jwtSecret && !jwt.jwks && !jwt.jwksUrl) throw new Error('the local Realtime needs TANDEM_JWT_SECRET or SUPABASE_JWKS to verify tokens');
   const port = Number(process.env.PORT ?? 54332);
-  const realtime = await createRealtimeServer({ databaseUrl, jwt, logger: log });
+  const tenant = tenantLimitsFromEnv((name) => process.env[name]);
+  const realtime = await createRealtimeServer({ databaseUrl, jwt, logger: log, tenant });
   const { url } = await realtime.listen(port, '127.0.0.1');
   log.info('realtime_listening', { url });
   const stop = () => {

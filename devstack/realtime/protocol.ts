@@ -25,10 +25,10 @@ export interface UserBroadcastPush {
 
 /** A broadcast on its way to subscribers: JSON (`payload` map) or a user broadcast. */
 export type OutboundBroadcast =
-  | { kind: 'json'; payload: Record<string, unknown> }
+  | { kind: 'json'; payload: unknown }
   | { kind: 'user'; userEvent: string; encoding: 'json' | 'binary'; body: Uint8Array; metadata?: Record<string, unknown> };
 
-/** Why a frame could not be decoded; the server answers it instead of crashing. */
+/** Why a frame could not be decoded; the server drops such a frame and keeps the socket, as upstream does. */
 export class MalformedFrameError extends Error {
   override readonly name = 'MalformedFrameError';
 }
@@ -62,6 +62,10 @@ export function decodeFrame(vsn: Vsn, data: Buffer, isBinary: boolean): InboundF
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new MalformedFrameError('expected a V1 object {topic, event, payload, ref}');
   const message = parsed as Record<string, unknown>;
+  // Phoenix.Socket.Message.from_map! fetches these four keys (join_ref is optional).
+  for (const key of ['topic', 'event', 'payload', 'ref']) {
+    if (!(key in message)) throw new MalformedFrameError(`missing key ${JSON.stringify(key)}`);
+  }
   return checkFields({ joinRef: asRef(message.join_ref), ref: asRef(message.ref), topic: message.topic, event: message.event, payload: message.payload });
 }
 
@@ -92,15 +96,16 @@ function decodeBinary(data: Buffer): InboundFrame {
     if (error instanceof MalformedFrameError) throw error;
     throw new MalformedFrameError('binary frame header is not UTF-8');
   }
-  const [joinRef, ref, topic, userEvent] = fields as [string, string, string, string, string];
-  const body = new Uint8Array(data.subarray(offset));
-  if (encoding === 'json') {
+  const [joinRef, ref, topic, userEvent, metadata] = fields as [string, string, string, string, string];
+  // Upstream decodes the metadata but passes the user payload on as bytes, unread.
+  if (metadata !== '') {
     try {
-      JSON.parse(textDecoder.decode(body));
+      JSON.parse(metadata);
     } catch {
-      throw new MalformedFrameError('binary broadcast says JSON but its payload is not JSON');
+      throw new MalformedFrameError('binary broadcast metadata is not JSON');
     }
   }
+  const body = new Uint8Array(data.subarray(offset));
   const push: UserBroadcastPush = { kind: 'user_broadcast_push', userEvent, encoding, body };
   return { joinRef: joinRef || null, ref: ref || null, topic, event: 'broadcast', payload: push };
 }
@@ -148,16 +153,18 @@ export function encodeBroadcast(vsn: Vsn, topic: string, broadcast: OutboundBroa
     return Buffer.concat([header, topicBytes, eventBytes, metadataBytes, broadcast.body]);
   }
   if (broadcast.encoding !== 'json') return undefined;
-  const payload: Record<string, unknown> = {
-    event: broadcast.userEvent,
-    payload: JSON.parse(Buffer.from(broadcast.body).toString('utf8')),
-    type: 'broadcast',
-  };
+  let userPayload: unknown;
+  try {
+    userPayload = JSON.parse(Buffer.from(broadcast.body).toString('utf8'));
+  } catch {
+    return undefined; // upstream's conversion to a JSON broadcast fails and the copy is dropped
+  }
+  const payload: Record<string, unknown> = { event: broadcast.userEvent, payload: userPayload, type: 'broadcast' };
   if (broadcast.metadata) payload.meta = broadcast.metadata;
   return encodeMessage(vsn, { joinRef: null, ref: null, topic, event: 'broadcast', payload });
 }
 
 /** Byte size of a broadcast's user payload, for the payload-size limit. */
 export function broadcastSize(broadcast: OutboundBroadcast): number {
-  return broadcast.kind === 'json' ? Buffer.byteLength(JSON.stringify(broadcast.payload)) : broadcast.body.byteLength;
+  return broadcast.kind === 'json' ? Buffer.byteLength(JSON.stringify(broadcast.payload) ?? '') : broadcast.body.byteLength;
 }

@@ -9,7 +9,7 @@
  * order, while fan-out (broadcast, presence, database messages) reaches it directly.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import postgres from 'postgres';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -38,6 +38,8 @@ import {
   type OutboundBroadcast,
   type Vsn,
 } from './protocol.ts';
+import { createTenantCounters, DEFAULT_TENANT_LIMITS, maxPayloadBytes as payloadLimitOf, type TenantLimits } from './rate-limits.ts';
+import { createRestBroadcastHandler, REALTIME_API_PREFIX } from './rest-broadcast.ts';
 import { createRealtimeTokenVerifier, RealtimeTokenError, type Claims } from './tokens.ts';
 
 export const REALTIME_PATH = '/realtime/v1/websocket';
@@ -50,23 +52,27 @@ export interface RealtimeServerOptions {
   logger?: Logger;
   /** Delay before a refused join is answered; upstream's CHANNEL_ERROR_BACKOFF_MS (5 s). */
   joinErrorBackoffMs?: number;
+  /** Delay before a refused WebSocket handshake is answered; upstream's CONNECT_ERROR_BACKOFF_MS (2 s). */
+  connectErrorBackoffMs?: number;
+  /**
+   * The tenant's limits under upstream's tenant field names (`max_events_per_second`,
+   * `max_payload_size_in_kb`, ...); unset ones take upstream's defaults, which `supabase start`
+   * seeds (its config.toml exposes none of them).
+   */
+  tenant?: Partial<TenantLimits>;
+  /** One rate-counter tick; upstream's is 5 s (averages over 12 ticks). Tests shorten it. */
+  rateCounterTickMs?: number;
   /**
    * Opaque API keys (`sb_publishable_…`, `sb_secret_…`): the JWT to use in their place, as
    * Supabase's API gateway substitutes one before Realtime sees the request.
    */
   resolveApiKey?: (apiKey: string) => string | undefined;
-  /** Largest broadcast or track payload; upstream's default is 3000 kB (+500 B). */
-  maxPayloadBytes?: number;
-  /** Presence track/untrack calls allowed per client per window (upstream: 5 per 30 s). */
-  clientPresenceLimit?: { maxCalls: number; windowMs: number };
   /** How often partitions are maintained (always also at start). */
   partitionMaintenanceMs?: number;
   /** Connections used for authorization checks. */
   poolSize?: number;
   /** application_name of the server's Postgres connections. */
   applicationName?: string;
-  /** Channels one socket may hold (upstream tenant default: 100). */
-  maxChannelsPerClient?: number;
   /** A socket that sends nothing (not even a heartbeat) for this long is closed; Phoenix's default is 60 s. */
   idleTimeoutMs?: number;
 }
@@ -74,6 +80,8 @@ export interface RealtimeServerOptions {
 export interface RealtimeServer {
   /** Hands a node:http 'upgrade' to the server (mount it in a gateway). */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Answers a request under /realtime/v1/api (the REST broadcast; mount it in a gateway). */
+  handleRequest(req: IncomingMessage, res: ServerResponse): void;
   /** Starts an own HTTP server; port 0 picks a free port. */
   listen(port: number, host?: string): Promise<{ url: string; port: number }>;
   /** Number of open WebSocket connections. */
@@ -111,14 +119,17 @@ interface Channel {
   policies: Policies | null;
   expiryTimer?: NodeJS.Timeout;
   presenceWindow: { count: number; resetAt: number };
+  /** The payload last tracked (upstream's presence_track_payload): an unchanged track is a no-op. */
+  trackedPayloadJson?: string;
   closed: boolean;
   chain: Promise<void>;
 }
 
 const CONFIRM_TOKEN_INTERVAL_MS = 5 * 60_000;
 
+/** Upstream's FlexibleBoolean: true, or "true" in any case; anything else is the default, false. */
 function flexibleBoolean(value: unknown): boolean {
-  return value === true || value === 'true' || value === 1 || value === '1';
+  return value === true || (typeof value === 'string' && value.toLowerCase() === 'true');
 }
 
 function asObject(value: unknown): Record<string, unknown> {
@@ -131,7 +142,7 @@ function tenantTopicOf(subTopic: string, isPrivate: boolean): string {
 
 function refuseHandshake(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ error: message });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Error';
+  const reason = STATUS_CODES[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
@@ -149,8 +160,12 @@ function refuseHandshake(socket: Duplex, status: number, message: string): void 
 export async function createRealtimeServer(options: RealtimeServerOptions): Promise<RealtimeServer> {
   const log = options.logger ?? createLogger({ service: 'realtime' });
   const joinErrorBackoffMs = options.joinErrorBackoffMs ?? 5000;
-  const maxPayloadBytes = options.maxPayloadBytes ?? 3_000_500;
-  const presenceLimit = options.clientPresenceLimit ?? { maxCalls: 5, windowMs: 30_000 };
+  const connectErrorBackoffMs = options.connectErrorBackoffMs ?? 2000;
+  const limits: TenantLimits = { ...DEFAULT_TENANT_LIMITS, ...options.tenant };
+  const maxPayloadBytes = payloadLimitOf(limits);
+  const counters = createTenantCounters(limits, { tickMs: options.rateCounterTickMs ?? 5000, log });
+  /** Sockets with a joined channel (upstream's UsersCounter): what max_concurrent_users limits. */
+  const users = new Set<Connection>();
   const verifyToken = createRealtimeTokenVerifier(options.jwt);
   const sql = postgres(options.databaseUrl, {
     max: options.poolSize ?? 10,
@@ -163,7 +178,6 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
   // Upstream's endpoint: max_frame_size 5_000_000.
   const wss = new WebSocketServer({ noServer: true, maxPayload: 5_000_000, perMessageDeflate: false });
   const idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
-  const maxChannelsPerClient = options.maxChannelsPerClient ?? 100;
   const ownServers: Server[] = [];
 
   let databaseListener: { stop(): Promise<void> };
@@ -203,8 +217,14 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     send(channel.conn, encodeMessage(channel.conn.vsn, { joinRef: channel.joinRef, ref: null, topic: channel.topic, event, payload }));
   }
 
+  /**
+   * Sends a broadcast to the topic's subscribers. As upstream's MessageDispatcher, each copy
+   * counts as an event, and a receiving channel while the events limit is triggered gets its
+   * copy, then `Too many messages per second` and is closed.
+   */
   function fanOut(tenantTopic: string, broadcast: OutboundBroadcast, except?: Channel): void {
     const encoded = new Map<Vsn, string | Buffer | undefined>();
+    const overLimit: Channel[] = [];
     for (const channel of subscribers.get(tenantTopic) ?? []) {
       if (channel === except || channel.closed) continue;
       if (channel.isPrivate && channel.policies?.broadcast.read !== true) continue;
@@ -212,19 +232,36 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
       if (!encoded.has(vsn)) encoded.set(vsn, encodeBroadcast(vsn, channel.topic, broadcast));
       const frame = encoded.get(vsn);
       if (frame !== undefined) send(channel.conn, frame);
+      counters.events.add();
+      if (counters.events.triggered) overLimit.push(channel);
     }
+    for (const channel of overLimit) enqueue(channel, () => shutdown(channel, 'Too many messages per second'));
   }
 
   function fanOutPresence(tenantTopic: string, diff: PresenceDiff | undefined): void {
     if (!diff) return;
+    let delivered = 0;
     for (const channel of subscribers.get(tenantTopic) ?? []) {
       if (channel.closed) continue;
       if (channel.isPrivate && channel.policies?.presence.read !== true) continue;
       send(channel.conn, encodeMessage(channel.conn.vsn, { joinRef: null, ref: null, topic: channel.topic, event: 'presence_diff', payload: diff }));
+      delivered += 1;
     }
+    counters.presence.add(delivered);
+  }
+
+  /** Upstream's limit_presence_event: over the average the event is refused, else it counts. */
+  function presenceWithinLimit(): boolean {
+    if (counters.presence.avg > limits.max_presence_events_per_second) return false;
+    counters.presence.add();
+    return true;
   }
 
   function deliverDatabaseMessage(message: DatabaseMessage): void {
+    // Upstream's replication handler drops a row while the events limit is triggered, and an oversize one.
+    if (counters.events.triggered) return log.warn('database_broadcast_dropped', { id: message.id, reason: 'Too many messages per second' });
+    if (Buffer.byteLength(message.payloadJson) > maxPayloadBytes) return log.warn('database_broadcast_dropped', { id: message.id, reason: 'payload_size_exceeded' });
+    counters.events.add();
     fanOut(tenantTopicOf(message.topic, message.private), {
       kind: 'user',
       userEvent: message.event,
@@ -233,6 +270,19 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
       metadata: { id: message.id },
     });
   }
+
+  const handleRequest = createRestBroadcastHandler({
+    limits,
+    counters,
+    log,
+    verifyToken,
+    resolveApiKey: options.resolveApiKey,
+    async canBroadcast(topic, claims, headers) {
+      const policies = await authorizeWrite(sql, emptyPolicies(), { topic, claims, headers }, ['broadcast']);
+      return policies.broadcast.write === true;
+    },
+    deliver: (topic, isPrivate, broadcast) => fanOut(tenantTopicOf(topic, isPrivate), broadcast),
+  });
 
   // ---- channel lifecycle -----------------------------------------------------------------
 
@@ -327,8 +377,6 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     const existing = conn.channels.get(frame.topic);
     if (existing) closeChannel(existing, 'phx_close');
 
-    if (conn.channels.size >= maxChannelsPerClient) return refuseJoin(conn, frame, 'ChannelRateLimitReached: Too many channels');
-
     const params = asObject(frame.payload);
     const config = asObject(params.config);
     const broadcastConfig = asObject(config.broadcast);
@@ -337,8 +385,31 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     const presenceEnabled = flexibleBoolean(presenceConfig.enabled);
     const key = presenceConfig.key;
     const presenceKey = typeof key === 'string' && key !== '' ? key : key !== undefined && key !== null && key !== '' ? String(key) : randomUUID();
-    const offered = typeof params.access_token === 'string' ? params.access_token : typeof params.user_token === 'string' ? params.user_token : undefined;
-    const accessToken = offered === undefined || offered.startsWith('sb_') ? conn.apiKeyToken : offered;
+    // Upstream's assign_access_token: an `sb_` key means the socket's API key; else user_token, then access_token.
+    const offered = params.access_token !== undefined && params.access_token !== null && params.access_token !== false ? params.access_token : params.user_token;
+    const accessToken =
+      typeof offered === 'string' && offered.startsWith('sb_')
+        ? conn.apiKeyToken
+        : typeof params.user_token === 'string'
+          ? params.user_token
+          : typeof params.access_token === 'string'
+            ? params.access_token
+            : conn.apiKeyToken;
+
+    // Upstream's order: private_only, concurrent users, joins per second, channels per socket, then the token.
+    if (limits.private_only && !isPrivate) return refuseJoin(conn, frame, 'PrivateOnly: This project only allows private channels');
+    if (!users.has(conn) && users.size >= limits.max_concurrent_users) {
+      log.error('rate_limit_reached', { code: 'ConnectionRateLimitReached', message: 'Too many connected users' });
+      return refuseJoin(conn, frame, 'ConnectionRateLimitReached: Too many connected users');
+    }
+    if (counters.joins.triggered) {
+      // Upstream asks the transport to disconnect; the transport, blocked in the join, first relays its refusal.
+      await refuseJoin(conn, frame, 'ClientJoinRateLimitReached: Too many joins per second');
+      conn.ws.close(1000, 'disconnect');
+      return;
+    }
+    counters.joins.add();
+    if (conn.channels.size >= limits.max_channels_per_client) return refuseJoin(conn, frame, 'ChannelRateLimitReached: Too many channels');
 
     let claims: Claims;
     try {
@@ -382,6 +453,7 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
       chain: Promise.resolve(),
     };
     conn.channels.set(frame.topic, channel);
+    users.add(conn);
     const group = subscribers.get(channel.tenantTopic) ?? new Set<Channel>();
     group.add(channel);
     subscribers.set(channel.tenantTopic, group);
@@ -397,7 +469,10 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
         channel: subTopic,
       });
     }
-    if (presenceEnabled && (!isPrivate || policies?.presence.read === true)) push(channel, 'presence_state', presence.list(channel.tenantTopic));
+    if (presenceEnabled && (!isPrivate || policies?.presence.read === true)) {
+      if (!presenceWithinLimit()) return shutdown(channel, 'Too many presence messages per second');
+      push(channel, 'presence_state', presence.list(channel.tenantTopic));
+    }
   }
 
   // ---- channel events --------------------------------------------------------------------
@@ -414,11 +489,9 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     let broadcast: OutboundBroadcast;
     if (isUserBroadcastPush(frame.payload)) {
       broadcast = { kind: 'user', userEvent: frame.payload.userEvent, encoding: frame.payload.encoding, body: frame.payload.body };
-    } else if (frame.payload && typeof frame.payload === 'object' && !Array.isArray(frame.payload)) {
-      broadcast = { kind: 'json', payload: frame.payload as Record<string, unknown> };
     } else {
-      reply(channel.conn, frame, 'error', { reason: 'expected broadcasted payload to be a map' });
-      return;
+      // Upstream relays whatever JSON the client sent as the broadcast's payload.
+      broadcast = { kind: 'json', payload: frame.payload };
     }
     if (channel.isPrivate) {
       if (channel.policies?.broadcast.write === undefined) {
@@ -432,8 +505,10 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
       // Upstream drops a denied broadcast silently, even with ack.
       if (channel.policies?.broadcast.write !== true) return;
     }
+    counters.events.add();
     if (broadcastSize(broadcast) > maxPayloadBytes) {
-      if (channel.ackBroadcast) reply(channel.conn, frame, 'error', { reason: 'Payload size exceeded' });
+      // Upstream replies {:error, :payload_size_exceeded}: the atom is the whole response.
+      if (channel.ackBroadcast) reply(channel.conn, frame, 'error', 'payload_size_exceeded');
       return;
     }
     fanOut(channel.tenantTopic, broadcast, channel.selfBroadcast ? undefined : channel);
@@ -447,8 +522,8 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     const window = channel.presenceWindow;
     if (now > window.resetAt) {
       window.count = 1;
-      window.resetAt = now + presenceLimit.windowMs;
-    } else if (window.count >= presenceLimit.maxCalls) {
+      window.resetAt = now + limits.client_presence_window_ms;
+    } else if (window.count >= limits.max_client_presence_events_per_window) {
       log.error('client_presence_rate_limit', { topic: channel.subTopic });
       return shutdown(channel, 'Client presence rate limit exceeded');
     } else {
@@ -457,6 +532,7 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
 
     const event = payload.event.toLowerCase();
     if (event === 'untrack') {
+      channel.trackedPayloadJson = undefined;
       fanOutPresence(channel.tenantTopic, presence.untrack(channel.tenantTopic, channel.id));
       return reply(channel.conn, frame, 'ok', {});
     }
@@ -479,7 +555,11 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     if (!trackPayload || typeof trackPayload !== 'object' || Array.isArray(trackPayload)) {
       return reply(channel.conn, frame, 'error', { reason: 'Presence track payload must be a map' });
     }
-    if (Buffer.byteLength(JSON.stringify(trackPayload)) > maxPayloadBytes) return shutdown(channel, 'Track message size exceeded');
+    const trackedJson = JSON.stringify(trackPayload);
+    if (trackedJson === channel.trackedPayloadJson) return reply(channel.conn, frame, 'ok', {});
+    if (Buffer.byteLength(trackedJson) > maxPayloadBytes) return shutdown(channel, 'Track message size exceeded');
+    if (!presenceWithinLimit()) return shutdown(channel, 'Too many presence messages per second');
+    channel.trackedPayloadJson = trackedJson;
     channel.presenceEnabled = true;
     fanOutPresence(channel.tenantTopic, presence.track(channel.tenantTopic, channel.id, channel.presenceKey, trackPayload as Record<string, unknown>));
     reply(channel.conn, frame, 'ok', {});
@@ -487,7 +567,9 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
 
   async function handleAccessToken(channel: Channel, frame: InboundFrame): Promise<void> {
     const token = asObject(frame.payload).access_token;
-    if (typeof token !== 'string' || token.startsWith('sb_') || token === channel.accessToken) return;
+    // Upstream's access_token clauses take a string or null; anything else is an unknown message.
+    if (typeof token !== 'string') return token === null ? undefined : ignoreUnknown(channel);
+    if (token.startsWith('sb_') || token === channel.accessToken) return;
     const previous = channel.policies;
     channel.accessToken = token;
     let claims: Claims;
@@ -536,9 +618,14 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
         reply(channel.conn, frame, 'ok', {});
         return closeChannel(channel, 'phx_close');
       default:
-        // Upstream ignores these silently; answering lets a client's push settle at once.
-        return reply(channel.conn, frame, 'error', { reason: `Unexpected message from client of type \`${frame.event}\`` });
+        return ignoreUnknown(channel, frame.event);
     }
+  }
+
+  /** Upstream's catch-all handle_in: counted as an event, logged at info, never answered. */
+  function ignoreUnknown(channel: Channel, event = 'access_token'): void {
+    counters.events.add();
+    log.info('unexpected_client_message', { topic: channel.subTopic, event });
   }
 
   // ---- connections -----------------------------------------------------------------------
@@ -548,8 +635,8 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     try {
       frame = decodeFrame(conn.vsn, data, isBinary);
     } catch (error) {
-      const reason = error instanceof MalformedFrameError ? `malformed message: ${error.message}` : 'malformed message';
-      reply(conn, { joinRef: null, ref: null, topic: 'phoenix' }, 'error', { reason });
+      // Upstream's socket rescues a frame it cannot decode: logged, dropped, the socket kept.
+      log.error('malformed_websocket_message', { error: error instanceof MalformedFrameError ? error.message : String(error) });
       return;
     }
     if (frame.topic === 'phoenix' && frame.event === 'heartbeat') return reply(conn, frame, 'ok', {});
@@ -583,14 +670,22 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     ws.on('close', () => {
       clearTimeout(idle);
       connections.delete(conn);
+      users.delete(conn);
       for (const channel of [...conn.channels.values()]) closeChannel(channel, false);
     });
     ws.on('error', (error) => log.warn('socket_error', { error: error.message }));
   }
 
+  /** Upstream's connect_error: every refusal from UserSocket.connect waits CONNECT_ERROR_BACKOFF_MS first. */
+  async function refuseConnect(socket: Duplex, status: number, message: string): Promise<void> {
+    if (connectErrorBackoffMs > 0) await new Promise((resolve) => setTimeout(resolve, connectErrorBackoffMs));
+    refuseHandshake(socket, status, message);
+  }
+
   function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
+      // These two are Phoenix's own checks, made before UserSocket.connect (no backoff).
       if (url.pathname.replace(/\/+$/, '') !== REALTIME_PATH) return refuseHandshake(socket, 404, 'Not Found');
       const requested = url.searchParams.get('vsn') ?? '1.0.0';
       // Phoenix matches "~> 1.0.0" and "~> 2.0.0".
@@ -598,14 +693,17 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
       if (!vsn) return refuseHandshake(socket, 403, `The client's requested transport version "${requested}" does not match server's version requirements`);
       const headerKey = req.headers['x-api-key'];
       const apiKey = (Array.isArray(headerKey) ? headerKey[0] : headerKey) ?? url.searchParams.get('apikey') ?? undefined;
-      if (!apiKey) return refuseHandshake(socket, 401, 'API key is missing');
+      if (!apiKey) return refuseConnect(socket, 401, 'API key is missing');
       const apiKeyToken = apiKey.startsWith('sb_') ? options.resolveApiKey?.(apiKey) : apiKey;
-      if (!apiKeyToken) return refuseHandshake(socket, 401, 'The token provided is not a valid JWT');
+      if (!apiKeyToken) return refuseConnect(socket, 401, 'The token provided is not a valid JWT');
       try {
         await verifyToken(apiKeyToken);
       } catch (error) {
-        return refuseHandshake(socket, 401, error instanceof RealtimeTokenError ? error.handshakeMessage : 'Error connecting to Realtime');
+        return refuseConnect(socket, 401, error instanceof RealtimeTokenError ? error.handshakeMessage : 'Error connecting to Realtime');
       }
+      // Upstream's TenantRateLimiters.check_tenant.
+      if (users.size >= limits.max_concurrent_users) return refuseConnect(socket, 429, 'Too many connected users');
+      if (counters.joins.triggered) return refuseConnect(socket, 429, 'Too many joins per second');
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(req.headers)) {
         if (name.startsWith('x-') && value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -619,8 +717,11 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
 
   return {
     handleUpgrade,
+    handleRequest,
     async listen(port: number, host = '127.0.0.1') {
       const server = createServer((req, res) => {
+        const path = (req.url ?? '/').split('?')[0] ?? '/';
+        if (path === REALTIME_API_PREFIX || path.startsWith(`${REALTIME_API_PREFIX}/`)) return handleRequest(req, res);
         res.writeHead(404, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { code: 'not_found', message: `WebSocket endpoint is ${REALTIME_PATH}` } }));
       });
@@ -642,6 +743,7 @@ export async function createRealtimeServer(options: RealtimeServerOptions): Prom
     },
     async close() {
       clearInterval(maintenance);
+      counters.stop();
       for (const conn of connections) conn.ws.terminate();
       connections.clear();
       await databaseListener.stop();

@@ -55,6 +55,16 @@ test('npm run dev starts on a fresh data directory, serves, and stops cleanly on
   expect(await console.text()).toContain('<title>Tandem console</title>');
   expect((await fetch(`${gateway}/vendor/supabase.js`)).status).toBe(200);
   expect((await fetch(`${gateway}/rest/v1/projects`)).status).toBe(501);
+  // Realtime's REST broadcast, routed as the CLI's gateway routes /realtime/v1/api.
+  const anonKey = /anon key\s+(eyJ\S+)/.exec(output)?.[1] ?? '';
+  const broadcast = (headers: Record<string, string>) =>
+    fetch(`${gateway}/realtime/v1/api/broadcast`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ messages: [{ topic: 'lobby', event: 'hello', payload: {} }] }),
+    });
+  expect((await broadcast({ apikey: anonKey })).status).toBe(202);
+  expect((await broadcast({})).status).toBe(401);
 
   process.kill(-(dev.pid as number), 'SIGINT');
   const { code, signal } = await closed;

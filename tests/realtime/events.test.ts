@@ -1,13 +1,13 @@
 /**
  * Conformance: rows written by realtime.send (the schema's event triggers) reach members'
  * channels once committed, in order; both serializers; the raw protocol (heartbeat,
- * unmatched topics, malformed frames, binary broadcasts, handshake refusals).
+ * binary broadcasts, the channel limit, handshake refusals; frames.test.ts has the rest).
  */
 import type { RealtimeChannel } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createUser, type TestUser } from '../harness/db.ts';
-import { anonKey, createProject, eventually, startRealtime, subscribe, useRealtimeFixture, userToken } from './helpers.ts';
+import { anonKey, createProject, eventually, openRawSocket, startRealtime, subscribe, useRealtimeFixture, userToken } from './helpers.ts';
 
 const fixture = useRealtimeFixture();
 const { sql } = fixture;
@@ -33,18 +33,11 @@ async function watch(vsn: '1.0.0' | '2.0.0' = '2.0.0') {
   return { channel, events };
 }
 
-/** A raw WebSocket client speaking the protocol by hand. */
+/** A raw WebSocket client of the fixture's server, terminated after the file. */
 async function raw(vsn: '1.0.0' | '2.0.0', apikey?: string) {
-  const key = apikey ?? (await anonKey());
-  const socket = new WebSocket(`${fixture.realtime.wsUrl}?apikey=${encodeURIComponent(key)}&vsn=${vsn}`);
-  sockets.push(socket);
-  const received: Array<unknown> = [];
-  socket.on('message', (data: Buffer, isBinary: boolean) => received.push(isBinary ? Buffer.from(data) : JSON.parse(data.toString())));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  return { socket, received };
+  const opened = await openRawSocket(fixture.realtime.wsUrl, vsn, apikey);
+  sockets.push(opened.socket);
+  return opened;
 }
 
 describe('database events', () => {
@@ -152,31 +145,6 @@ describe('serializers', () => {
 });
 
 describe('raw protocol (2.0.0)', () => {
-  it('answers heartbeats, unmatched topics, malformed frames and unknown events, and keeps the socket', async () => {
-    const { socket, received } = await raw('2.0.0');
-    socket.send('not json');
-    socket.send(JSON.stringify({ not: 'an array' }));
-    socket.send(Buffer.from([9, 9, 9]));
-    socket.send(JSON.stringify([null, '5', 'realtime:nowhere', 'broadcast', {}]));
-    socket.send(JSON.stringify(['6', '6', 'realtime:lobby', 'phx_join', {}]));
-    socket.send(JSON.stringify(['6', '7', 'realtime:lobby', 'mystery', {}]));
-    socket.send(JSON.stringify([null, '8', 'phoenix', 'heartbeat', {}]));
-    await eventually('heartbeat reply', () => received.find((m) => Array.isArray(m) && m[1] === '8'));
-    const replies = received as Array<[string | null, string | null, string, string, { status: string; response: { reason?: string } }]>;
-    expect(replies.slice(0, 3).map((m) => [m[2], m[3], m[4].status])).toEqual([
-      ['phoenix', 'phx_reply', 'error'],
-      ['phoenix', 'phx_reply', 'error'],
-      ['phoenix', 'phx_reply', 'error'],
-    ]);
-    expect(replies[0]![4].response.reason).toMatch(/^malformed message/);
-    expect(replies[3]).toEqual([null, '5', 'realtime:nowhere', 'phx_reply', { status: 'error', response: { reason: 'unmatched topic' } }]);
-    expect(replies[4]).toEqual(['6', '6', 'realtime:lobby', 'phx_reply', { status: 'ok', response: { postgres_changes: [] } }]);
-    expect(replies[5]?.slice(1, 4)).toEqual(['7', 'realtime:lobby', 'phx_reply']);
-    expect(replies[5]?.[4].status).toBe('error');
-    expect(replies[6]).toEqual([null, '8', 'phoenix', 'phx_reply', { status: 'ok', response: {} }]);
-    expect(socket.readyState).toBe(WebSocket.OPEN);
-  });
-
   it('relays kind-3 binary broadcasts as kind-4 frames, and closes on leave', async () => {
     const sender = await raw('2.0.0');
     const receiver = await raw('2.0.0');
@@ -206,7 +174,7 @@ describe('raw protocol (2.0.0)', () => {
   });
 
   it('refuses joins past the per-socket channel limit', async () => {
-    const limited = await startRealtime({ maxChannelsPerClient: 2 });
+    const limited = await startRealtime({ tenant: { max_channels_per_client: 2 } });
     try {
       const socket = new WebSocket(`${limited.wsUrl}?apikey=${await anonKey()}&vsn=2.0.0`);
       const received: unknown[][] = [];

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { createClient, type RealtimeChannel, type SupabaseClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, inject } from 'vitest';
+import { WebSocket } from 'ws';
 import { createLogger } from '../../edge-functions/_shared/log.ts';
 import { createRealtimeServer, type RealtimeServer, type RealtimeServerOptions } from '../../devstack/realtime/server.ts';
 import { adminSql, type Sql, type TestUser } from '../harness/db.ts';
@@ -45,6 +46,7 @@ export async function startRealtime(options: Partial<RealtimeServerOptions> = {}
     jwt: { jwtSecret: TEST_JWT_SECRET },
     logger: createLogger({}, { level: 'error', write: () => undefined }),
     joinErrorBackoffMs: 20,
+    connectErrorBackoffMs: 20,
     ...options,
   });
   const { url, port } = await server.listen(0);
@@ -75,6 +77,19 @@ export async function connectClient(
       await supabase.realtime.setAuth(next);
     },
   };
+}
+
+/** A raw WebSocket speaking the protocol by hand; `received` collects JSON frames parsed and binary ones as Buffers. */
+export async function openRawSocket(wsUrl: string, vsn: '1.0.0' | '2.0.0', apiKey?: string): Promise<{ socket: WebSocket; received: unknown[] }> {
+  const key = apiKey ?? (await anonKey());
+  const socket = new WebSocket(`${wsUrl}?apikey=${encodeURIComponent(key)}&vsn=${vsn}`);
+  const received: unknown[] = [];
+  socket.on('message', (data: Buffer, isBinary: boolean) => received.push(isBinary ? Buffer.from(data) : JSON.parse(data.toString())));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+  });
+  return { socket, received };
 }
 
 /** Resolves when `predicate` holds, polling; rejects with `what` after `timeoutMs`. */
