@@ -1,12 +1,13 @@
 /**
  * Tandem's browser/Node helpers over supabase-js.
  */
-export { joinWorkspace, WorkspaceError, WORKSPACE_SERVER_EVENTS } from './workspace.ts';
+export { eventsTopic, joinWorkspace, WorkspaceError, WORKSPACE_SERVER_EVENTS } from './workspace.ts';
 export type {
   OnlineMember,
   PresencePayload,
   Workspace,
   WorkspaceHandlers,
+  WorkspaceMember,
   WorkspaceOptions,
   WorkspaceServerEvent,
   WorkspaceServerEvents,

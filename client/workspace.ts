@@ -1,36 +1,53 @@
 /**
  * Workspace presence and live events over Supabase Realtime, for browsers and Node.
  *
- * One private channel per project, `project:<project_id>`; the presence key is the user id,
- * so a user's tabs and devices show as one member. Server events (member_*, project_*,
- * job_updated) come from database triggers through `realtime.send`; they carry `meta.id`,
- * which client broadcasts never do, so a member cannot forge them.
+ * Two private channels per project. `project:<project_id>` carries presence (key = user id)
+ * and the members' own broadcasts. `project:<project_id>:events` carries the server events
+ * (member_*, project_*, job_updated) that database triggers send: members may read it and no
+ * client may write it (supabase/migrations/20261202000300_realtime_server_events.sql), so
+ * only what arrives there reaches the server-event handlers.
+ *
+ * Presence proves less: Realtime takes the presence key and payload from the client as sent.
+ * The member list therefore comes from the project's members (the `projects` function's
+ * members route, under RLS): a key that is not a member is ignored, names and avatars come
+ * from `profiles`, never from the payload, and a key tracked by several connections is one
+ * member. A member can still claim another member's key (docs/realtime.md, "Trust model").
  */
 import type { RealtimeChannel, SupabaseClient } from '@supabase/supabase-js';
 import type { Database } from './database.types.ts';
 
 type Enums = Database['public']['Enums'];
 
-/** What each member tracks on the channel. */
+/** What the helper tracks on the presence channel. Nothing in it is trusted by receivers. */
 export interface PresencePayload {
-  user_id: string;
-  display_name: string | null;
-  avatar_url: string | null;
+  /** ISO timestamp of the connection's first join, as the client reports it. */
   online_at: string;
 }
 
-/** A member who is online now: their latest presence and how many tabs/devices they have open. */
-export interface OnlineMember extends PresencePayload {
+/** A member of the project, as the members route returns them (profiles under RLS). */
+export interface WorkspaceMember {
+  user_id: string;
+  role: Enums['project_role'];
+  display_name: string | null;
+  avatar_url: string | null;
+}
+
+/** A member who is online now: their membership and profile, and how many tabs/devices they have open. */
+export interface OnlineMember extends WorkspaceMember {
+  /** The earliest `online_at` among their connections (client-reported). */
+  online_at: string;
   connections: number;
 }
 
-/** The events Tandem's triggers send on a workspace channel, with their payloads. */
+/** The events Tandem's triggers send on a project's events topic, with their payloads: ids, statuses and progress only. */
 export interface WorkspaceServerEvents {
-  member_joined: { project_id: string; user_id: string; role: Enums['project_role']; display_name: string | null; invited_by: string | null };
+  member_joined: { project_id: string; user_id: string; role: Enums['project_role']; invited_by: string | null };
   member_left: { project_id: string; user_id: string; role: Enums['project_role'] };
   member_role_changed: { project_id: string; user_id: string; role: Enums['project_role']; previous_role: Enums['project_role'] };
-  project_updated: { id: string; project_id: string; name: string; description: string; updated_at: string };
+  /** `fields`: the names of the columns that changed (`name`, `description`); read the project for their values. */
+  project_updated: { id: string; project_id: string; fields: Array<'name' | 'description'> };
   project_deleted: { id: string; project_id: string };
+  /** Read the job (`GET /functions/v1/jobs/<id>`) for its error and result. */
   job_updated: {
     id: string;
     project_id: string;
@@ -38,7 +55,6 @@ export interface WorkspaceServerEvents {
     status: Enums['job_status'];
     progress: number;
     attempts: number;
-    error: string | null;
     updated_at: string;
   };
 }
@@ -54,12 +70,19 @@ export const WORKSPACE_SERVER_EVENTS: readonly WorkspaceServerEvent[] = [
   'job_updated',
 ];
 
-/** Why the workspace channel could not be joined or was closed. */
+/** The topic of a project's server events. */
+export const eventsTopic = (projectId: string): string => `project:${projectId}:events`;
+
+/** Why the workspace could not be joined or was closed. */
 export class WorkspaceError extends Error {
   override readonly name = 'WorkspaceError';
   constructor(
-    /** `join_refused` (Realtime refused the join), `closed` (Realtime closed the channel), `timeout`, `invalid`. */
-    readonly code: 'join_refused' | 'closed' | 'timeout' | 'invalid',
+    /**
+     * `join_refused` (Realtime or the members route refused: not a member), `closed` (Realtime
+     * closed a channel), `removed` (the user left or was removed, or the project was deleted;
+     * the helper left), `unavailable` (the member list could not be loaded), `timeout`, `invalid`.
+     */
+    readonly code: 'join_refused' | 'closed' | 'removed' | 'unavailable' | 'timeout' | 'invalid',
     message: string,
   ) {
     super(message);
@@ -67,39 +90,39 @@ export class WorkspaceError extends Error {
 }
 
 export type WorkspaceHandlers = {
-  /** Presence changed; `members` is the full list of online members. */
+  /** Presence or membership changed; `members` is the full list of online members. */
   sync?: (members: OnlineMember[]) => void;
   /** A member came online (their first tab). */
   join?: (member: OnlineMember) => void;
-  /** A member went offline (their last tab closed). */
-  leave?: (member: PresencePayload) => void;
-  /** A client broadcast from another member (e.g. `cursor`). */
+  /** A member went offline (their last tab closed) or stopped being a member. */
+  leave?: (member: OnlineMember) => void;
+  /** A client broadcast from another member (e.g. `cursor`). Never a server event. */
   broadcast?: (event: string, payload: unknown) => void;
-  /** The channel failed after it was joined (lost permission, expired token); it is closed. */
+  /** The workspace ended after it was joined (removed, lost permission, expired token); its channels are gone. */
   error?: (error: WorkspaceError) => void;
 } & { [E in WorkspaceServerEvent]?: (payload: WorkspaceServerEvents[E]) => void };
 
 export interface WorkspaceOptions {
   /** The user id; default: the `sub` of the token supabase-js hands to Realtime. */
   userId?: string;
-  /** Display name and avatar to show; default: the user's `profiles` row, else the token's user_metadata. */
-  profile?: { display_name?: string | null; avatar_url?: string | null };
   /** How long the first join may take before the promise rejects (default 30 s). */
   joinTimeoutMs?: number;
 }
 
 export interface Workspace {
-  /** Online members, one per user. */
+  /** Online members, one per user; only project members, with their profiles' names and avatars. */
   members(): OnlineMember[];
   /**
-   * Sends a client broadcast (collaborators and owners only; Realtime drops a viewer's
-   * broadcast silently). Server event names are refused.
+   * Sends a client broadcast on the presence channel (collaborators and owners only;
+   * Realtime drops a viewer's broadcast silently). Server event names are refused.
    */
   broadcast(event: string, payload: Record<string, unknown>): Promise<'ok' | 'error' | 'timed out' | (string & {})>;
-  /** Untracks and leaves the channel. */
+  /** Untracks and leaves both channels. */
   leave(): Promise<void>;
-  /** The underlying supabase-js channel. */
+  /** The presence channel, `project:<id>` (supabase-js). */
   readonly channel: RealtimeChannel;
+  /** The server-events channel, `project:<id>:events` (supabase-js). */
+  readonly eventsChannel: RealtimeChannel;
 }
 
 function decodeClaims(token: string | null | undefined): Record<string, unknown> {
@@ -117,45 +140,56 @@ function decodeClaims(token: string | null | undefined): Record<string, unknown>
   }
 }
 
-async function resolveProfile(
-  supabase: SupabaseClient<any, any, any>,
-  userId: string,
-  claims: Record<string, unknown>,
-  given: WorkspaceOptions['profile'],
-): Promise<{ display_name: string | null; avatar_url: string | null }> {
-  if (given) return { display_name: given.display_name ?? null, avatar_url: given.avatar_url ?? null };
-  try {
-    const { data, error } = await supabase.from('profiles').select('display_name, avatar_url').eq('id', userId).maybeSingle();
-    if (!error && data) return { display_name: data.display_name ?? null, avatar_url: data.avatar_url ?? null };
-  } catch {
-    // no PostgREST (e.g. the Docker-free devstack): use the token's metadata
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * The project's members with their profiles, from the `projects` function (RLS decides what
+ * the caller sees). Throws a WorkspaceError: `join_refused` when the project is not the
+ * caller's, `unavailable` otherwise.
+ */
+async function loadMembers(supabase: SupabaseClient<any, any, any>, projectId: string): Promise<Map<string, WorkspaceMember>> {
+  const { data, error } = await supabase.functions.invoke(`projects/${encodeURIComponent(projectId)}/members`, { method: 'GET' });
+  if (error) {
+    const status = (error as { context?: { status?: unknown } }).context?.status;
+    if (status === 404 || status === 403) throw new WorkspaceError('join_refused', `not a member of project ${projectId}`);
+    throw new WorkspaceError('unavailable', `could not load the members of project ${projectId}: ${(error as Error).message}`);
   }
-  const metadata = (claims.user_metadata ?? {}) as Record<string, unknown>;
-  const text = (value: unknown) => (typeof value === 'string' ? value : null);
-  return { display_name: text(metadata.display_name) ?? text(metadata.full_name) ?? text(metadata.name), avatar_url: text(metadata.avatar_url) };
+  const rows: unknown[] = Array.isArray((data as { data?: unknown })?.data) ? (data as { data: unknown[] }).data : [];
+  const members = new Map<string, WorkspaceMember>();
+  for (const row of rows as Array<Record<string, unknown>>) {
+    const userId = text(row.user_id);
+    if (!userId) continue;
+    members.set(userId, {
+      user_id: userId,
+      role: row.role as Enums['project_role'],
+      display_name: text(row.display_name),
+      avatar_url: text(row.avatar_url),
+    });
+  }
+  return members;
 }
 
-function toMembers(state: Record<string, Array<Record<string, unknown>>>): OnlineMember[] {
-  return Object.entries(state)
-    .map(([key, metas]) => {
-      const latest = [...metas].sort((a, b) => String(b.online_at ?? '').localeCompare(String(a.online_at ?? '')))[0] ?? {};
-      return {
-        user_id: typeof latest.user_id === 'string' ? latest.user_id : key,
-        display_name: typeof latest.display_name === 'string' ? latest.display_name : null,
-        avatar_url: typeof latest.avatar_url === 'string' ? latest.avatar_url : null,
-        online_at: typeof latest.online_at === 'string' ? latest.online_at : '',
-        connections: metas.length,
-      };
-    })
-    .sort((a, b) => a.user_id.localeCompare(b.user_id));
+/** Online members: presence keys that are members, one entry per key however many connections. */
+function onlineMembers(state: Record<string, Array<Record<string, unknown>>>, roster: Map<string, WorkspaceMember>): OnlineMember[] {
+  const online: OnlineMember[] = [];
+  for (const [key, metas] of Object.entries(state)) {
+    const member = roster.get(key);
+    if (!member || metas.length === 0) continue;
+    const since = metas.map((meta) => text(meta.online_at) ?? '').filter((at) => at !== '').sort()[0] ?? '';
+    online.push({ ...member, online_at: since, connections: metas.length });
+  }
+  return online.sort((a, b) => a.user_id.localeCompare(b.user_id));
 }
 
 /**
- * Joins a project's workspace channel: tracks the user's presence, and calls `handlers` for
- * presence changes, server events and other members' broadcasts. Resolves once joined and
- * tracked; rejects with a WorkspaceError when Realtime refuses the join (not a member), where
- * supabase-js alone would retry forever. Token refreshes (`realtime.setAuth`) and reconnects
- * are handled: after a rejoin the presence is tracked again.
+ * Joins a project's workspace: the presence channel (tracking the user) and the server-events
+ * channel, and loads the member list. Calls `handlers` for presence changes, server events
+ * and other members' broadcasts. Resolves once both channels are joined, the user is tracked
+ * and the members are loaded; rejects with a WorkspaceError when Realtime refuses a join (not
+ * a member), where supabase-js alone would retry forever. Token refreshes
+ * (`realtime.setAuth`) and reconnects are handled: after a rejoin the presence is tracked
+ * again and the member list reloaded. On its own removal (member_left for this user, or
+ * project_deleted) the helper leaves both channels and reports `removed` to `handlers.error`.
  *
  * @example
  * const workspace = await joinWorkspace(supabase, projectId, {
@@ -173,7 +207,8 @@ export async function joinWorkspace(
   options: WorkspaceOptions = {},
 ): Promise<Workspace> {
   const topic = `project:${projectId}`;
-  if (supabase.getChannels().some((existing) => existing.topic === `realtime:${topic}`)) {
+  const serverTopic = eventsTopic(projectId);
+  if (supabase.getChannels().some((existing) => existing.topic === `realtime:${topic}` || existing.topic === `realtime:${serverTopic}`)) {
     throw new WorkspaceError('invalid', `this client already has a channel for ${topic}; leave() it first`);
   }
   // Join payloads are built when subscribe() is called: hand Realtime the user's token first,
@@ -182,78 +217,145 @@ export async function joinWorkspace(
   const claims = decodeClaims(supabase.realtime.accessTokenValue);
   const userId = options.userId ?? (typeof claims.sub === 'string' ? claims.sub : undefined);
   if (!userId) throw new WorkspaceError('invalid', 'no signed-in user: sign in (or pass options.userId) before joining a workspace');
-  const profile = await resolveProfile(supabase, userId, claims, options.profile);
-  const me: PresencePayload = { user_id: userId, ...profile, online_at: new Date().toISOString() };
+  const me: PresencePayload = { online_at: new Date().toISOString() };
 
   const channel = supabase.channel(topic, { config: { private: true, presence: { key: userId, enabled: true }, broadcast: { self: false, ack: false } } });
-  let left = false;
-  // Once the channel is gone nobody is known to be online.
-  const members = () => (left ? [] : toMembers(channel.presenceState() as Record<string, Array<Record<string, unknown>>>));
+  const eventsChannel = supabase.channel(serverTopic, { config: { private: true, broadcast: { self: false, ack: false } } });
+  let roster = new Map<string, WorkspaceMember>();
+  let online = new Map<string, OnlineMember>();
+  let ended = false;
+  let ready = false;
 
-  channel.on('presence', { event: 'sync' }, () => handlers.sync?.(members()));
-  channel.on('presence', { event: 'join' }, ({ key, currentPresences }) => {
-    if (currentPresences.length === 0) {
-      const member = members().find((candidate) => candidate.user_id === key);
-      if (member) handlers.join?.(member);
+  // Once the workspace has ended nobody is known to be online.
+  const members = () => (ended ? [] : onlineMembers(channel.presenceState() as Record<string, Array<Record<string, unknown>>>, roster));
+
+  /** Recomputes who is online and reports joins, leaves and the new list. */
+  const refresh = () => {
+    if (!ready || ended) return;
+    const now = new Map(members().map((member) => [member.user_id, member]));
+    for (const [id, member] of online) if (!now.has(id)) handlers.leave?.(member);
+    for (const [id, member] of now) if (!online.has(id)) handlers.join?.(member);
+    online = now;
+    handlers.sync?.([...now.values()]);
+  };
+
+  // One load at a time; a change announced meanwhile loads again afterwards.
+  let loading: Promise<void> | null = null;
+  let stale = false;
+  const reloadMembers = (): Promise<void> => {
+    if (loading) {
+      stale = true;
+      return loading;
     }
-  });
-  channel.on('presence', { event: 'leave' }, ({ key, currentPresences, leftPresences }) => {
-    if (currentPresences.length === 0) {
-      const last = (leftPresences[leftPresences.length - 1] ?? {}) as Record<string, unknown>;
-      handlers.leave?.({
-        user_id: key,
-        display_name: typeof last.display_name === 'string' ? last.display_name : null,
-        avatar_url: typeof last.avatar_url === 'string' ? last.avatar_url : null,
-        online_at: typeof last.online_at === 'string' ? last.online_at : '',
-      });
-    }
-  });
-  channel.on('broadcast', { event: '*' }, (message: { event: string; payload?: unknown; meta?: { id?: string } }) => {
-    const serverEvent = (WORKSPACE_SERVER_EVENTS as readonly string[]).includes(message.event);
-    if (serverEvent) {
-      // Only rows written by the database carry meta.id; a look-alike client broadcast is dropped.
-      if (message.meta?.id) (handlers[message.event as WorkspaceServerEvent] as ((payload: unknown) => void) | undefined)?.(message.payload);
-      return;
-    }
+    loading = (async () => {
+      do {
+        stale = false;
+        try {
+          roster = await loadMembers(supabase, projectId);
+        } catch {
+          // Keep the list we have; the next membership event or rejoin loads it again.
+        }
+      } while (stale && !ended);
+      loading = null;
+      refresh();
+    })();
+    return loading;
+  };
+
+  const teardown = async () => {
+    if (channel.state === 'joined') await channel.untrack().catch(() => undefined);
+    await Promise.all([supabase.removeChannel(channel), supabase.removeChannel(eventsChannel)]);
+  };
+
+  /** Ends the workspace after it was joined, once, and says why. */
+  const end = (error: WorkspaceError) => {
+    if (ended) return;
+    ended = true;
+    void teardown();
+    handlers.error?.(error);
+  };
+
+  channel.on('presence', { event: 'sync' }, () => refresh());
+  channel.on('broadcast', { event: '*' }, (message: { event: string; payload?: unknown }) => {
+    // A client broadcast named like a server event is a forgery: the helper never sends one.
+    if ((WORKSPACE_SERVER_EVENTS as readonly string[]).includes(message.event)) return;
     handlers.broadcast?.(message.event, message.payload);
   });
-  channel.on('system', {}, (message: { status?: string; message?: string; extension?: string }) => {
-    if (message.status === 'error' && message.extension === 'system') {
-      handlers.error?.(new WorkspaceError('closed', message.message ?? 'Realtime closed the channel'));
+  eventsChannel.on('broadcast', { event: '*' }, (message: { event: string; payload?: Record<string, unknown> }) => {
+    if (ended || !(WORKSPACE_SERVER_EVENTS as readonly string[]).includes(message.event)) return;
+    const payload = message.payload ?? {};
+    if (payload.project_id !== projectId) return;
+    const event = message.event as WorkspaceServerEvent;
+    (handlers[event] as ((payload: unknown) => void) | undefined)?.(payload);
+    if ((event === 'member_left' && payload.user_id === userId) || event === 'project_deleted') {
+      end(new WorkspaceError('removed', event === 'project_deleted' ? `project ${projectId} was deleted` : `no longer a member of project ${projectId}`));
+      return;
     }
+    if (event === 'member_joined' || event === 'member_left' || event === 'member_role_changed') void reloadMembers();
   });
+  for (const each of [channel, eventsChannel]) {
+    each.on('system', {}, (message: { status?: string; message?: string; extension?: string }) => {
+      if (ready && message.status === 'error' && message.extension === 'system') {
+        end(new WorkspaceError('closed', message.message ?? 'Realtime closed the channel'));
+      }
+    });
+  }
 
   await new Promise<void>((resolve, reject) => {
-    let joined = false;
-    const timer = setTimeout(() => {
-      if (joined) return;
-      void supabase.removeChannel(channel);
-      reject(new WorkspaceError('timeout', `joining ${topic} took longer than ${options.joinTimeoutMs ?? 30_000} ms`));
-    }, options.joinTimeoutMs ?? 30_000);
-    channel.subscribe((status, error) => {
-      if (left) return;
+    let settled = false;
+    const subscribed = new Set<RealtimeChannel>();
+    let tracked = false;
+    const fail = (error: WorkspaceError) => {
+      if (settled) return;
+      settled = true;
+      ended = true;
+      clearTimeout(timer);
+      void teardown();
+      reject(error);
+    };
+    const timer = setTimeout(
+      () => fail(new WorkspaceError('timeout', `joining ${topic} took longer than ${options.joinTimeoutMs ?? 30_000} ms`)),
+      options.joinTimeoutMs ?? 30_000,
+    );
+    const maybeReady = () => {
+      if (settled || !tracked || subscribed.size < 2) return;
+      loadMembers(supabase, projectId).then(
+        (loaded) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          roster = loaded;
+          ready = true;
+          resolve();
+          refresh();
+        },
+        (error: unknown) => fail(error instanceof WorkspaceError ? error : new WorkspaceError('unavailable', String(error))),
+      );
+    };
+    const onStatus = (which: RealtimeChannel) => (status: string, error?: Error) => {
+      if (ended) return;
       if (status === 'CLOSED') {
         // Realtime closed the channel (after a system error) and supabase-js will not rejoin it.
-        left = true;
-        if (!joined) {
-          joined = true;
-          clearTimeout(timer);
-          reject(new WorkspaceError('closed', `Realtime closed ${topic} before it was joined`));
-        }
+        if (!settled) fail(new WorkspaceError('closed', `Realtime closed ${which.subTopic} before it was joined`));
+        else end(new WorkspaceError('closed', `Realtime closed ${which.subTopic}`));
         return;
       }
       if (status === 'SUBSCRIBED') {
-        // Every (re)join starts without our presence on the server: track again.
-        void channel.track(me).then((result) => {
-          if (joined) return;
-          joined = true;
-          clearTimeout(timer);
-          if (result === 'ok') resolve();
-          else {
-            void supabase.removeChannel(channel);
-            reject(new WorkspaceError('join_refused', `Realtime did not accept the presence track on ${topic} (${result})`));
-          }
-        });
+        const rejoin = subscribed.has(which);
+        subscribed.add(which);
+        if (which === channel) {
+          // Every (re)join starts without our presence on the server: track again.
+          void channel.track(me).then((result) => {
+            if (settled) return;
+            if (result === 'ok') {
+              tracked = true;
+              maybeReady();
+            } else fail(new WorkspaceError('join_refused', `Realtime did not accept the presence track on ${topic} (${result})`));
+          });
+        }
+        // Membership events sent while this client was away were missed: load the list again.
+        if (rejoin && ready && which === eventsChannel) void reloadMembers();
+        maybeReady();
         return;
       }
       // A join reply's error carries the server's {reason}; a dropped socket carries a
@@ -262,20 +364,18 @@ export async function joinWorkspace(
       const reason = cause && typeof cause.code !== 'number' ? cause.reason : undefined;
       if (status === 'CHANNEL_ERROR' && typeof reason === 'string' && reason !== '') {
         // A refused join: supabase-js would retry it forever; stop and say why.
-        left = true;
-        void supabase.removeChannel(channel);
         const refused = new WorkspaceError('join_refused', reason);
-        if (!joined) {
-          joined = true;
-          clearTimeout(timer);
-          reject(refused);
-        } else handlers.error?.(refused);
+        if (!settled) fail(refused);
+        else end(refused);
       }
-    });
+    };
+    channel.subscribe(onStatus(channel));
+    eventsChannel.subscribe(onStatus(eventsChannel));
   });
 
   return {
     channel,
+    eventsChannel,
     members,
     async broadcast(event, payload) {
       if ((WORKSPACE_SERVER_EVENTS as readonly string[]).includes(event)) {
@@ -284,11 +384,9 @@ export async function joinWorkspace(
       return channel.send({ type: 'broadcast', event, payload });
     },
     async leave() {
-      if (left) return;
-      left = true;
-      // A closed or reconnecting channel has nothing tracked to remove; don't wait on it.
-      if (channel.state === 'joined') await channel.untrack().catch(() => undefined);
-      await supabase.removeChannel(channel);
+      if (ended) return;
+      ended = true;
+      await teardown();
     },
   };
 }

@@ -9,7 +9,7 @@
   });
 
   const $ = (selector) => document.querySelector(selector);
-  const state = { user: null, profileName: '', projects: [], current: null, channel: null, jobs: new Map() };
+  const state = { user: null, profileName: '', projects: [], current: null, channel: null, events: null, jobs: new Map() };
 
   function showError(error) {
     const message = error?.context?.message ?? error?.message ?? String(error ?? '');
@@ -177,7 +177,9 @@
 
   async function closeWorkspace() {
     if (state.channel) await client.removeChannel(state.channel);
+    if (state.events) await client.removeChannel(state.events);
     state.channel = null;
+    state.events = null;
     state.current = null;
     state.jobs.clear();
     $('#workspace').hidden = true;
@@ -213,25 +215,6 @@
       .on('presence', { event: 'leave' }, ({ leftPresences }) => {
         for (const presence of leftPresences) logEvent(`${presence.display_name} went offline`);
       })
-      .on('broadcast', { event: 'job_updated' }, ({ payload }) => renderJob(payload))
-      .on('broadcast', { event: 'member_joined' }, ({ payload }) => {
-        logEvent(`${payload.display_name ?? payload.user_id} joined as ${payload.role}`);
-        loadProjects().catch(showError);
-      })
-      .on('broadcast', { event: 'member_left' }, ({ payload }) => {
-        logEvent(`member ${payload.user_id} left`);
-        loadProjects().catch(showError);
-      })
-      .on('broadcast', { event: 'member_role_changed' }, ({ payload }) => logEvent(`member ${payload.user_id} is now ${payload.role}`))
-      .on('broadcast', { event: 'project_updated' }, ({ payload }) => {
-        logEvent(`project renamed to ${payload.name}`);
-        $('#workspace-title').textContent = payload.name;
-        loadProjects().catch(showError);
-      })
-      .on('broadcast', { event: 'project_deleted' }, () => {
-        logEvent('project deleted');
-        closeWorkspace().then(loadProjects).catch(showError);
-      })
       .subscribe(async (status, error) => {
         if (status === 'SUBSCRIBED') {
           await channel.track({
@@ -243,6 +226,40 @@
         } else if (status === 'CHANNEL_ERROR') {
           showError(error ?? new Error('could not join the workspace channel'));
         }
+      });
+
+    // Server events arrive on their own topic, which no client may write
+    // (supabase/migrations/20261202000300_realtime_server_events.sql); they carry ids and
+    // statuses only, so details are read from the functions.
+    const events = client.channel(`project:${project.id}:events`, { config: { private: true } });
+    state.events = events;
+    events
+      .on('broadcast', { event: 'job_updated' }, ({ payload }) => renderJob(payload))
+      .on('broadcast', { event: 'member_joined' }, ({ payload }) => {
+        logEvent(`member ${payload.user_id} joined as ${payload.role}`);
+        loadProjects().catch(showError);
+      })
+      .on('broadcast', { event: 'member_left' }, ({ payload }) => {
+        logEvent(`member ${payload.user_id} left`);
+        if (payload.user_id === state.user.id) closeWorkspace().then(loadProjects).catch(showError);
+        else loadProjects().catch(showError);
+      })
+      .on('broadcast', { event: 'member_role_changed' }, ({ payload }) => logEvent(`member ${payload.user_id} is now ${payload.role}`))
+      .on('broadcast', { event: 'project_updated' }, ({ payload }) => {
+        logEvent(`project ${payload.fields.join(' and ')} changed`);
+        loadProjects()
+          .then(() => {
+            const current = state.projects.find((candidate) => candidate.id === project.id);
+            if (current && state.current?.id === project.id) $('#workspace-title').textContent = current.name;
+          })
+          .catch(showError);
+      })
+      .on('broadcast', { event: 'project_deleted' }, () => {
+        logEvent('project deleted');
+        closeWorkspace().then(loadProjects).catch(showError);
+      })
+      .subscribe((status, error) => {
+        if (status === 'CHANNEL_ERROR') showError(error ?? new Error('could not join the workspace events'));
       });
   }
 

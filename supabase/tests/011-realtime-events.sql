@@ -1,12 +1,14 @@
--- Events the triggers broadcast with realtime.send on the project's private channel
--- (rows in realtime.messages: extension 'broadcast', private, topic 'project:<id>'):
--- member_joined, member_left (also when a viewer, who may not broadcast, leaves),
--- member_role_changed, project_updated, project_deleted, job_updated.
+-- Events the triggers broadcast with realtime.send on the project's server-events topic
+-- (rows in realtime.messages: extension 'broadcast', private, topic 'project:<id>:events',
+-- which no client may write: 015-realtime-server-events.sql): member_joined, member_left
+-- (also when a viewer, who may not broadcast, leaves), member_role_changed,
+-- project_updated, project_deleted, job_updated. Payloads carry ids, statuses and progress
+-- only (a removed member receives them until their token expires).
 begin;
 select plan(35);
 \ir helpers/fixture.psql
 
-\set topic '''project:b0000000-0000-4000-8000-000000000001'''
+\set topic '''project:b0000000-0000-4000-8000-000000000001:events'''
 \set keys '(select array_agg(k order by k) from jsonb_object_keys(m.payload) k)'
 
 -- Section: member_joined
@@ -26,10 +28,10 @@ select is((select m.topic from realtime.messages m where m.event = 'member_joine
 select is((select (m.extension, m.private)::text from realtime.messages m where m.event = 'member_joined' and m.payload ->> 'user_id' = :invitee_id),
           '(broadcast,t)', 'as a private broadcast');
 select is((select :keys from realtime.messages m where m.event = 'member_joined' and m.payload ->> 'user_id' = :invitee_id),
-          array['display_name', 'id', 'invited_by', 'project_id', 'role', 'user_id'], 'member_joined carries its fields');
+          array['id', 'invited_by', 'project_id', 'role', 'user_id'], 'member_joined carries ids and the role, not the display name');
 select is((select m.payload - 'id' from realtime.messages m where m.event = 'member_joined' and m.payload ->> 'user_id' = :invitee_id),
-          jsonb_build_object('project_id', :p_id, 'user_id', :invitee_id, 'role', 'viewer', 'display_name', 'Invited Ivy', 'invited_by', :owner_id),
-          'member_joined: project, user, role, display name and inviter');
+          jsonb_build_object('project_id', :p_id, 'user_id', :invitee_id, 'role', 'viewer', 'invited_by', :owner_id),
+          'member_joined: project, user, role and inviter');
 select is((select count(*)::int from realtime.messages m where m.event = 'member_joined' and m.payload ->> 'user_id' = :owner_id
              and m.topic = :topic),
           1, 'the creator''s owner membership was announced too');
@@ -74,17 +76,20 @@ update public.projects set name = 'Matrix reloaded', description = 'new text' wh
 reset role;
 select is((select count(*)::int from realtime.messages m where m.event = 'project_updated' and m.topic = :topic), 1, 'project_updated is broadcast');
 select is((select :keys from realtime.messages m where m.event = 'project_updated' and m.topic = :topic),
-          array['description', 'id', 'name', 'project_id', 'updated_at'], 'project_updated carries its fields');
-select is((select m.payload - 'updated_at' from realtime.messages m where m.event = 'project_updated' and m.topic = :topic),
-          jsonb_build_object('id', :p_id, 'project_id', :p_id, 'name', 'Matrix reloaded', 'description', 'new text'),
-          'project_updated: id, name and description');
-select is((select (m.payload ->> 'updated_at')::timestamptz from realtime.messages m where m.event = 'project_updated' and m.topic = :topic),
-          (select updated_at from public.projects where id = :p_id), 'project_updated carries the row''s updated_at');
+          array['fields', 'id', 'project_id'], 'project_updated carries the id and the changed fields'' names');
+select is((select m.payload from realtime.messages m where m.event = 'project_updated' and m.topic = :topic),
+          jsonb_build_object('id', :p_id, 'project_id', :p_id, 'fields', jsonb_build_array('name', 'description')),
+          'project_updated: names, never values, of the changed fields');
 :as_owner
 update public.projects set name = 'Matrix reloaded' where id = :p_id;
 reset role;
 select is((select count(*)::int from realtime.messages m where m.event = 'project_updated' and m.topic = :topic), 1,
           'an update that changes neither name nor description announces nothing');
+:as_owner
+update public.projects set name = 'Matrix revolutions', description = 'new text' where id = :p_id;
+reset role;
+select is((select m.payload -> 'fields' from realtime.messages m where m.event = 'project_updated' and m.topic = :topic
+           and m.payload -> 'fields' = '["name"]'), '["name"]'::jsonb, 'only the fields that changed are named');
 
 -- Section: job_updated
 
@@ -95,11 +100,11 @@ reset role;
 select is((select count(*)::int from realtime.messages m where m.event = 'job_updated' and m.payload ->> 'id' = :'new_job'), 1,
           'job_updated on submission');
 select is((select :keys from realtime.messages m where m.event = 'job_updated' and m.payload ->> 'id' = :'new_job'),
-          array['attempts', 'error', 'id', 'progress', 'project_id', 'status', 'type', 'updated_at'],
-          'job_updated carries exactly {id, project_id, type, status, progress, attempts, error, updated_at} (never the payload)');
+          array['attempts', 'id', 'progress', 'project_id', 'status', 'type', 'updated_at'],
+          'job_updated carries exactly {id, project_id, type, status, progress, attempts, updated_at} (never the payload or the error)');
 select is((select m.payload - 'updated_at' from realtime.messages m where m.event = 'job_updated' and m.payload ->> 'id' = :'new_job'),
           jsonb_build_object('id', :'new_job', 'project_id', :p_id, 'type', 'demo.echo', 'status', 'queued', 'progress', 0,
-                             'attempts', 0, 'error', null),
+                             'attempts', 0),
           'job_updated: the queued job');
 select is((select m.topic from realtime.messages m where m.event = 'job_updated' and m.payload ->> 'id' = :'new_job'), :topic,
           'job_updated goes to the project''s topic');
@@ -108,7 +113,7 @@ update public.jobs set status = 'failed', error = 'it broke' where id = :'new_jo
 select is((select array_agg((m.payload ->> 'status') || '/' || (m.payload ->> 'attempts') || '/' || (m.payload ->> 'progress')
                             || '/' || coalesce(m.payload ->> 'error', '-') order by m.payload ->> 'status' desc)
            from realtime.messages m where m.event = 'job_updated' and m.payload ->> 'id' = :'new_job'),
-          array['running/1/5/-', 'queued/0/0/-', 'failed/1/5/it broke'], 'every worker transition is broadcast with its state');
+          array['running/1/5/-', 'queued/0/0/-', 'failed/1/5/-'], 'every worker transition is broadcast with its state, a failure without its error');
 select is((select (m.payload ->> 'updated_at')::timestamptz from realtime.messages m
            where m.event = 'job_updated' and m.payload ->> 'id' = :'new_job' and m.payload ->> 'status' = 'failed'),
           (select updated_at from public.jobs where id = :'new_job'), 'job_updated carries the row''s updated_at');

@@ -70,6 +70,7 @@ select is(pg_temp.grants_of('column'), array[
 
 select is(pg_temp.grants_of('function'), array[
   'authenticated EXECUTE private.my_co_member_ids()', 'authenticated EXECUTE private.my_project_ids(roles project_role[])',
+  'authenticated EXECUTE private.my_role_in_events_topic()',
   'authenticated EXECUTE private.my_role_in_topic()', 'authenticated EXECUTE private.project_exists(project_id uuid)',
   'authenticated EXECUTE public.accept_invitation(token text)', 'authenticated EXECUTE public.cancel_job(job_id uuid)',
   'authenticated EXECUTE public.create_invitation(project_id uuid, email text, role project_role)',

@@ -3,7 +3,8 @@
  * (which builds it), unpacked into a throwaway app's node_modules, then imported from a
  * plain `.mjs` file run by Node, bundled for the browser with esbuild and run, and
  * type-checked from a TypeScript consumer under both `nodenext` and `bundler` resolution.
- * The app joins a real workspace on the local Realtime through the packed code. The app
+ * The app joins a real workspace on the local Realtime (and the `projects` function for
+ * its member list) through the packed code. The app
  * sits under the repository's ignored `.tmp/`, so supabase-js (the package's peer) comes
  * from the repository's node_modules, as it would from the app's own.
  */
@@ -15,10 +16,11 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../devstack/db/setup.ts';
 import { adminSql, createUser, type TestUser } from '../harness/db.ts';
-import { anonKey, createProject, startRealtime, userToken, type StartedRealtime } from '../realtime/helpers.ts';
+import { anonKey, createProject, userToken } from '../realtime/helpers.ts';
+import { startWorkspaceStack, type WorkspaceStack } from './workspace-stack.ts';
 
 const sql = adminSql();
-let realtime: StartedRealtime;
+let stack: WorkspaceStack;
 let owner: TestUser;
 let projectId: string;
 let app: string;
@@ -35,7 +37,7 @@ const { REALTIME_URL, ANON_KEY, USER_TOKEN, PROJECT_ID } = process.env;
 const anonymous = createClient(REALTIME_URL, ANON_KEY, { auth: { persistSession: false, autoRefreshToken: false } });
 const refused = await joinWorkspace(anonymous, PROJECT_ID).catch((error) => error);
 const member = createClient(REALTIME_URL, ANON_KEY, { accessToken: async () => USER_TOKEN });
-const workspace = await joinWorkspace(member, PROJECT_ID, {}, { profile: { display_name: 'Packed' } });
+const workspace = await joinWorkspace(member, PROJECT_ID);
 const online = workspace.members().map((m) => m.display_name);
 await workspace.leave();
 await member.removeAllChannels();
@@ -67,7 +69,7 @@ export function join(projectId: string): Promise<Workspace> {
 async function runApp(file: string): Promise<unknown> {
   const env = {
     PATH: process.env.PATH,
-    REALTIME_URL: realtime.baseUrl,
+    REALTIME_URL: stack.baseUrl,
     ANON_KEY: anonToken,
     USER_TOKEN: ownerToken,
     PROJECT_ID: projectId,
@@ -78,14 +80,14 @@ async function runApp(file: string): Promise<unknown> {
 
 const expectedRun = () => ({
   refused: { isWorkspaceError: true, code: 'invalid' },
-  online: ['Packed'],
+  online: ['Packed Owner'],
   events: ['member_joined', 'member_left', 'member_role_changed', 'project_updated', 'project_deleted', 'job_updated'],
   roles: ['owner', 'collaborator', 'viewer'],
 });
 
 beforeAll(async () => {
-  realtime = await startRealtime();
-  owner = await createUser(sql);
+  stack = await startWorkspaceStack();
+  owner = await createUser(sql, { displayName: 'Packed Owner' });
   projectId = await createProject(sql, [[owner, 'owner']]);
   anonToken = await anonKey();
   ownerToken = await userToken(owner);
@@ -107,7 +109,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await realtime?.server.close();
+  await stack?.stop();
   await sql.end();
   if (app) rmSync(app, { recursive: true, force: true });
 });

@@ -266,7 +266,7 @@ describe('realtime_messages (bootstrap only: what the local Realtime listens to)
       select id, topic, payload ->> 'id' as job_id from realtime.messages
       where event = 'job_updated' and payload ->> 'status' = 'running'
         and payload ->> 'id' = any(${inserted.map((j) => j.id)}::text[])`;
-    expect(rows.map((row) => `${row.job_id} ${row.topic}`).sort()).toEqual(inserted.map((job) => `${job.id} project:${job.project_id}`).sort());
+    expect(rows.map((row) => `${row.job_id} ${row.topic}`).sort()).toEqual(inserted.map((job) => `${job.id} project:${job.project_id}:events`).sort());
     // All four in one notification: the statement's.
     const at = await messages.expectMessage((message) => rows.every((row) => message.ids.includes(row.id)));
     expect(messages.all()[at]!.ids.length).toBe(4);

@@ -88,14 +88,11 @@ test('Alice and Bob share a workspace end to end', async () => {
   const bobSeesJobs: WorkspaceServerEvents['job_updated'][] = [];
   let aliceMembers: OnlineMember[] = [];
   let bobMembers: OnlineMember[] = [];
-  const aliceWorkspace: Workspace = await joinWorkspace(alice, projectId, { sync: (members) => (aliceMembers = members) }, {
-    profile: { display_name: 'Alice' },
-  });
+  const aliceWorkspace: Workspace = await joinWorkspace(alice, projectId, { sync: (members) => (aliceMembers = members) });
   const bobWorkspace: Workspace = await joinWorkspace(
     bob,
     projectId,
     { sync: (members) => (bobMembers = members), job_updated: (job) => bobSeesJobs.push(job) },
-    { profile: { display_name: 'Bob' } },
   );
   await until('both to see each other online', () =>
     [aliceMembers, bobMembers].every((members) => members.map((m) => m.user_id).sort().join() === [aliceId, bobId].sort().join()),

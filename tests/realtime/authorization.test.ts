@@ -29,8 +29,9 @@ interface Watched {
   statuses: string[];
 }
 
-async function join(c: TestClient, projectId: string, config: { self?: boolean; ack?: boolean } = {}): Promise<Watched & { status: string; error?: Error }> {
-  const channel = c.supabase.channel(`project:${projectId}`, { config: { private: true, broadcast: { self: config.self ?? false, ack: config.ack ?? false } } });
+/** Joins the project's presence topic, or `config.topic` (e.g. its server-events topic). */
+async function join(c: TestClient, projectId: string, config: { self?: boolean; ack?: boolean; topic?: string } = {}): Promise<Watched & { status: string; error?: Error }> {
+  const channel = c.supabase.channel(config.topic ?? `project:${projectId}`, { config: { private: true, broadcast: { self: config.self ?? false, ack: config.ack ?? false } } });
   const watched: Watched = { channel, events: [], system: [], statuses: [] };
   channel.on('broadcast', { event: '*' }, ({ event, payload }) => watched.events.push({ event, payload }));
   channel.on('system', {}, (payload: { status: string; message: string }) => watched.system.push(payload));
@@ -114,7 +115,7 @@ describe('private channel authorization', () => {
   it('closes the channel of a member removed from the project on the next token update, and announces member_left', async () => {
     const leaver = await createUser(sql);
     await sql`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${leaver.id}, 'viewer')`;
-    const observer = await join(await client(await userToken(owner)), projectId);
+    const observer = await join(await client(await userToken(owner)), projectId, { topic: `project:${projectId}:events` });
     const leaverClient = await client(await userToken(leaver));
     const leaving = await join(leaverClient, projectId);
     expect(leaving.status).toBe('SUBSCRIBED');

@@ -67,7 +67,7 @@ it('creates the current partitions at start, drops expired ones, and delivers ev
   const member = await createUser(sql as never);
   const projectId = await createProject(sql as never, [[member, 'owner']]);
   client = await connectClient(realtime.baseUrl, await userToken(member));
-  const channel = client.supabase.channel(`project:${projectId}`, { config: { private: true } });
+  const channel = client.supabase.channel(`project:${projectId}:events`, { config: { private: true } });
   const events: string[] = [];
   channel.on('broadcast', { event: '*' }, ({ event }) => events.push(event));
   expect((await subscribe(channel)).status).toBe('SUBSCRIBED');
