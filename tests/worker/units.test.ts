@@ -27,10 +27,14 @@ describe('configuration', () => {
       queuePrefix: 'bull',
       concurrency: 10,
     });
-    expect(loadConfig({ DATABASE_URL: 'postgresql://b@h/db', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_WORKER_METRICS_HOST: '::' })).toMatchObject({
+    expect(config.keepCompleted).toBe(1000);
+    expect(
+      loadConfig({ DATABASE_URL: 'postgresql://b@h/db', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_WORKER_METRICS_HOST: '::', TANDEM_WORKER_KEEP_COMPLETED: '0' }),
+    ).toMatchObject({
       databaseUrl: 'postgresql://b@h/db',
       concurrency: 32,
       metricsHost: '::',
+      keepCompleted: 0,
     });
   });
 
