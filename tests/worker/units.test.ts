@@ -156,7 +156,7 @@ describe('batcher', () => {
       flushes.push(items);
       if (flushes.length === 1) await gate;
       return items;
-    }, { windowMs: 0, maxInFlight: 1 });
+    }, { windowMs: 0 });
     const first = batcher.submit(1);
     await new Promise((resolve) => setImmediate(resolve));
     const later = [2, 3, 4].map((n) => batcher.submit(n));
