@@ -10,20 +10,11 @@ import { withRls } from '../../edge-functions/_shared/db/rls.ts';
 import { jobOptionsFor } from '../../edge-functions/_shared/queue.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql } from '../harness/db.ts';
-import { privateDatabase } from '../harness/database.ts';
-import { connect, createProject, insertJob, quietLog, readJob, testConfig, waitFor, waitForStatus } from './helpers.ts';
+import { createProject, insertJob, quietLog, readJob, testConfig, usePrivateDatabase, waitFor, waitForStatus } from './helpers.ts';
 
-let db: Awaited<ReturnType<typeof privateDatabase>>;
+const db = usePrivateDatabase();
 let sql: Sql;
-
-beforeAll(async () => {
-  db = await privateDatabase();
-  sql = connect(db.url);
-});
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
-});
+beforeAll(() => ({ sql } = db));
 
 /** Starts workers on this file's database; they are stopped after the enclosing describe. */
 function useWorkers(count: number, overrides: Parameters<typeof testConfig>[1]): RunningWorker[] {
