@@ -1,7 +1,8 @@
 /**
  * Runs queries as a user, exactly as PostgREST does for each request, so that row-level
- * security alone decides what they see and change. Shared by the edge functions, the
- * worker and the tests; runs on Deno and Node.
+ * security alone decides what they see and change. Used by the edge functions and the
+ * tests; runs on Deno and Node. (The worker never runs under a user's RLS: job status is
+ * written by the privileged role, docs/worker.md.)
  */
 import type postgres from 'postgres';
 
