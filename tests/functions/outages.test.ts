@@ -62,7 +62,12 @@ describe('Redis down', () => {
     expect(health.body.error.details).toEqual({ postgres: 'ok', redis: 'down' });
 
     await server.start();
-    await expect.poll(async () => (await call(fns, 'GET', '/projects/health')).status, { timeout: 15_000, interval: 200 }).toBe(200);
+    // Each function has its own Redis client, reconnecting on its own backoff (up to 2 s apart,
+    // edge-functions/_shared/redis.ts): wait for the jobs function's, not only the projects
+    // function's, or the next submission finds its client still down and is deferred.
+    for (const fn of ['projects', 'jobs']) {
+      await expect.poll(async () => (await call(fns, 'GET', `/${fn}/health`)).status, { timeout: 15_000, interval: 200 }).toBe(200);
+    }
     const after = await call(fns, 'POST', '/jobs', { token, body: { project_id: project.body.id, type: 'project.stats' } });
     expect(after.status).toBe(202);
     const queue = new Queue(JOBS_QUEUE, { connection: { url: server.url } });
