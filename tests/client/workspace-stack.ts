@@ -48,6 +48,7 @@ export async function startWorkspaceStack(): Promise<WorkspaceStack> {
       res.end(JSON.stringify({ error: { code: 'not_found', message: 'no Auth in this stack' } }));
     },
     realtimeUpgrade: (req, socket, head) => realtime.server.handleUpgrade(req, socket, head),
+    realtimeRequest: (req, res) => realtime.server.handleRequest(req, res),
     consoleConfig: { supabaseUrl: '', anonKey: '' },
   });
   const { port } = gateway.server.address() as AddressInfo;
