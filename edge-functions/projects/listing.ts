@@ -4,11 +4,11 @@
  * process, and a fill that raced an invalidation is not stored. Redis being away only
  * means every request is a miss served from Postgres.
  */
-import type { JwtClaims } from '../_shared/db/rls.ts';
-import { withRls } from '../_shared/db/rls.ts';
-import { invalidateListings, readListing, storeListing, type ListingRead } from '../_shared/cache/listing.ts';
+import type { JwtClaims } from '../../core/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
+import { invalidateListings, readListing, storeListing, type ListingRead } from '../../core/cache/listing.ts';
 import { createSingleFlight } from '../_shared/cache/single-flight.ts';
-import type { Logger } from '../_shared/log.ts';
+import type { Logger } from '../../core/log.ts';
 import { useRedis } from '../_shared/redis.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
 

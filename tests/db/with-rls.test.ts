@@ -4,7 +4,7 @@
  * the caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 
 let sql: Sql;
