@@ -11,6 +11,7 @@ import { createSingleFlight } from '../_shared/cache/single-flight.ts';
 import type { Logger } from '../../core/log.ts';
 import { useRedis } from '../_shared/redis.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
+import { projectItem } from './projection.ts';
 
 export interface ListingResult {
   /** The JSON body: `{"data": [...], "next_cursor": null}`. */
@@ -45,10 +46,7 @@ export function createProjectListing(deps: FunctionDeps): ProjectListing {
       claims,
       async (tx) => {
         const rows = await tx<{ item: unknown }[]>`
-          select jsonb_build_object(
-            'id', p.id, 'name', p.name, 'description', p.description, 'role', m.role,
-            'member_count', (select count(*) from public.project_members c where c.project_id = p.id),
-            'created_at', p.created_at, 'updated_at', p.updated_at) as item
+          select ${projectItem(tx)} as item
           from public.projects p
           join public.project_members m on m.project_id = p.id and m.user_id = (select auth.uid())
           order by p.created_at desc, p.id desc`;
