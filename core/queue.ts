@@ -7,7 +7,8 @@
  *   job data    `{ id: <jobs row id> }` — the worker reads everything else from Postgres
  *   job id      the row id, so enqueueing the same row twice is harmless
  *
- * Attempts and backoff are the worker's business (it follows the row's max_attempts).
+ * Attempts and backoff are the worker's business (it follows the row's max_attempts), and
+ * so is how long finished jobs stay in BullMQ (see jobOptionsFor).
  * bullmq is imported lazily, so a function that never enqueues never pays for loading it.
  */
 import type { JobsOptions, Queue } from 'bullmq';
@@ -29,9 +30,6 @@ export interface QueueableJob {
 
 /** A jobs queue: the BullMQ Queue over `JobMessage`. */
 export type JobQueue = Queue<JobMessage, unknown, string>;
-
-/** A Redis URL, an ioredis client (shared, not closed by the queue) or an open JobQueue. */
-export type QueueTarget = string | Redis | JobQueue;
 
 /**
  * Opens the jobs queue on a Redis URL or an existing ioredis client. Close it with
@@ -57,38 +55,34 @@ export async function openJobQueue(
 }
 
 /**
- * BullMQ options of the job for a row: `jobId` = row id. Completed jobs are trimmed;
- * failed ones stay (they are the dead-letter set).
+ * BullMQ options of the job for a row: only `jobId` = row id. How long finished jobs stay
+ * in BullMQ is the worker's setting (`removeOnComplete` / `removeOnFail` of its BullMQ
+ * Worker: TANDEM_WORKER_KEEP_COMPLETED, TANDEM_WORKER_DEAD_LETTER_SECONDS), which BullMQ
+ * applies only to a job that carries none of its own.
  *
  * @example
  * await queue.add(row.type, { id: row.id }, jobOptionsFor(row));
  */
 export function jobOptionsFor(row: QueueableJob): JobsOptions {
-  return { jobId: row.id, removeOnComplete: { count: 1000 }, removeOnFail: false };
+  return { jobId: row.id };
 }
 
 /**
  * Enqueues a queued `jobs` row. A BullMQ job left over from an earlier run of the same
  * row (completed or failed, e.g. before `retry_job`) is removed first, so the new run is
  * not swallowed by BullMQ's duplicate-id rule; a job that is still waiting, delayed or
- * active is left alone. Given a URL or a client, the queue is opened and closed around
- * the call.
+ * active is left alone.
  *
  * @example
- * await enqueueJob(redisUrl, { id: row.id, type: row.type });
+ * await enqueueJob(queue, { id: row.id, type: row.type });
  */
-export async function enqueueJob(target: QueueTarget, row: QueueableJob): Promise<void> {
-  const { Queue } = await import('bullmq');
-  if (target instanceof Queue) {
-    await addRow(target as JobQueue, row);
-    return;
+export async function enqueueJob(queue: JobQueue, row: QueueableJob): Promise<void> {
+  const previous = await queue.getJob(row.id);
+  if (previous) {
+    const state = await previous.getState();
+    if (state === 'completed' || state === 'failed') await previous.remove();
   }
-  const queue = await openJobQueue(target as string | Redis);
-  try {
-    await addRow(queue, row);
-  } finally {
-    await queue.close();
-  }
+  await enqueueNewJob(queue, row);
 }
 
 /**
@@ -100,13 +94,4 @@ export async function enqueueJob(target: QueueTarget, row: QueueableJob): Promis
  */
 export async function enqueueNewJob(queue: JobQueue, row: QueueableJob): Promise<void> {
   await queue.add(row.type, { id: row.id }, jobOptionsFor(row));
-}
-
-async function addRow(queue: JobQueue, row: QueueableJob): Promise<void> {
-  const previous = await queue.getJob(row.id);
-  if (previous) {
-    const state = await previous.getState();
-    if (state === 'completed' || state === 'failed') await previous.remove();
-  }
-  await enqueueNewJob(queue, row);
 }

@@ -3,7 +3,8 @@
  * security alone decides what they see and change. The per-request settings (`role`,
  * `request.jwt.claims`, and whatever a caller adds) are set by setRequestSettings, the one
  * statement that the functions (withRls) and the local Realtime's channel authorization
- * (devstack/realtime/authorization.ts) both use.
+ * (devstack/realtime/authorization.ts) both use. (The worker never runs under a user's
+ * RLS: job status is written by the privileged role, docs/worker.md.)
  */
 import type postgres from 'postgres';
 

@@ -13,10 +13,19 @@ import type { AuthServerOptions } from './server.ts';
 
 const FIVE_MINUTES_MS = 5 * 60_000;
 
-/** `key = value` literals (integers, booleans) of each `[section]` of a TOML file. */
-function tomlSections(text: string): Map<string, Map<string, number | boolean>> {
-  const sections = new Map<string, Map<string, number | boolean>>();
-  let current = new Map<string, number | boolean>();
+type TomlLiteral = number | boolean | string[];
+
+/**
+ * `key = value` literals (integers, booleans, one-line arrays of double-quoted strings) of
+ * each `[section]` of a TOML file; other values are skipped.
+ *
+ * @example
+ * tomlSections('[api]\nschemas = ["public", "graphql_public"]').get('api')?.get('schemas');
+ * // ['public', 'graphql_public']
+ */
+export function tomlSections(text: string): Map<string, Map<string, TomlLiteral>> {
+  const sections = new Map<string, Map<string, TomlLiteral>>();
+  let current = new Map<string, TomlLiteral>();
   sections.set('', current);
   for (const rawLine of text.split('\n')) {
     const line = rawLine.replace(/#.*$/, '').trim();
@@ -28,6 +37,8 @@ function tomlSections(text: string): Map<string, Map<string, number | boolean>> 
     }
     const entry = /^([A-Za-z0-9_]+)\s*=\s*(true|false|-?\d+)$/.exec(line);
     if (entry) current.set(entry[1]!, entry[2] === 'true' ? true : entry[2] === 'false' ? false : Number(entry[2]));
+    const list = /^([A-Za-z0-9_]+)\s*=\s*\[((?:\s*"[^"\\]*"\s*,?)*)\]$/.exec(line);
+    if (list) current.set(list[1]!, [...list[2]!.matchAll(/"([^"\\]*)"/g)].map((m) => m[1]!));
   }
   return sections;
 }
@@ -43,7 +54,7 @@ export function authOptionsFromConfigToml(text: string): Partial<AuthServerOptio
   const sections = tomlSections(text);
   const auth = sections.get('auth') ?? new Map();
   const limits = sections.get('auth.rate_limit') ?? new Map();
-  const number = (section: Map<string, number | boolean>, key: string) => {
+  const number = (section: Map<string, TomlLiteral>, key: string) => {
     const value = section.get(key);
     return typeof value === 'number' && value >= 0 ? value : undefined;
   };

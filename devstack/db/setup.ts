@@ -25,7 +25,8 @@ const run = promisify(execFile);
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const platformDir = join(repoRoot, 'sql', 'platform');
 const withoutDefaultPrivilegesFile = join(platformDir, 'variants', 'without-default-privileges.sql');
-const supabaseBin = join(repoRoot, 'node_modules', '.bin', 'supabase');
+/** The pinned Supabase CLI (package.json, devDependencies). */
+export const supabaseBin = join(repoRoot, 'node_modules', '.bin', 'supabase');
 
 export interface SetupOptions {
   /** Connection URL; a superuser's when the bootstrap may be needed. */

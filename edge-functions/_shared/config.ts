@@ -1,5 +1,6 @@
 /**
- * The edge functions' configuration, read from the environment (DESIGN.md's table).
+ * The edge functions' configuration, read from the environment (README.md, "Configuration",
+ * and docs/functions.md).
  * Runtime-neutral: pass `Deno.env.get` on Deno or a `process.env` lookup on Node.
  */
 import { jwtVerifierConfigFromEnv, type JwtVerifierConfig } from '../../core/auth/jwt.ts';

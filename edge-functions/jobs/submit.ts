@@ -1,5 +1,5 @@
 /**
- * `POST /jobs` (DESIGN.md, "Job submission"): validate against the catalog → insert under
+ * `POST /jobs` (docs/functions.md): validate against the catalog → insert under
  * the caller's RLS (only collaborators and owners pass the policy) with the
  * Idempotency-Key → commit → enqueue with jobId = row id → 202. Redis being down does not
  * fail the submission: the row is the truth, and the worker's dispatcher (NOTIFYed as a

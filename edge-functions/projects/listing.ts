@@ -1,5 +1,5 @@
 /**
- * The cached project listing (DESIGN.md, "Listing"): Redis key
+ * The cached project listing (`GET /projects`, docs/functions.md): Redis key
  * `tandem:<epoch>:projects:<user_id>`, 60 s TTL, one fill per user at a time in this
  * process, and a fill that raced an invalidation is not stored. Redis being away only
  * means every request is a miss served from Postgres.

@@ -1,6 +1,6 @@
 -- Schema structure: the data contract's tables, types, RPCs and RLS are in place.
 begin;
-select plan(27);
+select plan(29);
 
 select has_table('public', 'profiles', 'profiles exists');
 select has_table('public', 'projects', 'projects exists');
@@ -25,6 +25,8 @@ select has_function('public', 'revoke_invitation', array['uuid'], 'revoke_invita
 select has_function('public', 'my_invitations', array[]::text[], 'my_invitations()');
 select has_function('public', 'cancel_job', array['uuid'], 'cancel_job(job_id)');
 select has_function('public', 'retry_job', array['uuid'], 'retry_job(job_id)');
+select hasnt_function('private', 'announce_job_change', array[]::text[], 'the superseded per-row job announcer is gone');
+select hasnt_trigger('public', 'jobs', 'jobs_announce_change', 'and so is its trigger');
 
 select is(
   (select string_agg(p.proname || '(' || array_to_string(p.proargnames, ', ') || ')', '; ' order by p.proname collate "C")

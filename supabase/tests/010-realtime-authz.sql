@@ -1,5 +1,5 @@
 -- Realtime channel authorization, reproduced as Supabase Realtime runs it (see
--- SUPABASE-FACTS.md). Join (read) check: as the admin, insert one probe row per extension
+-- docs/realtime.md, "How private channels are authorized"). Join (read) check: as the admin, insert one probe row per extension
 -- (broadcast, presence) on the topic, then switch to the user's role with realtime.topic
 -- and request.jwt.claims set and SELECT the probe ids: each visible id grants read for
 -- that extension. Write check: INSERT (topic, extension) as the user inside a savepoint

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { describe, expect, inject, it } from 'vitest';
-import { authOptionsFromConfigToml, projectAuthOptions } from '../../devstack/auth/config.ts';
+import { authOptionsFromConfigToml, projectAuthOptions, tomlSections } from '../../devstack/auth/config.ts';
 import { createAuthServer } from '../../devstack/auth/server.ts';
 import { repoRoot } from '../../devstack/db/setup.ts';
 import { findFreePort } from '../../devstack/net/ports.ts';
@@ -74,6 +74,14 @@ describe('settings from supabase/config.toml', () => {
       'enable_signup = true',
     ].join('\n');
     expect(authOptionsFromConfigToml(text)).toEqual({ enableSignup: false });
+  });
+
+  it('reads one-line string arrays and skips other values', () => {
+    const api = tomlSections('[api]\nschemas = ["public", "graphql_public"] # exposed\nextra_search_path = []\nport = 54321\nmax_rows = "x"').get('api');
+    expect(api?.get('schemas')).toEqual(['public', 'graphql_public']);
+    expect(api?.get('extra_search_path')).toEqual([]);
+    expect(api?.get('port')).toBe(54321);
+    expect(api?.has('max_rows')).toBe(false);
   });
 
   it('applies minimum_password_length = 8 to sign-ups', async () => {

@@ -126,6 +126,35 @@ export async function jobEvents(sql: Sql, id: string): Promise<{ status: string;
 }
 
 /**
+ * A private database (see database.ts) and a superuser connection to it for one test
+ * file: created before the file's tests, closed and dropped after them.
+ *
+ * @example
+ * const db = usePrivateDatabase();
+ * it('…', async () => { await db.sql`select 1`; testConfig(db.url); });
+ */
+export function usePrivateDatabase(): { readonly url: string; readonly sql: Sql } {
+  let db: Awaited<ReturnType<typeof privateDatabase>> | undefined;
+  let sql: Sql | undefined;
+  beforeAll(async () => {
+    db = await privateDatabase();
+    sql = connect(db.url);
+  });
+  afterAll(async () => {
+    await sql?.end();
+    await db?.drop();
+  });
+  return {
+    get url() {
+      return db!.url;
+    },
+    get sql() {
+      return sql as Sql;
+    },
+  };
+}
+
+/**
  * A private database and an in-process worker on it for one test file: created before
  * the file's tests, stopped and dropped after them.
  *
@@ -134,22 +163,18 @@ export async function jobEvents(sql: Sql, id: string): Promise<{ status: string;
  * it('…', async () => { await fixture.sql`select 1`; fixture.worker.queue; });
  */
 export function useWorkerFixture(overrides: Partial<WorkerConfig> = {}): { readonly sql: Sql; readonly worker: RunningWorker } {
-  let db: Awaited<ReturnType<typeof privateDatabase>> | undefined;
-  let sql: Sql | undefined;
+  const db = usePrivateDatabase();
   let worker: RunningWorker | undefined;
   beforeAll(async () => {
-    db = await privateDatabase();
-    sql = connect(db.url);
     worker = await startWorker(testConfig(db.url, overrides), { log: quietLog });
   });
+  // Registered after the database's hook, so it runs before it (vitest runs afterAll hooks as a stack).
   afterAll(async () => {
     await worker?.stop();
-    await sql?.end();
-    await db?.drop();
   });
   return {
     get sql() {
-      return sql as Sql;
+      return db.sql;
     },
     get worker() {
       return worker as RunningWorker;

@@ -12,20 +12,11 @@ import { finalStatuses, type JobStatus } from '../../core/jobs/row.ts';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser, type Sql } from '../harness/db.ts';
-import { privateDatabase } from '../harness/database.ts';
-import { connect, createProject, insertJob, quietLog, readJob, testConfig, waitFor, workerRedisUrl } from './helpers.ts';
+import { createProject, insertJob, quietLog, readJob, testConfig, usePrivateDatabase, waitFor, workerRedisUrl } from './helpers.ts';
 
-let db: Awaited<ReturnType<typeof privateDatabase>>;
+const db = usePrivateDatabase();
 let sql: Sql;
-
-beforeAll(async () => {
-  db = await privateDatabase();
-  sql = connect(db.url);
-});
-afterAll(async () => {
-  await sql?.end();
-  await db?.drop();
-});
+beforeAll(() => ({ sql } = db));
 
 async function allFinal(ids: string[]) {
   const rows = await sql<{ status: JobStatus }[]>`select status from public.jobs where id = any(${ids}::uuid[])`;

@@ -1,13 +1,15 @@
 /**
  * Retention: finished jobs older than the configured age are deleted (unfinished and
- * recent ones stay), and final failures leave BullMQ's failed set after their age.
+ * recent ones stay), final failures leave BullMQ's failed set after their age, and
+ * BullMQ keeps TANDEM_WORKER_KEEP_COMPLETED completed jobs, whichever path enqueued them.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { enqueueNewJob } from '../../core/queue.ts';
 import type { RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql } from '../harness/db.ts';
 import { createProject, insertJob, waitFor, waitForStatus, useWorkerFixture } from './helpers.ts';
 
-const fixture = useWorkerFixture({ retentionSeconds: 3600, deadLetterSeconds: 1 });
+const fixture = useWorkerFixture({ retentionSeconds: 3600, deadLetterSeconds: 1, keepCompleted: 2 });
 let sql: Sql;
 let worker: RunningWorker;
 beforeAll(() => ({ sql, worker } = fixture));
@@ -49,5 +51,22 @@ describe('retention', () => {
       return (await worker.queue.getJobState(id)) === 'unknown';
     }, 'the failed job to leave the dead-letter set', 10_000);
     expect((await sql`select status from public.jobs where id = ${id}`)[0]).toMatchObject({ status: 'failed' });
+  });
+
+  it('keeps the configured number of completed BullMQ jobs, for jobs the dispatcher and the jobs function enqueue', async () => {
+    const { projectId } = await createProject(sql);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await insertJob(sql, projectId, 'diagnostic.sleep', { ms: 0 }));
+    // As the jobs function does: mark the insert (no NOTIFY) and enqueue it itself.
+    const [row] = await sql.begin(async (tx) => {
+      await tx`select set_config('tandem.job_enqueued_by_caller', 'on', true)`;
+      return tx<{ id: string; type: string }[]>`
+        insert into public.jobs (project_id, type, payload) values (${projectId}, 'diagnostic.sleep', '{"ms": 0}') returning id, type`;
+    });
+    await enqueueNewJob(worker.queue, row!);
+    ids.push(row!.id);
+    for (const id of ids) await waitForStatus(sql, id, ['succeeded']);
+    await waitFor(async () => (await worker.queue.getJobCounts('active')).active === 0, 'BullMQ to finish the jobs');
+    expect(await worker.queue.getCompletedCount()).toBe(2);
   });
 });

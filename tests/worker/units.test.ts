@@ -27,10 +27,14 @@ describe('configuration', () => {
       queuePrefix: 'bull',
       concurrency: 10,
     });
-    expect(loadConfig({ DATABASE_URL: 'postgresql://b@h/db', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_WORKER_METRICS_HOST: '::' })).toMatchObject({
+    expect(config.keepCompleted).toBe(1000);
+    expect(
+      loadConfig({ DATABASE_URL: 'postgresql://b@h/db', TANDEM_WORKER_CONCURRENCY: '32', TANDEM_WORKER_METRICS_HOST: '::', TANDEM_WORKER_KEEP_COMPLETED: '0' }),
+    ).toMatchObject({
       databaseUrl: 'postgresql://b@h/db',
       concurrency: 32,
       metricsHost: '::',
+      keepCompleted: 0,
     });
   });
 
@@ -152,7 +156,7 @@ describe('batcher', () => {
       flushes.push(items);
       if (flushes.length === 1) await gate;
       return items;
-    }, { windowMs: 0, maxInFlight: 1 });
+    }, { windowMs: 0 });
     const first = batcher.submit(1);
     await new Promise((resolve) => setImmediate(resolve));
     const later = [2, 3, 4].map((n) => batcher.submit(n));

@@ -1,6 +1,7 @@
 /**
- * Coalesces many small requests into one call, group-commit style: while `maxInFlight`
- * flushes are running, new items wait and then go out together in the next flush. At
+ * Coalesces many small requests into one call, group-commit style: while a flush is
+ * running, new items wait and then go out together in the next flush (more flushes in
+ * flight measured no faster: docs/worker.md, "Throughput"). At
  * low load an item is flushed on the next tick (plus `windowMs`, when set); under load
  * batches grow by themselves to what arrives during one flush. Every caller gets its own
  * item's answer. The status writer uses it so that N jobs finishing at the same moment
@@ -23,8 +24,6 @@ interface Pending<I, R> {
 export interface BatcherOptions {
   /** Extra wait before a flush, to gather more items (0: next tick). */
   windowMs: number;
-  /** Flushes running at once; more items wait for one to end (default 1). */
-  maxInFlight?: number;
   /** Largest batch (default 500). */
   maxBatch?: number;
   onBatch?: (size: number) => void;
@@ -45,7 +44,7 @@ export interface BatcherOptions {
 export class Batcher<I, R> {
   private pending: Pending<I, R>[] = [];
   private scheduled = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly flush: (items: I[]) => Promise<R[]>,
@@ -62,14 +61,14 @@ export class Batcher<I, R> {
 
   /** Resolves once every submitted item has been flushed. */
   async drain(): Promise<void> {
-    while (this.pending.length > 0 || this.inFlight.size > 0 || this.scheduled) {
-      await Promise.allSettled([...this.inFlight]);
+    while (this.pending.length > 0 || this.inFlight || this.scheduled) {
+      await this.inFlight?.catch(() => undefined);
       if (this.pending.length > 0 || this.scheduled) await new Promise((resolve) => setTimeout(resolve, this.options.windowMs + 1));
     }
   }
 
   private schedule(): void {
-    if (this.scheduled || this.inFlight.size >= (this.options.maxInFlight ?? 1)) return;
+    if (this.scheduled || this.inFlight) return;
     this.scheduled = true;
     if (this.options.windowMs > 0) setTimeout(() => this.run(), this.options.windowMs);
     else setImmediate(() => this.run());
@@ -78,16 +77,13 @@ export class Batcher<I, R> {
   private run(): void {
     this.scheduled = false;
     const maxBatch = this.options.maxBatch ?? 500;
-    while (this.pending.length > 0 && this.inFlight.size < (this.options.maxInFlight ?? 1)) {
-      const batch = this.pending.splice(0, maxBatch);
-      this.options.onBatch?.(batch.length);
-      const flushing = this.flushIsolating(batch);
-      this.inFlight.add(flushing);
-      void flushing.finally(() => {
-        this.inFlight.delete(flushing);
-        if (this.pending.length > 0) this.schedule();
-      });
-    }
+    if (this.pending.length === 0 || this.inFlight) return;
+    const batch = this.pending.splice(0, maxBatch);
+    this.options.onBatch?.(batch.length);
+    this.inFlight = this.flushIsolating(batch).finally(() => {
+      this.inFlight = undefined;
+      if (this.pending.length > 0) this.schedule();
+    });
   }
 
   private async flushIsolating(batch: Pending<I, R>[]): Promise<void> {

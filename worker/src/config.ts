@@ -1,7 +1,7 @@
 /**
  * The worker's configuration, read from the environment and validated with zod at start.
- * DESIGN.md's shared variables (`SUPABASE_DB_URL` / `DATABASE_URL`, `REDIS_URL`, `PORT`)
- * plus the worker's own `TANDEM_WORKER_*` settings.
+ * The shared variables (`SUPABASE_DB_URL` / `DATABASE_URL`, `REDIS_URL`, `PORT`: README.md,
+ * "Configuration") plus the worker's own `TANDEM_WORKER_*` settings (docs/worker.md).
  */
 import { z } from 'zod';
 import { diagnosticJobsFromEnv } from '../../core/jobs/catalog.ts';

@@ -5,9 +5,9 @@
  *
  *   insert, retry  → enqueue the row if it is queued (a leftover BullMQ job of an earlier
  *                    run is replaced; a live one is left alone — jobId = row id)
- *   cancel         → abort it when it runs in this process; otherwise remove it from
- *                    BullMQ's waiting/delayed sets and end the row `cancelled`; a job
- *                    active in another worker is that worker's to abort.
+ *   cancel         → worker/src/cancellation.ts settles it (every worker hears the
+ *                    notification: the one running the job aborts it; a job not running
+ *                    leaves BullMQ and its row ends `cancelled`)
  *
  * Inserts and retries arriving together are looked up with one query, and new rows are
  * added to BullMQ with one addBulk.
@@ -15,10 +15,9 @@
 import type { Logger } from '../../core/log.ts';
 import { enqueueJob, jobOptionsFor, type JobQueue } from '../../core/queue.ts';
 import { Batcher } from './batcher.ts';
+import type { Cancellation } from './cancellation.ts';
 import type { Sql } from './db.ts';
-import type { JobLifecycle } from './lifecycle.ts';
 import type { WorkerMetrics } from './metrics.ts';
-import type { Processor } from './processor.ts';
 import { isUuid } from '../../core/uuid.ts';
 
 export interface JobNotification {
@@ -47,8 +46,7 @@ export function parseJobNotification(payload: string): JobNotification | null {
 export interface DispatcherDeps {
   sql: Sql;
   queue: JobQueue;
-  lifecycle: JobLifecycle;
-  processor: Processor;
+  cancellation: Cancellation;
   metrics: WorkerMetrics;
   log: Logger;
 }
@@ -58,7 +56,7 @@ export interface DispatcherDeps {
  *
  * @example
  * const dispatcher = createDispatcher(deps);
- * session.onNotify = (payload) => dispatcher.handle(payload);
+ * await listenSupervised({ ...listenOptions, channel: 'tandem_jobs', onNotify: (payload) => dispatcher.handle(payload) });
  */
 export function createDispatcher(deps: DispatcherDeps) {
   const { sql, queue, metrics, log } = deps;
@@ -106,32 +104,10 @@ export function createDispatcher(deps: DispatcherDeps) {
     { windowMs: 2 },
   );
 
-  /**
-   * Brings a job whose cancel was requested to `cancelled` unless it is running elsewhere.
-   * Returns what was done.
-   */
-  async function reconcileCancel(id: string): Promise<string> {
-    if (deps.processor.abort(id)) return 'aborted';
-    const [row] = await sql<{ status: string; cancel_requested: boolean }[]>`
-      select status, cancel_requested_at is not null as cancel_requested from public.jobs where id = ${id}`;
-    if (!row || !row.cancel_requested) return 'not_requested';
-    const state = await queue.getJobState(id);
-    if (state === 'active') return 'active_elsewhere';
-    if (state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children') {
-      // 0 when it just became active: the processor then sees the request at start.
-      const removed = await queue.remove(id);
-      if (!removed) return 'became_active';
-    }
-    if (row.status === 'queued' || row.status === 'running') {
-      return (await deps.lifecycle.cancel(id)) ? 'cancelled' : 'already_final';
-    }
-    return state === 'unknown' || state === 'completed' || state === 'failed' ? 'already_final' : 'removed';
-  }
-
   async function dispatch(note: JobNotification): Promise<void> {
     if (note.op === 'cancel') {
       try {
-        const action = await reconcileCancel(note.id);
+        const action = await deps.cancellation.heard(note.id);
         metrics.dispatcher.inc({ op: 'cancel', action });
         log.info('dispatch_cancel', { job_id: note.id, action });
       } catch (error) {
@@ -159,7 +135,6 @@ export function createDispatcher(deps: DispatcherDeps) {
       pending.add(work);
       void work.finally(() => pending.delete(work));
     },
-    reconcileCancel,
     /** Waits for the notifications being handled. */
     async drain(): Promise<void> {
       await Promise.allSettled([...pending]);

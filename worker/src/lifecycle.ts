@@ -64,11 +64,6 @@ export function attemptLogLine(attempt: number, maxAttempts: number, message: st
 export interface LifecycleOptions {
   /** Extra wait to gather a batch (0: batches form from what arrives during a write). */
   writeBatchMs: number;
-  /**
-   * Statements of one transition running at once (default 1: group commit — what arrives
-   * during a write goes out together in the next; measured best under load).
-   */
-  writeConcurrency?: number;
   /** How long a write keeps retrying while Postgres is unreachable. */
   connectionRetryMs?: number;
   onTransition?: (name: TransitionName, applied: number, requested: number) => void;
@@ -101,7 +96,6 @@ export class JobLifecycle {
     const batcher = <I, R>(name: TransitionName, flush: (items: I[]) => Promise<R[]>) =>
       new Batcher<I, R>((items) => this.write(name, items.length, () => flush(items)), {
         windowMs: options.writeBatchMs,
-        maxInFlight: options.writeConcurrency ?? 1,
         onBatch: (size) => options.onBatch?.(name, size),
         isolate: (error) => !isConnectionError(error),
         onSplit: (error, size) => options.onWriteSplit?.(name, size, error),

@@ -21,27 +21,20 @@ import { retryDelay } from './backoff.ts';
 import { isConnectionError, type Sql } from './db.ts';
 import type { JobHandler } from './jobs/types.ts';
 import type { JobRow } from '../../core/jobs/row.ts';
+import { STOPPING, type Cancellation } from './cancellation.ts';
 import { UnstorableResultError, type JobLifecycle } from './lifecycle.ts';
 import { errorText } from './storable.ts';
 import type { WorkerMetrics } from './metrics.ts';
 
-/** The reason an active job's signal carries when its cancel was requested. */
-export class JobCancelledError extends Error {
-  override readonly name = 'JobCancelledError';
-  constructor() {
-    super('job cancelled');
-  }
-}
-
 /**
- * The reason active jobs' signals carry when the worker stops before they finished
+ * What the processor throws to BullMQ for an attempt aborted because the worker stops
  * (shutdown timeout): the attempt writes nothing and is left to BullMQ's stalled-job
  * recovery, which runs it again as its next attempt.
  */
 export class WorkerStoppingError extends Error {
   override readonly name = 'WorkerStoppingError';
   constructor() {
-    super('the worker stopped before this attempt finished');
+    super(STOPPING);
   }
 }
 
@@ -51,6 +44,7 @@ const INFRASTRUCTURE_RETRY_MS = 2000;
 export interface ProcessorDeps {
   sql: Sql;
   lifecycle: JobLifecycle;
+  cancellation: Cancellation;
   handlers: ReadonlyMap<string, JobHandler<never>>;
   /** The types this worker runs; a queued job of another type fails with the catalog's reason. */
   catalog: JobCatalog;
@@ -58,11 +52,6 @@ export interface ProcessorDeps {
   log: Logger;
   backoff: { baseMs: number; maxMs: number };
   progressIntervalMs: number;
-}
-
-interface ActiveRun {
-  controller: AbortController;
-  type: string;
 }
 
 /**
@@ -124,27 +113,30 @@ class ProgressReporter {
 }
 
 /**
- * The processor BullMQ calls, plus the handles the dispatcher and sweeper need.
+ * The processor BullMQ calls. Its third argument is the attempt's AbortSignal, which
+ * BullMQ aborts on `worker.cancelJob` / `cancelAllJobs` (worker/src/cancellation.ts);
+ * BullMQ passes it only to a function that declares three parameters, so `process` keeps
+ * three (none with a default, which would not count).
  *
  * @example
  * const processor = createProcessor(deps);
  * const worker = new Worker(JOBS_QUEUE, processor.process, { connection });
- * processor.abort(jobId); // cancel requested
  */
 export function createProcessor(deps: ProcessorDeps) {
-  const active = new Map<string, ActiveRun>();
-  const { lifecycle, metrics } = deps;
+  let running = 0;
+  const { lifecycle, cancellation, metrics } = deps;
+  const neverAborted = new AbortController().signal;
 
   const finish = (type: string, outcome: string, began: number) => {
     metrics.duration.observe({ type, outcome }, (performance.now() - began) / 1000);
   };
 
-  async function process(job: Job<JobMessage>, token?: string, bullSignal?: AbortSignal): Promise<unknown> {
+  async function process(job: Job<JobMessage>, token?: string, signal?: AbortSignal): Promise<unknown> {
     const id = String(job.data?.id ?? job.id);
     const began = performance.now();
     const log = deps.log.child({ job_id: id, type: job.name });
     try {
-      return await run(job, id, token, bullSignal, began, log);
+      return await run(job, id, token, signal ?? neverAborted, began, log);
     } catch (error) {
       if (error instanceof DelayedError || error instanceof UnrecoverableError || error instanceof WorkerStoppingError) throw error;
       if (isConnectionError(error) && token) {
@@ -156,14 +148,14 @@ export function createProcessor(deps: ProcessorDeps) {
     }
   }
 
-  async function run(job: Job<JobMessage>, id: string, token: string | undefined, bullSignal: AbortSignal | undefined, began: number, log: Logger) {
+  async function run(job: Job<JobMessage>, id: string, token: string | undefined, signal: AbortSignal, began: number, log: Logger) {
     const outcome = await lifecycle.start(id);
     if (outcome.kind === 'missing' || outcome.kind === 'finished') {
       log.info('job_skipped', { reason: outcome.kind, status: outcome.kind === 'finished' ? outcome.job.status : undefined });
       return { skipped: outcome.kind };
     }
     if (outcome.kind === 'cancel_requested') {
-      await lifecycle.cancel(id);
+      await cancellation.end(id);
       metrics.processed.inc({ type: outcome.job.type, outcome: 'cancelled' });
       log.info('job_cancelled', { before_attempt: outcome.job.attempts + 1 });
       return { cancelled: true };
@@ -185,19 +177,19 @@ export function createProcessor(deps: ProcessorDeps) {
       return failFinally(row, message, began, attemptLog);
     }
 
-    const controller = new AbortController();
-    active.set(id, { controller, type: row.type });
-    const signal = bullSignal ? AbortSignal.any([bullSignal, controller.signal]) : controller.signal;
     const progress = new ProgressReporter(
       (value) => lifecycle.progress(id, value),
       deps.progressIntervalMs,
-      () => controller.abort(new JobCancelledError()),
+      () => cancellation.abort(id),
       attemptLog,
     );
-    attemptLog.info('attempt_started');
     let result: unknown;
     let failure: unknown;
+    running += 1;
     try {
+      // A cancel heard while the start was written aborted the signal already: skip the handler.
+      if (signal.aborted) throw signal.reason;
+      attemptLog.info('attempt_started');
       result = await (handler as JobHandler<Record<string, unknown>>)({
         payload: validation.payload,
         job: row,
@@ -209,16 +201,17 @@ export function createProcessor(deps: ProcessorDeps) {
     } catch (error) {
       failure = error instanceof Error ? error : new Error(errorText(error));
     } finally {
-      active.delete(id);
+      running -= 1;
       await progress.close();
     }
 
-    if (controller.signal.aborted && controller.signal.reason instanceof WorkerStoppingError) {
+    const aborted = cancellation.abortedBy(signal);
+    if (aborted === 'stop') {
       attemptLog.warn('attempt_interrupted', { reason: 'shutdown_timeout' });
-      throw controller.signal.reason;
+      throw new WorkerStoppingError();
     }
-    if (controller.signal.aborted && controller.signal.reason instanceof JobCancelledError) {
-      await lifecycle.cancel(id);
+    if (aborted === 'cancel') {
+      await cancellation.end(id);
       metrics.processed.inc({ type: row.type, outcome: 'cancelled' });
       finish(row.type, 'cancelled', began);
       attemptLog.info('job_cancelled');
@@ -275,21 +268,8 @@ export function createProcessor(deps: ProcessorDeps) {
 
   return {
     process,
-    /** Aborts a job running in this process because its cancel was requested; false when it is not here. */
-    abort(id: string): boolean {
-      const run = active.get(id);
-      if (!run) return false;
-      run.controller.abort(new JobCancelledError());
-      return true;
-    },
-    /** Aborts every running job because the worker stops (see WorkerStoppingError). */
-    abortAll(): number {
-      for (const run of active.values()) run.controller.abort(new WorkerStoppingError());
-      return active.size;
-    },
-    /** Whether this process is running the job right now. */
-    isActive: (id: string) => active.has(id),
-    activeCount: () => active.size,
+    /** Handlers running in this process right now. */
+    activeCount: () => running,
   };
 }
 

@@ -7,7 +7,8 @@
  *   queued or running row, BullMQ job completed/failed → requeue   (a leftover of an
  *                                                         earlier run, or a run whose last
  *                                                         status write was lost)
- *   running row with cancel requested, not active      → cancel
+ *   running row with cancel requested, not active      → cancel    (its notification
+ *                                                         was missed: worker/src/cancellation.ts)
  *
  * A re-enqueued `running` row is not run blindly: its next start counts an attempt, and
  * when none is left the row fails. Before acting, the row is read again, so a job that
@@ -19,10 +20,9 @@
  */
 import type { Logger } from '../../core/log.ts';
 import { enqueueJob, type JobQueue } from '../../core/queue.ts';
+import type { Cancellation } from './cancellation.ts';
 import type { Sql } from './db.ts';
-import type { Dispatcher } from './dispatcher.ts';
 import type { WorkerMetrics } from './metrics.ts';
-import type { Processor } from './processor.ts';
 
 const PAGE = 500;
 const RETENTION_BATCH = 5000;
@@ -30,8 +30,7 @@ const RETENTION_BATCH = 5000;
 export interface SweeperDeps {
   sql: Sql;
   queue: JobQueue;
-  processor: Processor;
-  dispatcher: Dispatcher;
+  cancellation: Cancellation;
   metrics: WorkerMetrics;
   log: Logger;
   retentionSeconds: number;
@@ -68,12 +67,10 @@ export function createSweeper(deps: SweeperDeps) {
       if (rows.length === 0) return;
       after = rows[rows.length - 1]!.id;
       report.checked += rows.length;
-      const states = await Promise.all(
-        rows.map(async (row) => ({ row, state: deps.processor.isActive(row.id) ? 'active' : await queue.getJobState(row.id) })),
-      );
+      const states = await Promise.all(rows.map(async (row) => ({ row, state: await queue.getJobState(row.id) })));
       const cancels = states.filter(({ row, state }) => row.cancel_requested && row.status === 'running' && state !== 'active');
       for (const { row } of cancels) {
-        const action = await deps.dispatcher.reconcileCancel(row.id);
+        const action = await deps.cancellation.heard(row.id);
         if (action === 'cancelled') {
           report.cancelled += 1;
           metrics.sweeper.inc({ action: 'cancelled' });

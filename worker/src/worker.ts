@@ -10,6 +10,7 @@ import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../../core/log.ts';
 import { JOBS_QUEUE, openJobQueue, type JobMessage, type JobQueue } from '../../core/queue.ts';
+import { createCancellation, type Cancellation } from './cancellation.ts';
 import type { WorkerConfig } from './config.ts';
 import { connectPostgres, type Sql } from './db.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
@@ -46,6 +47,7 @@ export interface RunningWorker {
   readonly queue: JobQueue;
   readonly lifecycle: JobLifecycle;
   readonly processor: Processor;
+  readonly cancellation: Cancellation;
   readonly dispatcher: Dispatcher;
   readonly sweeper: Sweeper;
   health(): Promise<HealthReport>;
@@ -118,9 +120,11 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     onConnectionRetry: (error) => log.warn('status_write_retrying', { error }),
     onWriteSplit: (transition, size, error) => log.warn('status_write_split', { transition, batch_size: size, error }),
   });
+  const cancellation = createCancellation({ sql, queue, lifecycle, log });
   const processor = createProcessor({
     sql,
     lifecycle,
+    cancellation,
     handlers,
     catalog,
     metrics,
@@ -128,12 +132,11 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
     progressIntervalMs: config.progressIntervalMs,
   });
-  const dispatcher = createDispatcher({ sql, queue, lifecycle, processor, metrics, log });
+  const dispatcher = createDispatcher({ sql, queue, cancellation, metrics, log });
   const sweeper = createSweeper({
     sql,
     queue,
-    processor,
-    dispatcher,
+    cancellation,
     metrics,
     log,
     retentionSeconds: config.retentionSeconds,
@@ -153,6 +156,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     removeOnFail: { age: config.deadLetterSeconds },
     autorun: false,
   });
+  cancellation.attach(worker);
   worker.on('error', (error) => log.warn('bullmq_worker_error', { error }));
   worker.on('stalled', (jobId) => log.warn('job_stalled', { job_id: jobId }));
 
@@ -241,7 +245,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
         // Their rows stay `running`; BullMQ's stalled-job check (or, if their BullMQ job
         // ended up failed, the sweeper) runs them again as their next attempt.
         const forced = worker.close(true).catch(() => undefined);
-        processor.abortAll();
+        cancellation.abortAll();
         await forced;
       }
       await dispatcher.drain();
@@ -256,5 +260,5 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       log.info('worker_stopped', { drained });
     })());
 
-  return { config, metrics, port, sql, queue, lifecycle, processor, dispatcher, sweeper, health, stop };
+  return { config, metrics, port, sql, queue, lifecycle, processor, cancellation, dispatcher, sweeper, health, stop };
 }

@@ -1,6 +1,6 @@
 /**
  * The error contract of the edge functions: every failure is
- * `{"error": {"code", "message", "details"?}}` with one of DESIGN.md's codes.
+ * `{"error": {"code", "message", "details"?}}` with one of the codes below (docs/functions.md).
  */
 
 /** Error codes and the HTTP status each one is sent with. */
