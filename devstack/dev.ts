@@ -20,7 +20,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SignJWT } from 'jose';
-import { createLogger } from '../edge-functions/_shared/log.ts';
+import { createLogger } from '../core/log.ts';
 import { loadConfig } from '../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../worker/src/worker.ts';
 import { projectAuthOptions } from './auth/config.ts';

@@ -5,7 +5,7 @@
  * shared verifier, which (like GoTrue) still accepts HS256 tokens signed with the secret.
  */
 import { calculateJwkThumbprint, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
-import { createJwtVerifier, type VerifiedToken } from '../../edge-functions/_shared/auth/jwt.ts';
+import { createJwtVerifier, type VerifiedToken } from '../../core/auth/jwt.ts';
 
 export interface SigningKeys {
   /** `RS256`/`ES256` when a private JWK is configured, else `HS256`. */

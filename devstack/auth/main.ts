@@ -13,7 +13,7 @@
  */
 import { createServer } from 'node:http';
 import { databaseUrlFromEnv } from '../db/setup.ts';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { createLogger } from '../../core/log.ts';
 import { projectAuthOptions } from './config.ts';
 import { AuthConfigError } from './keys.ts';
 import { createAuthServer } from './server.ts';

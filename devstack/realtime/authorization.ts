@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type postgres from 'postgres';
+import { setRequestSettings, type TransactionSql } from '../../core/db/rls.ts';
 import type { Claims } from './tokens.ts';
 
 export type Extension = 'broadcast' | 'presence';
@@ -49,16 +50,19 @@ function utcNow(): string {
   return new Date().toISOString().replace('Z', '');
 }
 
-async function setContext(tx: postgres.ReservedSql, context: AuthorizationContext): Promise<void> {
+/** The user's request context, as Realtime sets it (with the legacy `request.jwt.claim.*`). */
+function setContext(tx: TransactionSql, context: AuthorizationContext) {
   const role = context.claims.role;
-  const sub = typeof context.claims.sub === 'string' ? context.claims.sub : null;
-  await tx`select
-    set_config('role', ${role}, true),
-    set_config('realtime.topic', ${context.topic}, true),
-    set_config('request.jwt.claims', ${JSON.stringify(context.claims)}, true),
-    set_config('request.jwt.claim.sub', ${sub}, true),
-    set_config('request.jwt.claim.role', ${role}, true),
-    set_config('request.headers', ${JSON.stringify(context.headers)}, true)`;
+  return setRequestSettings(tx, {
+    role,
+    claims: context.claims,
+    settings: {
+      'realtime.topic': context.topic,
+      'request.jwt.claim.sub': typeof context.claims.sub === 'string' ? context.claims.sub : null,
+      'request.jwt.claim.role': role,
+      'request.headers': JSON.stringify(context.headers),
+    },
+  });
 }
 
 function classify(error: unknown): AuthorizationCheckError {
@@ -69,26 +73,26 @@ function classify(error: unknown): AuthorizationCheckError {
   return new AuthorizationCheckError('database_unavailable', 'Realtime was unable to connect to the project database');
 }
 
-async function inTransaction<T>(sql: postgres.Sql, fn: (tx: postgres.ReservedSql) => Promise<T>): Promise<T> {
-  let reserved: postgres.ReservedSql;
+/** Thrown to end a check's transaction with a rollback. */
+const ROLLBACK = Symbol('rollback');
+
+/**
+ * Runs `fn` in a transaction that is always rolled back (the probe rows must not stay),
+ * as upstream's ROLLBACK AND CHAIN. sql.begin rather than a reserved connection with its
+ * own BEGIN: postgres.js loses track of a reserved connection that drops mid-transaction
+ * (core/db/rls.ts).
+ */
+async function inTransaction<T>(sql: postgres.Sql, fn: (tx: TransactionSql) => Promise<T>): Promise<T> {
+  let result: { value: T } | undefined;
   try {
-    reserved = await sql.reserve();
+    await sql.begin(async (tx) => {
+      result = { value: await fn(tx as TransactionSql) };
+      throw ROLLBACK;
+    });
   } catch (error) {
-    throw classify(error);
+    if (error !== ROLLBACK) throw error instanceof AuthorizationCheckError ? error : classify(error);
   }
-  try {
-    await reserved`begin`;
-    try {
-      return await fn(reserved);
-    } finally {
-      await reserved`rollback`.catch(() => undefined);
-    }
-  } catch (error) {
-    if (error instanceof AuthorizationCheckError) throw error;
-    throw classify(error);
-  } finally {
-    reserved.release();
-  }
+  return result!.value;
 }
 
 /**

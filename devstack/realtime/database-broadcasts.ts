@@ -7,7 +7,7 @@
  * each re-LISTEN the rows committed meanwhile are read again, so none is skipped.
  */
 import type postgres from 'postgres';
-import type { Logger } from '../../edge-functions/_shared/log.ts';
+import type { Logger } from '../../core/log.ts';
 import { listenSupervised } from '../../worker/src/listen.ts';
 
 /** A committed broadcast row, as delivered to subscribers. */

@@ -5,8 +5,8 @@
  * ${SUPABASE_URL}/auth/v1/.well-known/jwks.json); tenant limits from upstream's variables
  * (TENANT_MAX_EVENTS_PER_SECOND, ... — see devstack/realtime/rate-limits.ts).
  */
-import { jwtVerifierConfigFromEnv } from '../../edge-functions/_shared/auth/jwt.ts';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { jwtVerifierConfigFromEnv } from '../../core/auth/jwt.ts';
+import { createLogger } from '../../core/log.ts';
 import { databaseUrlFromEnv } from '../db/setup.ts';
 import { tenantLimitsFromEnv } from './rate-limits.ts';
 import { createRealtimeServer } from './server.ts';

@@ -6,7 +6,7 @@
  * (sql/platform/README.md).
  */
 import type postgres from 'postgres';
-import type { Logger } from '../../edge-functions/_shared/log.ts';
+import type { Logger } from '../../core/log.ts';
 
 function utcDate(offsetDays: number, from = new Date()): string {
   const day = new Date(Date.UTC(from.getUTCFullYear(), from.getUTCMonth(), from.getUTCDate() + offsetDays));

@@ -18,11 +18,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { STATUS_CODES } from 'node:http';
-import type { Logger } from '../../edge-functions/_shared/log.ts';
+import type { Logger } from '../../core/log.ts';
 import { AuthorizationCheckError } from './authorization.ts';
 import type { OutboundBroadcast } from './protocol.ts';
 import { maxPayloadBytes, type TenantCounters, type TenantLimits } from './rate-limits.ts';
 import { RealtimeTokenError, type Claims } from './tokens.ts';
+import { isUuid } from '../../core/uuid.ts';
 
 /** Where the gateway (and the stand-in's own HTTP server) routes REST calls to Realtime. */
 export const REALTIME_API_PREFIX = '/realtime/v1/api';
@@ -104,8 +105,6 @@ function isMap(value: unknown): value is Record<string, unknown> {
   return !!value && typeof value === 'object' && !Array.isArray(value);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 interface BatchMessage {
   id?: string;
   topic: string;
@@ -140,7 +139,7 @@ function validateBatch(params: Record<string, unknown>, maxBytes: number): Batch
   for (const entry of list) {
     const fieldErrors: Record<string, string[]> = {};
     const id = castString(entry.id);
-    if (!id.ok || (id.value !== undefined && !UUID.test(id.value))) fieldErrors.id = ['is invalid'];
+    if (!id.ok || (id.value !== undefined && !isUuid(id.value))) fieldErrors.id = ['is invalid'];
     const topic = castString(entry.topic);
     const event = castString(entry.event);
     for (const [field, cast] of [['topic', topic], ['event', event]] as const) {

@@ -13,8 +13,8 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import postgres from 'postgres';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { JwtVerifierConfig } from '../../edge-functions/_shared/auth/jwt.ts';
-import { createLogger, type Logger } from '../../edge-functions/_shared/log.ts';
+import type { JwtVerifierConfig } from '../../core/auth/jwt.ts';
+import { createLogger, type Logger } from '../../core/log.ts';
 import {
   authorizeRead,
   authorizeWrite,

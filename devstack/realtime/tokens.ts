@@ -5,7 +5,7 @@
  * system messages and handshake refusals.
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { createClaimsVerifier, InvalidTokenError, type JwtVerifierConfig } from '../../edge-functions/_shared/auth/jwt.ts';
+import { createClaimsVerifier, InvalidTokenError, type JwtVerifierConfig } from '../../core/auth/jwt.ts';
 
 export type Claims = Record<string, unknown> & { role: string; exp: number; sub?: string };
 

@@ -3,8 +3,8 @@
  * and docs/functions.md).
  * Runtime-neutral: pass `Deno.env.get` on Deno or a `process.env` lookup on Node.
  */
-import { jwtVerifierConfigFromEnv, type JwtVerifierConfig } from './auth/jwt.ts';
-import { diagnosticJobsFromEnv } from './jobs/catalog.ts';
+import { jwtVerifierConfigFromEnv, type JwtVerifierConfig } from '../../core/auth/jwt.ts';
+import { diagnosticJobsFromEnv } from '../../core/jobs/catalog.ts';
 
 /** Sliding-window limits; 0 turns a limit off. */
 export interface RateLimitConfig {

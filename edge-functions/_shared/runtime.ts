@@ -3,11 +3,11 @@
  * configuration, a Postgres pool, a Redis client, a token verifier and a logger.
  */
 import type postgres from 'postgres';
-import { createJwtVerifier, type VerifiedToken } from './auth/jwt.ts';
+import { createJwtVerifier, type VerifiedToken } from '../../core/auth/jwt.ts';
 import { createUserExistence } from './auth/user-exists.ts';
 import { configFromEnv, type FunctionConfig } from './config.ts';
-import { reconnectBackoff } from './db/reconnect.ts';
-import { createLogger, type Logger } from './log.ts';
+import { reconnectBackoff } from '../../core/db/reconnect.ts';
+import { createLogger, type Logger } from '../../core/log.ts';
 import { createRedis, type LazyRedis } from './redis.ts';
 
 export type Sql = postgres.Sql<Record<string, unknown>>;

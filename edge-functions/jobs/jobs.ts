@@ -2,15 +2,15 @@
  * `GET /jobs`, `GET /jobs/:id`, `POST /jobs/:id/cancel`, `POST /jobs/:id/retry`.
  */
 import { createRoute } from '@hono/zod-openapi';
-import { withRls, type TransactionSql } from '../_shared/db/rls.ts';
+import { withRls, type TransactionSql } from '../../core/db/rls.ts';
 import type { FunctionApp } from '../_shared/http/app.ts';
 import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonResponse } from '../_shared/http/schemas.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
 import { Job, JobIdParam, JobList, JobListQuery, type JobRow } from './schemas.ts';
+import { isUuid } from '../../core/uuid.ts';
 
 const tags = ['jobs'];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** A page boundary: the last row's created_at (as Postgres renders it) and id. */
 type Cursor = [createdAt: string, id: string];
@@ -45,8 +45,7 @@ function decodeCursor(cursor: string): Cursor {
       value.length === 2 &&
       typeof value[0] === 'string' &&
       isPostgresTimestamp(value[0]) &&
-      typeof value[1] === 'string' &&
-      UUID.test(value[1])
+      isUuid(value[1])
     ) {
       return [value[0], value[1]];
     }

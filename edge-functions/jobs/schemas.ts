@@ -2,34 +2,16 @@
  * Request and response schemas of the `jobs` function.
  */
 import { z } from '@hono/zod-openapi';
-import { DIAGNOSTIC_JOBS_SETTING, jobTypeNames } from '../_shared/jobs/catalog.ts';
-import { listOf, Timestamp, Uuid } from '../_shared/http/schemas.ts';
+import { DIAGNOSTIC_JOBS_SETTING, jobTypeNames } from '../../core/jobs/catalog.ts';
+import { JobRow, JobStatus } from '../../core/jobs/row.ts';
+import { Uuid } from '../../core/schemas.ts';
+import { listOf } from '../_shared/http/schemas.ts';
 
-export const JobStatus = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']).openapi('JobStatus');
+/** The row schemas are core's (core/jobs/row.ts): the worker reads rows as the same type. */
+export { JobRow as Job, JobStatus };
+export type { JobRow };
 
-export const Job = z
-  .object({
-    id: Uuid,
-    project_id: Uuid,
-    created_by: Uuid.nullable(),
-    type: z.string(),
-    payload: z.record(z.string(), z.unknown()),
-    status: JobStatus,
-    progress: z.number().int(),
-    attempts: z.number().int(),
-    max_attempts: z.number().int(),
-    result: z.unknown().nullable(),
-    error: z.string().nullable(),
-    idempotency_key: z.string().nullable(),
-    cancel_requested_at: Timestamp.nullable(),
-    created_at: Timestamp,
-    started_at: Timestamp.nullable(),
-    finished_at: Timestamp.nullable(),
-    updated_at: Timestamp,
-  })
-  .openapi('Job');
-
-export const JobList = listOf(Job, 'JobList');
+export const JobList = listOf(JobRow, 'JobList');
 
 export const SubmitJob = z
   .object({
@@ -62,4 +44,3 @@ export const JobListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: 'limit', in: 'query' }, type: 'integer' }),
 });
 
-export type JobRow = z.infer<typeof Job>;

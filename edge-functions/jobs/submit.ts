@@ -6,13 +6,13 @@
  * fallback) or its sweeper enqueues it later.
  */
 import { createRoute } from '@hono/zod-openapi';
-import { createJobCatalog, validateJobPayload } from '../_shared/jobs/catalog.ts';
-import { withRls } from '../_shared/db/rls.ts';
+import { createJobCatalog, validateJobPayload } from '../../core/jobs/catalog.ts';
+import { withRls } from '../../core/db/rls.ts';
 import type { FunctionApp } from '../_shared/http/app.ts';
 import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';
-import type { Logger } from '../_shared/log.ts';
-import { enqueueNewJob, openJobQueue, type JobQueue } from '../_shared/queue.ts';
+import type { Logger } from '../../core/log.ts';
+import { enqueueNewJob, openJobQueue, type JobQueue } from '../../core/queue.ts';
 import { useRedis } from '../_shared/redis.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
 import { Job, SubmitHeaders, SubmitJob, type JobRow } from './schemas.ts';

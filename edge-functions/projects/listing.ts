@@ -4,13 +4,14 @@
  * process, and a fill that raced an invalidation is not stored. Redis being away only
  * means every request is a miss served from Postgres.
  */
-import type { JwtClaims } from '../_shared/db/rls.ts';
-import { withRls } from '../_shared/db/rls.ts';
-import { invalidateListings, readListing, storeListing, type ListingRead } from '../_shared/cache/listing.ts';
+import type { JwtClaims } from '../../core/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
+import { invalidateListings, readListing, storeListing, type ListingRead } from '../../core/cache/listing.ts';
 import { createSingleFlight } from '../_shared/cache/single-flight.ts';
-import type { Logger } from '../_shared/log.ts';
+import type { Logger } from '../../core/log.ts';
 import { useRedis } from '../_shared/redis.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
+import { projectItem } from './projection.ts';
 
 export interface ListingResult {
   /** The JSON body: `{"data": [...], "next_cursor": null}`. */
@@ -45,10 +46,7 @@ export function createProjectListing(deps: FunctionDeps): ProjectListing {
       claims,
       async (tx) => {
         const rows = await tx<{ item: unknown }[]>`
-          select jsonb_build_object(
-            'id', p.id, 'name', p.name, 'description', p.description, 'role', m.role,
-            'member_count', (select count(*) from public.project_members c where c.project_id = p.id),
-            'created_at', p.created_at, 'updated_at', p.updated_at) as item
+          select ${projectItem(tx)} as item
           from public.projects p
           join public.project_members m on m.project_id = p.id and m.user_id = (select auth.uid())
           order by p.created_at desc, p.id desc`;

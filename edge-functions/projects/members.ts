@@ -3,7 +3,7 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { explainNoRows } from '../_shared/db/denied.ts';
-import { withRls, type TransactionSql } from '../_shared/db/rls.ts';
+import { withRls, type TransactionSql } from '../../core/db/rls.ts';
 import type { FunctionApp } from '../_shared/http/app.ts';
 import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';

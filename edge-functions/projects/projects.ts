@@ -3,12 +3,13 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { explainNoRows } from '../_shared/db/denied.ts';
-import { withRls, type TransactionSql } from '../_shared/db/rls.ts';
+import { withRls, type TransactionSql } from '../../core/db/rls.ts';
 import type { FunctionApp } from '../_shared/http/app.ts';
 import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
 import type { ProjectListing } from './listing.ts';
+import { projectItem } from './projection.ts';
 import { CreateProject, Project, ProjectIdParam, ProjectList, UpdateProject, type ProjectRow } from './schemas.ts';
 
 const tags = ['projects'];
@@ -22,10 +23,7 @@ const tags = ['projects'];
  */
 export async function readProject(tx: TransactionSql, id: string): Promise<ProjectRow | undefined> {
   const [row] = await tx<{ project: ProjectRow }[]>`
-    select jsonb_build_object(
-      'id', p.id, 'name', p.name, 'description', p.description, 'created_by', p.created_by, 'role', m.role,
-      'member_count', (select count(*) from public.project_members c where c.project_id = p.id),
-      'created_at', p.created_at, 'updated_at', p.updated_at) as project
+    select ${projectItem(tx)} || jsonb_build_object('created_by', p.created_by) as project
     from public.projects p
     left join public.project_members m on m.project_id = p.id and m.user_id = (select auth.uid())
     where p.id = ${id}`;

@@ -2,7 +2,8 @@
  * Request and response schemas of the `projects` function.
  */
 import { z } from '@hono/zod-openapi';
-import { listOf, storableText, Timestamp, Uuid } from '../_shared/http/schemas.ts';
+import { Timestamp, Uuid } from '../../core/schemas.ts';
+import { listOf, storableText } from '../_shared/http/schemas.ts';
 
 export const ProjectRole = z.enum(['owner', 'collaborator', 'viewer']).openapi('ProjectRole');
 

@@ -11,7 +11,7 @@ import { authOptionsFromConfigToml, projectAuthOptions, tomlSections } from '../
 import { createAuthServer } from '../../devstack/auth/server.ts';
 import { repoRoot } from '../../devstack/db/setup.ts';
 import { findFreePort } from '../../devstack/net/ports.ts';
-import { createJwtVerifier } from '../../edge-functions/_shared/auth/jwt.ts';
+import { createJwtVerifier } from '../../core/auth/jwt.ts';
 import { startAuth, uniqueEmail } from './helpers.ts';
 
 describe('asymmetric signing keys', () => {

@@ -9,7 +9,7 @@ import autocannon from 'autocannon';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type postgres from 'postgres';
-import { JOBS_QUEUE, jobOptionsFor } from '../../edge-functions/_shared/queue.ts';
+import { JOBS_QUEUE, jobOptionsFor } from '../../core/queue.ts';
 import { loadConfig } from '../../worker/src/config.ts';
 import { startWorker } from '../../worker/src/worker.ts';
 import { spawnWorkerProcess } from '../harness/worker-process.ts';

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type postgres from 'postgres';
 import { repoRoot } from '../../devstack/db/setup.ts';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
 import { median, timeRuns } from './stats.ts';
 
 export const BENCH_USER_ID = '00000000-0000-4000-8000-000000000001';

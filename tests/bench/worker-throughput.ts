@@ -18,8 +18,8 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
-import { jobOptionsFor, JOBS_QUEUE } from '../../edge-functions/_shared/queue.ts';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { jobOptionsFor, JOBS_QUEUE } from '../../core/queue.ts';
+import { createLogger } from '../../core/log.ts';
 import type { WorkerConfig } from '../../worker/src/config.ts';
 import { startWorker } from '../../worker/src/worker.ts';
 

@@ -8,6 +8,7 @@ import { createClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinWorkspace, WORKSPACE_SERVER_EVENTS, WorkspaceError, type OnlineMember, type Workspace, type WorkspaceServerEvents } from '../../client/index.ts';
 import type { Database } from '../../client/database.types.ts';
+import { JobUpdated } from '../../core/jobs/row.ts';
 import { adminSql, createUser, type TestUser } from '../harness/db.ts';
 import { anonKey, connectClient, createProject, eventually, subscribe, userToken, type TestClient } from '../realtime/helpers.ts';
 import { startWorkspaceStack, type WorkspaceStack } from './workspace-stack.ts';
@@ -256,7 +257,7 @@ describe('joinWorkspace', () => {
     await sql`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${(await createUser(sql, { displayName: 'Nina Newcomer' })).id}, 'viewer')`;
     await eventually('the newcomer announced', () => kept.received.find((m) => m.event === 'member_joined'));
     const keys = (event: string) => kept.received.filter((m) => m.event === event).map((m) => Object.keys(m.payload).sort());
-    const jobKeys = ['attempts', 'id', 'progress', 'project_id', 'status', 'type', 'updated_at'];
+    const jobKeys = Object.keys(JobUpdated.shape).sort();
     expect(keys('job_updated')).toEqual([jobKeys, jobKeys, jobKeys]);
     expect(kept.received.filter((m) => m.event === 'job_updated').map((m) => m.payload.status)).toEqual(['queued', 'running', 'failed']);
     expect(kept.received.find((m) => m.event === 'project_updated')?.payload).toEqual({ id: projectId, project_id: projectId, fields: ['name', 'description'] });

@@ -9,7 +9,7 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
-import { withRls, type TransactionSql } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls, type TransactionSql } from '../../core/db/rls.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 
 let sql: Sql;

@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { Inbox } from './inbox.ts';
 

@@ -10,8 +10,8 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { isConnectionError } from '../../edge-functions/_shared/db/connection-errors.ts';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { isConnectionError } from '../../core/db/connection-errors.ts';
+import { withRls } from '../../core/db/rls.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 
 const backendPid = (tx: postgres.TransactionSql) => tx`select pg_backend_pid() as pid` as unknown as Promise<[{ pid: number }]>;

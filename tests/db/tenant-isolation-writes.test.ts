@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { withRls, type TransactionSql } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls, type TransactionSql } from '../../core/db/rls.ts';
 import { adminSql, claimsFor, testDatabases, type Sql } from '../harness/db.ts';
 import { buildWorld, tearDownWorld, worldArb, type Built, type Role } from './tenant-world.ts';
 

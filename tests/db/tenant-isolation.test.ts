@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { authorizeRead, authorizeWrite, emptyPolicies } from '../../devstack/realtime/authorization.ts';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
 import { adminSql, claimsFor, testDatabases, type Sql } from '../harness/db.ts';
 import { buildWorld, tearDownWorld, worldArb, type Built, type Role } from './tenant-world.ts';
 

@@ -4,7 +4,7 @@
  * the caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { setRequestSettings, withRls, type TransactionSql } from '../../core/db/rls.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 
 let sql: Sql;
@@ -60,5 +60,21 @@ describe('withRls', () => {
       }),
     ).rejects.toThrow('changed my mind');
     expect(await projectsNamed(name)).toBe(0);
+  });
+});
+
+describe('setRequestSettings', () => {
+  it('sets role, claims and the extra settings for the transaction only; a null extra is reset', async () => {
+    const claims = { role: 'anon', iss: 'supabase' };
+    const [inside] = await sql.begin(async (tx) => {
+      await tx`select set_config('tandem.test_reset', 'before', true)`;
+      await setRequestSettings(tx as TransactionSql, { role: 'anon', claims, settings: { 'tandem.test_setting': 'on', 'tandem.test_reset': null } });
+      return tx<{ role: string; claims: unknown; extra: string; reset: string | null }[]>`
+        select current_user::text as role, current_setting('request.jwt.claims', true)::jsonb as claims,
+               current_setting('tandem.test_setting', true) as extra, nullif(current_setting('tandem.test_reset', true), '') as reset`;
+    });
+    expect(inside).toEqual({ role: 'anon', claims, extra: 'on', reset: null });
+    const [after] = await sql<{ claims: string | null }[]>`select nullif(current_setting('request.jwt.claims', true), '') as claims`;
+    expect(after!.claims).toBeNull();
   });
 });

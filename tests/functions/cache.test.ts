@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bumpCacheEpoch, EPOCH_KEY, invalidateListings, listingKey } from '../../edge-functions/_shared/cache/listing.ts';
+import { bumpCacheEpoch, EPOCH_KEY, invalidateListings, listingKey } from '../../core/cache/listing.ts';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { call, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';

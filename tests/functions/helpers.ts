@@ -7,7 +7,7 @@ import { SignJWT } from 'jose';
 import { expect, inject } from 'vitest';
 import { withUser } from '../../devstack/db/setup.ts';
 import { startFunctions, type FunctionName, type RunningFunctions } from '../../devstack/functions/serve.ts';
-import type { JwtClaims } from '../../edge-functions/_shared/db/rls.ts';
+import type { JwtClaims } from '../../core/db/rls.ts';
 import { claimsFor, type TestUser } from '../harness/db.ts';
 import { functionEnv } from '../harness/function-env.ts';
 

@@ -5,7 +5,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { JOBS_QUEUE } from '../../edge-functions/_shared/queue.ts';
+import { JOBS_QUEUE } from '../../core/queue.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { call, expectError, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
 

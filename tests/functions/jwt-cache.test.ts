@@ -6,7 +6,7 @@
 import { SignJWT } from 'jose';
 import { createUserExistence } from '../../edge-functions/_shared/auth/user-exists.ts';
 import { describe, expect, it } from 'vitest';
-import { createClaimsVerifier, createJwtVerifier, InvalidTokenError } from '../../edge-functions/_shared/auth/jwt.ts';
+import { createClaimsVerifier, createJwtVerifier, InvalidTokenError } from '../../core/auth/jwt.ts';
 
 const SECRET = 'jwt-cache-test-secret-at-least-32-characters';
 

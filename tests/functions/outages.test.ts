@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreePort } from '../../devstack/net/ports.ts';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
-import { JOBS_QUEUE } from '../../edge-functions/_shared/queue.ts';
+import { JOBS_QUEUE } from '../../core/queue.ts';
 import { adminSql, createUser, type Sql } from '../harness/db.ts';
 import { call, expectError, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
 

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
-import type { JwtClaims } from '../../edge-functions/_shared/db/rls.ts';
+import type { JwtClaims } from '../../core/db/rls.ts';
 
 export type Sql = postgres.Sql<Record<string, unknown>>;
 

@@ -5,6 +5,7 @@
 import type { RealtimeChannel } from '@supabase/supabase-js';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { authorizeRead, authorizeWrite, emptyPolicies } from '../../devstack/realtime/authorization.ts';
 import { createUser, type TestUser } from '../harness/db.ts';
 import {
   anonKey,
@@ -177,5 +178,26 @@ describe('asymmetric signing keys (SUPABASE_JWKS)', () => {
       await Promise.all(connected.map((client) => client.supabase.removeAllChannels()));
       await es.server.close();
     }
+  });
+});
+
+describe('the checks themselves (devstack/realtime/authorization.ts)', () => {
+  it("decide from the member's role and leave no probe or write-check row behind", async () => {
+    const viewer = await createUser(sql);
+    const collaborator = await createUser(sql);
+    const projectId = await createProject(sql, [[collaborator, 'owner'], [viewer, 'viewer']]);
+    const topic = `project:${projectId}`;
+    const context = (user: TestUser) => ({ topic, claims: { ...user.claims, role: 'authenticated', exp: 0 }, headers: {} });
+    const read = await authorizeRead(sql, emptyPolicies(), context(viewer), ['broadcast', 'presence']);
+    expect(read).toEqual({ broadcast: { read: true }, presence: { read: true } });
+    expect(await authorizeWrite(sql, read, context(viewer), ['broadcast', 'presence'])).toEqual({
+      broadcast: { read: true, write: false },
+      presence: { read: true, write: true },
+    });
+    expect((await authorizeWrite(sql, emptyPolicies(), context(collaborator), ['broadcast'])).broadcast.write).toBe(true);
+    const outsider = await createUser(sql);
+    expect(await authorizeRead(sql, emptyPolicies(), context(outsider), ['broadcast'])).toEqual({ broadcast: { read: false }, presence: {} });
+    const [left] = await sql<{ n: number }[]>`select count(*)::int as n from realtime.messages where topic = ${topic}`;
+    expect(left!.n).toBe(0);
   });
 });

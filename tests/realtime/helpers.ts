@@ -8,7 +8,7 @@ import { createClient, type RealtimeChannel, type SupabaseClient } from '@supaba
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { WebSocket } from 'ws';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { createLogger } from '../../core/log.ts';
 import { createRealtimeServer, type RealtimeServer, type RealtimeServerOptions } from '../../devstack/realtime/server.ts';
 import { adminSql, type Sql, type TestUser } from '../harness/db.ts';
 

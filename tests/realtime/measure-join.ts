@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import postgres from 'postgres';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { createLogger } from '../../core/log.ts';
 import { setupDatabase } from '../../devstack/db/setup.ts';
 import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
 import { createRealtimeServer } from '../../devstack/realtime/server.ts';

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { setupDatabase } from '../../devstack/db/setup.ts';
 import { maintainPartitions } from '../../devstack/realtime/partitions.ts';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { createLogger } from '../../core/log.ts';
 import { createUser } from '../harness/db.ts';
 import { connectClient, createProject, eventually, startRealtime, subscribe, userToken, type StartedRealtime, type TestClient } from './helpers.ts';
 

@@ -6,7 +6,7 @@
  * final state.
  *
  * The bound: a lost pool reconnects after at most 1 s (reconnectBackoff in
- * edge-functions/_shared/db/reconnect.ts) and a connect gives up after 3 s
+ * core/db/reconnect.ts) and a connect gives up after 3 s
  * (edge-functions/_shared/runtime.ts), so recovery takes about a second; 5 s leaves room
  * for a loaded machine. Before the fix, a restart left the jobs function dead for good
  * about once in three (postgres.js wrote a transaction's ROLLBACK to a connection that had

@@ -6,8 +6,8 @@
  * aborts it, and the sweeper ends it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
-import { jobOptionsFor } from '../../edge-functions/_shared/queue.ts';
+import { withRls } from '../../core/db/rls.ts';
+import { jobOptionsFor } from '../../core/queue.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql } from '../harness/db.ts';
 import { createProject, insertJob, quietLog, readJob, testConfig, usePrivateDatabase, waitFor, waitForStatus } from './helpers.ts';

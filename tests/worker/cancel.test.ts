@@ -4,7 +4,7 @@
  * retried as a new run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql, TestUser } from '../harness/db.ts';
 import { privateDatabase } from '../harness/database.ts';

@@ -4,11 +4,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { createLogger } from '../../core/log.ts';
 import type { WorkerConfig } from '../../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { privateDatabase } from '../harness/database.ts';
-import type { JobRow } from '../../worker/src/lifecycle.ts';
+import type { JobRow } from '../../core/jobs/row.ts';
 import postgres from 'postgres';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';
 

@@ -8,7 +8,7 @@
  * handler runs exactly once; the worker logs what happened.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { createLogger } from '../../core/log.ts';
 import type { JobHandler } from '../../worker/src/jobs/types.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { privateDatabase } from '../harness/database.ts';

@@ -7,7 +7,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { EPOCH_KEY } from '../../edge-functions/_shared/cache/listing.ts';
+import { EPOCH_KEY } from '../../core/cache/listing.ts';
 import { setupDatabase } from '../../devstack/db/setup.ts';
 import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';

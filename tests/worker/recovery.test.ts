@@ -7,7 +7,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { EPOCH_KEY, readListing, storeListing } from '../../edge-functions/_shared/cache/listing.ts';
+import { EPOCH_KEY, readListing, storeListing } from '../../core/cache/listing.ts';
+import { finalStatuses, type JobStatus } from '../../core/jobs/row.ts';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser, type Sql } from '../harness/db.ts';
@@ -17,10 +18,8 @@ const db = usePrivateDatabase();
 let sql: Sql;
 beforeAll(() => ({ sql } = db));
 
-const finalStatuses = ['succeeded', 'failed', 'cancelled'];
-
 async function allFinal(ids: string[]) {
-  const rows = await sql<{ status: string }[]>`select status from public.jobs where id = any(${ids}::uuid[])`;
+  const rows = await sql<{ status: JobStatus }[]>`select status from public.jobs where id = any(${ids}::uuid[])`;
   return rows.length === ids.length && rows.every((row) => finalStatuses.includes(row.status)) ? rows : undefined;
 }
 

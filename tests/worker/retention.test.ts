@@ -4,7 +4,7 @@
  * BullMQ keeps TANDEM_WORKER_KEEP_COMPLETED completed jobs, whichever path enqueued them.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { enqueueNewJob } from '../../edge-functions/_shared/queue.ts';
+import { enqueueNewJob } from '../../core/queue.ts';
 import type { RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql } from '../harness/db.ts';
 import { createProject, insertJob, waitFor, waitForStatus, useWorkerFixture } from './helpers.ts';

@@ -4,7 +4,7 @@
  * writes never move a row backwards.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { withRls } from '../../edge-functions/_shared/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
 import { JobLifecycle } from '../../worker/src/lifecycle.ts';
 import type { RunningWorker } from '../../worker/src/worker.ts';
 import type { Sql } from '../harness/db.ts';

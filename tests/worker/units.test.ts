@@ -8,11 +8,11 @@ import { Batcher } from '../../worker/src/batcher.ts';
 import { ConfigError, loadConfig } from '../../worker/src/config.ts';
 import { parseJobNotification } from '../../worker/src/dispatcher.ts';
 import { parseCacheNotification } from '../../worker/src/invalidator.ts';
-import { createJobCatalog, diagnosticJobsFromEnv, validateJobPayload } from '../../edge-functions/_shared/jobs/catalog.ts';
+import { createJobCatalog, diagnosticJobsFromEnv, validateJobPayload } from '../../core/jobs/catalog.ts';
 import { catalogMismatch, jobHandlersFor } from '../../worker/src/jobs/registry.ts';
 import { attemptLogLine } from '../../worker/src/lifecycle.ts';
 import { errorText, storableResult, storableText } from '../../worker/src/storable.ts';
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { createLogger } from '../../core/log.ts';
 
 const id = '6f1c1f5e-3a2b-4c1d-9e8f-0a1b2c3d4e5f';
 

@@ -36,8 +36,8 @@
  * attempt writes nothing and is left to BullMQ's stalled-job recovery.
  */
 import type { Worker } from 'bullmq';
-import type { Logger } from '../../edge-functions/_shared/log.ts';
-import type { JobQueue } from '../../edge-functions/_shared/queue.ts';
+import type { Logger } from '../../core/log.ts';
+import type { JobQueue } from '../../core/queue.ts';
 import type { Sql } from './db.ts';
 import type { JobLifecycle } from './lifecycle.ts';
 

@@ -4,7 +4,7 @@
  * "Configuration") plus the worker's own `TANDEM_WORKER_*` settings (docs/worker.md).
  */
 import { z } from 'zod';
-import { diagnosticJobsFromEnv } from '../../edge-functions/_shared/jobs/catalog.ts';
+import { diagnosticJobsFromEnv } from '../../core/jobs/catalog.ts';
 
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int(`must be an integer`).min(min).max(max).default(fallback);

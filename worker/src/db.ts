@@ -4,8 +4,8 @@
  * while, everything else fails at once.
  */
 import postgres from 'postgres';
-import { isConnectionError } from '../../edge-functions/_shared/db/connection-errors.ts';
-import { reconnectBackoff } from '../../edge-functions/_shared/db/reconnect.ts';
+import { isConnectionError } from '../../core/db/connection-errors.ts';
+import { reconnectBackoff } from '../../core/db/reconnect.ts';
 
 export type Sql = postgres.Sql<Record<string, unknown>>;
 

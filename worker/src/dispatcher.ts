@@ -12,19 +12,18 @@
  * Inserts and retries arriving together are looked up with one query, and new rows are
  * added to BullMQ with one addBulk.
  */
-import type { Logger } from '../../edge-functions/_shared/log.ts';
-import { enqueueJob, jobOptionsFor, type JobQueue } from '../../edge-functions/_shared/queue.ts';
+import type { Logger } from '../../core/log.ts';
+import { enqueueJob, jobOptionsFor, type JobQueue } from '../../core/queue.ts';
 import { Batcher } from './batcher.ts';
 import type { Cancellation } from './cancellation.ts';
 import type { Sql } from './db.ts';
 import type { WorkerMetrics } from './metrics.ts';
+import { isUuid } from '../../core/uuid.ts';
 
 export interface JobNotification {
   op: 'insert' | 'retry' | 'cancel';
   id: string;
 }
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Parses a `tandem_jobs` payload; null when it is not one.
@@ -35,7 +34,7 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 export function parseJobNotification(payload: string): JobNotification | null {
   try {
     const value = JSON.parse(payload) as Partial<JobNotification>;
-    if ((value.op === 'insert' || value.op === 'retry' || value.op === 'cancel') && typeof value.id === 'string' && uuidPattern.test(value.id)) {
+    if ((value.op === 'insert' || value.op === 'retry' || value.op === 'cancel') && isUuid(value.id)) {
       return { op: value.op, id: value.id };
     }
   } catch {

@@ -7,11 +7,10 @@
  * is served again.
  */
 import type { Redis } from 'ioredis';
-import { bumpCacheEpoch, invalidateListings } from '../../edge-functions/_shared/cache/listing.ts';
-import type { Logger } from '../../edge-functions/_shared/log.ts';
+import { bumpCacheEpoch, invalidateListings } from '../../core/cache/listing.ts';
+import type { Logger } from '../../core/log.ts';
 import type { WorkerMetrics } from './metrics.ts';
-
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../../core/uuid.ts';
 
 /**
  * The user ids of a `tandem_cache` payload (`{"user_ids": [...]}`); invalid ids are dropped.
@@ -24,7 +23,7 @@ export function parseCacheNotification(payload: string): string[] | null {
     const value = JSON.parse(payload) as { user_ids?: unknown };
     if (value.user_ids === null) return [];
     if (!Array.isArray(value.user_ids)) return null;
-    return value.user_ids.filter((id): id is string => typeof id === 'string' && uuidPattern.test(id));
+    return value.user_ids.filter(isUuid);
   } catch {
     return null;
   }

@@ -27,29 +27,8 @@
 import { Batcher } from './batcher.ts';
 import { isConnectionError, retryOnConnectionLoss, type Sql } from './db.ts';
 import { storableResult, storableText } from './storable.ts';
-
-/** A jobs row as the worker reads it. */
-export interface JobRow {
-  id: string;
-  project_id: string;
-  created_by: string | null;
-  type: string;
-  payload: unknown;
-  status: JobStatus;
-  progress: number;
-  attempts: number;
-  max_attempts: number;
-  result: unknown;
-  error: string | null;
-  cancel_requested_at: string | null;
-  created_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  updated_at: string;
-}
-
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-export const finalStatuses: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+import { finalStatuses, type JobRow } from '../../core/jobs/row.ts';
+import { isUuid } from '../../core/uuid.ts';
 
 /** A result that jsonb cannot hold (see storableResult): the job must fail with this message. */
 export class UnstorableResultError extends Error {
@@ -67,7 +46,6 @@ export type StartOutcome =
   | { kind: 'cancel_requested'; job: JobRow }
   | { kind: 'exhausted'; job: JobRow };
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ERROR_LIMIT = 10_000;
 const MESSAGE_LIMIT = 2000;
 
@@ -136,7 +114,7 @@ export class JobLifecycle {
    * left; the outcome says which.
    */
   start(id: string): Promise<StartOutcome> {
-    if (!uuidPattern.test(id)) return Promise.resolve({ kind: 'missing' });
+    if (!isUuid(id)) return Promise.resolve({ kind: 'missing' });
     return this.starts.submit(id);
   }
 
@@ -168,7 +146,7 @@ export class JobLifecycle {
 
   /** queued|running → cancelled, only for a row whose cancel was requested. */
   cancel(id: string): Promise<boolean> {
-    if (!uuidPattern.test(id)) return Promise.resolve(false);
+    if (!isUuid(id)) return Promise.resolve(false);
     return this.cancels.submit(id);
   }
 

@@ -10,8 +10,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { reconnectBackoff } from '../../edge-functions/_shared/db/reconnect.ts';
-import type { Logger } from '../../edge-functions/_shared/log.ts';
+import { reconnectBackoff } from '../../core/db/reconnect.ts';
+import type { Logger } from '../../core/log.ts';
 import type { Sql } from './db.ts';
 
 export interface ListenSession {

@@ -3,7 +3,7 @@
  * docs/worker.md). Exits 2 on a bad configuration, 0 after a graceful stop on SIGTERM or
  * SIGINT (a second signal, given a second or more after the first, exits at once).
  */
-import { createLogger } from '../../edge-functions/_shared/log.ts';
+import { createLogger } from '../../core/log.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { startWorker } from './worker.ts';
 

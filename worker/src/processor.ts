@@ -14,14 +14,15 @@
  * would return the same kind of value).
  */
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { validateJobPayload, type JobCatalog } from '../../edge-functions/_shared/jobs/catalog.ts';
-import type { Logger } from '../../edge-functions/_shared/log.ts';
-import type { JobMessage } from '../../edge-functions/_shared/queue.ts';
+import { validateJobPayload, type JobCatalog } from '../../core/jobs/catalog.ts';
+import type { Logger } from '../../core/log.ts';
+import type { JobMessage } from '../../core/queue.ts';
 import { retryDelay } from './backoff.ts';
 import { isConnectionError, type Sql } from './db.ts';
 import type { JobHandler } from './jobs/types.ts';
+import type { JobRow } from '../../core/jobs/row.ts';
 import { STOPPING, type Cancellation } from './cancellation.ts';
-import { UnstorableResultError, type JobLifecycle, type JobRow } from './lifecycle.ts';
+import { UnstorableResultError, type JobLifecycle } from './lifecycle.ts';
 import { errorText } from './storable.ts';
 import type { WorkerMetrics } from './metrics.ts';
 

@@ -18,8 +18,8 @@
  * deleted, and BullMQ's failed set (the dead-letter set) is trimmed to
  * `deadLetterSeconds`.
  */
-import type { Logger } from '../../edge-functions/_shared/log.ts';
-import { enqueueJob, type JobQueue } from '../../edge-functions/_shared/queue.ts';
+import type { Logger } from '../../core/log.ts';
+import { enqueueJob, type JobQueue } from '../../core/queue.ts';
 import type { Cancellation } from './cancellation.ts';
 import type { Sql } from './db.ts';
 import type { WorkerMetrics } from './metrics.ts';

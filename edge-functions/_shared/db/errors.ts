@@ -4,7 +4,7 @@
  * argument, P0001 business rules); connection failures mean the database is unavailable.
  */
 import { ApiError } from '../http/errors.ts';
-import { isConnectionError } from './connection-errors.ts';
+import { isConnectionError } from '../../../core/db/connection-errors.ts';
 
 /** SQLSTATEs that mean "the database cannot serve us right now" though the connection holds. */
 const UNAVAILABLE_SQLSTATES = new Set(['57014', '40001', '40P01']);

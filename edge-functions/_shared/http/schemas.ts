@@ -1,18 +1,11 @@
 /**
  * zod schemas shared by both functions' routes; they validate requests and generate the
- * OpenAPI document.
+ * OpenAPI document. (Ids and timestamps are core's: core/schemas.ts.)
  */
 import { z } from '@hono/zod-openapi';
 import { errorStatus, type ErrorCode } from './errors.ts';
 
-const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/**
- * A UUID in any letter case (Postgres accepts both), read as lower case — the way
- * Postgres renders it — so that an id from the request compares equal to one from a row.
- */
-export const Uuid = z.string().regex(UUID_PATTERN, 'must be a UUID').toLowerCase().openapi({ format: 'uuid', example: '8f14e45f-ea3c-4a4e-9d0a-5a3b8f1c2d3e' });
 
 /**
  * Text Postgres can store: no NUL characters and no unpaired surrogates.
@@ -26,9 +19,6 @@ export function storableText() {
     .refine((value) => !value.includes('\u0000'), 'must not contain NUL characters')
     .refine((value) => !LONE_SURROGATE.test(value), 'must be valid Unicode');
 }
-
-/** A timestamp as Postgres (and PostgREST) renders it in JSON. */
-export const Timestamp = z.string().openapi({ format: 'date-time', example: '2026-11-25T17:03:37.123456+00:00' });
 
 /** The error body of every failure. */
 export const ErrorSchema = z

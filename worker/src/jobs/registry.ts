@@ -1,10 +1,10 @@
 /**
  * The worker's half of the job catalog: one handler per type of
- * edge-functions/_shared/jobs/catalog.ts. Adding a type: its schema file there, its
+ * core/jobs/catalog.ts. Adding a type: its schema file there, its
  * handler file here, one line in each catalog. Diagnostic handlers are registered apart,
  * so a worker with the diagnostic types off (TANDEM_DIAGNOSTIC_JOBS) holds none of them.
  */
-import type { JobCatalog } from '../../../edge-functions/_shared/jobs/catalog.ts';
+import type { JobCatalog } from '../../../core/jobs/catalog.ts';
 import { diagnosticSleepHandler } from './diagnostic.sleep.ts';
 import { projectExportHandler } from './project.export.ts';
 import { projectStatsHandler } from './project.stats.ts';

@@ -1,11 +1,11 @@
 /**
  * What a job handler is: an async function of the validated payload and a context. The
- * payload schema lives in edge-functions/_shared/jobs/<type>.ts; the handler in
+ * payload schema lives in core/jobs/<type>.ts; the handler in
  * worker/src/jobs/<type>.ts.
  */
-import type { Logger } from '../../../edge-functions/_shared/log.ts';
+import type { Logger } from '../../../core/log.ts';
 import type { Sql } from '../db.ts';
-import type { JobRow } from '../lifecycle.ts';
+import type { JobRow } from '../../../core/jobs/row.ts';
 
 export interface JobContext<Payload> {
   /** The payload, validated (and defaulted) by the type's schema. */

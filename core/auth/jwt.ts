@@ -17,6 +17,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { JwtClaims } from '../db/rls.ts';
+import { isUuid } from '../uuid.ts';
 
 export interface JwtVerifierConfig {
   /** HS256 secret (TANDEM_JWT_SECRET). */
@@ -48,8 +49,6 @@ export class InvalidTokenError extends Error {
     super(message);
   }
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Reads the verifier's configuration through `get` (Deno.env.get or process.env lookup).
@@ -180,7 +179,7 @@ export function createJwtVerifier(config: JwtVerifierConfig, options: { now?: ()
   return async (token: string) => {
     const payload = await verifyClaims(token);
     if (payload.role !== 'authenticated') throw new InvalidTokenError('the token is not a signed-in user\'s (role must be "authenticated")');
-    if (typeof payload.sub !== 'string' || !UUID.test(payload.sub)) throw new InvalidTokenError('the token has no user id (sub)');
+    if (!isUuid(payload.sub)) throw new InvalidTokenError('the token has no user id (sub)');
     if (typeof payload.exp !== 'number') throw new InvalidTokenError('the token has no expiry (exp)');
     const claims = payload as JwtClaims;
     return { userId: payload.sub, email: typeof payload.email === 'string' ? payload.email : undefined, claims };

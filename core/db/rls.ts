@@ -1,8 +1,10 @@
 /**
  * Runs queries as a user, exactly as PostgREST does for each request, so that row-level
- * security alone decides what they see and change. Used by the edge functions and the
- * tests; runs on Deno and Node. (The worker never runs under a user's RLS: job status is
- * written by the privileged role, docs/worker.md.)
+ * security alone decides what they see and change. The per-request settings (`role`,
+ * `request.jwt.claims`, and whatever a caller adds) are set by setRequestSettings, the one
+ * statement that the functions (withRls) and the local Realtime's channel authorization
+ * (devstack/realtime/authorization.ts) both use. (The worker never runs under a user's
+ * RLS: job status is written by the privileged role, docs/worker.md.)
  */
 import type postgres from 'postgres';
 
@@ -36,11 +38,10 @@ export async function withRls<T>(
 ): Promise<T> {
   const effectiveClaims: JwtClaims = claims ?? { role: 'anon' };
   const role = effectiveClaims.role === 'authenticated' || effectiveClaims.role === 'service_role' ? effectiveClaims.role : 'anon';
-  const settings = { ...options.settings, role, 'request.jwt.claims': JSON.stringify(effectiveClaims) };
   return sql.begin(options.readOnly ? 'read only' : 'read write', async (tx) => {
     // postgres.js sends a statement when it is awaited: execute() sends this one now, ahead
     // of anything the callback sends.
-    const applied = tx`select set_config(name, value, true) from json_each_text(${tx.json(settings)}::json) as s(name, value)`.execute();
+    const applied = setRequestSettings(tx, { role, claims: effectiveClaims, settings: options.settings }).execute();
     let result: Promise<T>;
     try {
       result = fn(tx);
@@ -53,4 +54,29 @@ export async function withRls<T>(
     if (outcome.status === 'rejected') throw outcome.reason;
     return outcome.value;
   }) as Promise<T>;
+}
+
+/** What a request runs as: the role to switch to, the claims, and any further settings. */
+export interface RequestSettings {
+  role: string;
+  claims: Record<string, unknown>;
+  /** More transaction-local settings (`realtime.topic`, ...); null resets one, as set_config does. */
+  settings?: Record<string, string | null>;
+}
+
+/**
+ * The statement that sets `role`, `request.jwt.claims` and `settings` transaction-locally
+ * (`set_config(name, value, true)`, as PostgREST and Supabase Realtime do), in one round
+ * trip. Not sent until awaited (or `.execute()`d). Only inside a transaction: outside one,
+ * set_config(..., true) lasts for the statement alone.
+ *
+ * @example
+ * await sql.begin(async (tx) => {
+ *   await setRequestSettings(tx, { role: 'authenticated', claims, settings: { 'realtime.topic': topic } });
+ *   return tx`select id from realtime.messages where id = ${probe}`;
+ * });
+ */
+export function setRequestSettings(tx: TransactionSql, request: RequestSettings): postgres.PendingQuery<postgres.Row[]> {
+  const settings = { ...request.settings, role: request.role, 'request.jwt.claims': JSON.stringify(request.claims) };
+  return tx`select set_config(name, value, true) from json_each_text(${tx.json(settings)}::json) as s(name, value)`;
 }
