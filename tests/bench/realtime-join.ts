@@ -2,8 +2,8 @@
  * Measurement (not a test): how long a private-channel join takes — token check and RLS
  * authorization included — with 100k memberships in the database.
  *
- *   npx tsx tests/realtime/measure-join.ts            # throwaway cluster
- *   TANDEM_TEST_DATABASE_URL=postgres://... npx tsx tests/realtime/measure-join.ts
+ *   npx tsx tests/bench/realtime-join.ts            # throwaway cluster
+ *   TANDEM_TEST_DATABASE_URL=postgres://... npx tsx tests/bench/realtime-join.ts
  *
  * Seeds 5,000 projects x 20 members (20,000 users), starts the local Realtime in-process,
  * and times sequential phx_join → phx_reply(ok) round trips over a raw 2.0.0 socket.
@@ -17,7 +17,7 @@ import { setupDatabase } from '../../devstack/db/setup.ts';
 import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
 import { createRealtimeServer } from '../../devstack/realtime/server.ts';
 
-const SECRET = 'measure-join-secret-with-at-least-32-characters!!';
+const SECRET = 'realtime-join-secret-with-at-least-32-characters!!';
 const PROJECTS = 5_000;
 const MEMBERS_PER_PROJECT = 20;
 const USERS = 20_000;
