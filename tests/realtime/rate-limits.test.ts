@@ -40,6 +40,22 @@ async function watchedChannel(baseUrl: string, topic: string, config: Record<str
   return { c, channel, statuses, system, received, joined };
 }
 
+
+/** The HTTP answer to a new socket's handshake: 101 when it opens, else the refusal's status and body. */
+async function handshakeStatus(wsUrl: string): Promise<{ code: number; body: string }> {
+  const key = await anonKey();
+  return new Promise((resolve) => {
+    const next = new WebSocket(`${wsUrl}?apikey=${key}&vsn=2.0.0`);
+    next.on('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+    });
+    next.on('open', () => resolve({ code: 101, body: '' }));
+    next.on('error', () => undefined);
+  });
+}
+
 describe('RateCounter (upstream Realtime.RateCounter)', () => {
   afterEach(() => vi.useRealTimers());
 
@@ -136,18 +152,7 @@ describe('max_joins_per_second', () => {
     expect(last.slice(3)).toEqual(['phx_reply', { status: 'error', response: { reason: 'ClientJoinRateLimitReached: Too many joins per second' } }]);
     expect(await closed).toBe(1000);
 
-    const status = await new Promise<{ code: number; body: string }>((resolve) => {
-      void anonKey().then((key) => {
-        const next = new WebSocket(`${realtime.wsUrl}?apikey=${key}&vsn=2.0.0`);
-        next.on('unexpected-response', (_req, res) => {
-          let body = '';
-          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-        });
-        next.on('open', () => resolve({ code: 101, body: '' }));
-        next.on('error', () => undefined);
-      });
-    });
+    const status = await handshakeStatus(realtime.wsUrl);
     expect(status).toEqual({ code: 429, body: JSON.stringify({ error: 'Too many joins per second' }) });
   });
 });
@@ -169,18 +174,7 @@ describe('max_concurrent_users', () => {
     expect(refusedJoin.status).toBe('CHANNEL_ERROR');
     expect(refusedJoin.error?.message).toBe('ConnectionRateLimitReached: Too many connected users');
 
-    const handshake = await new Promise<{ code: number; body: string }>((resolve) => {
-      void anonKey().then((key) => {
-        const next = new WebSocket(`${realtime.wsUrl}?apikey=${key}&vsn=2.0.0`);
-        next.on('unexpected-response', (_req, res) => {
-          let body = '';
-          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-          res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-        });
-        next.on('open', () => resolve({ code: 101, body: '' }));
-        next.on('error', () => undefined);
-      });
-    });
+    const handshake = await handshakeStatus(realtime.wsUrl);
     expect(handshake).toEqual({ code: 429, body: JSON.stringify({ error: 'Too many connected users' }) });
     await early.supabase.removeAllChannels();
   });
