@@ -9,12 +9,12 @@
  * environment the CLI passes, and no Docker: the output is the CLI's, byte for byte.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { tomlSections } from '../auth/config.ts';
+import { apiSettings, loadSupabaseConfig, parseSupabaseConfig } from '../config/supabase-config.ts';
 import { databaseUrlFromEnv, repoRoot } from '../db/setup.ts';
 
 export const DATABASE_TYPES_PATH = join(repoRoot, 'client', 'database.types.ts');
@@ -30,9 +30,9 @@ const serverScript = join(
  * The schemas the CLI includes when no `--schema` is given: `public`, then `[api] schemas`
  * of supabase/config.toml, without repeats.
  */
-export function includedSchemas(configToml = readFileSync(join(repoRoot, 'supabase', 'config.toml'), 'utf8')): string[] {
-  const listed = tomlSections(configToml).get('api')?.get('schemas');
-  return [...new Set(['public', ...(Array.isArray(listed) ? listed : [])])];
+export function includedSchemas(configToml?: string): string[] {
+  const { schemas } = apiSettings(configToml === undefined ? loadSupabaseConfig() : parseSupabaseConfig(configToml));
+  return [...new Set(['public', ...schemas])];
 }
 
 /**
