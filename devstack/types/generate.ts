@@ -14,6 +14,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import { parseFlags, runCommand, UsageError } from '../config/cli.ts';
 import { apiSettings, loadSupabaseConfig, parseSupabaseConfig } from '../config/supabase-config.ts';
 import { databaseUrlFromEnv, repoRoot } from '../db/setup.ts';
 
@@ -65,19 +66,11 @@ export async function generateDatabaseTypes(url: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  parseFlags(process.argv.slice(2), {});
   const url = databaseUrlFromEnv();
-  if (!url) {
-    process.stderr.write('gen:types needs SUPABASE_DB_URL or DATABASE_URL (a database set up with `npm run db:setup`).\n');
-    process.exit(2);
-  }
+  if (!url) throw new UsageError('needs SUPABASE_DB_URL or DATABASE_URL (a database set up with `npm run db:setup`)');
   writeFileSync(DATABASE_TYPES_PATH, await generateDatabaseTypes(url));
   process.stdout.write(`wrote ${DATABASE_TYPES_PATH}\n`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    const failure = error as { stderr?: string; message?: string };
-    process.stderr.write(`${failure.stderr || failure.message || String(error)}\n`);
-    process.exit(1);
-  });
-}
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCommand('gen:types', main);
