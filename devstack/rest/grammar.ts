@@ -122,6 +122,15 @@ class Cursor {
   }
 }
 
+/** Parsec's unexpected token when `string expected` fails on `text`: the first differing character. */
+function mismatch(text: string, expected: string): string {
+  for (let i = 0; i < expected.length; i++) {
+    if (text[i] === undefined) return 'end of input';
+    if (text[i] !== expected[i]) return JSON.stringify(text[i]);
+  }
+  return JSON.stringify(text[expected.length] ?? '');
+}
+
 const IDENTIFIER_CHAR = /[\p{L}\p{N}_ $]/u;
 const FIELD_NAME = 'field name (* or [a..z0..9_$])';
 
@@ -382,7 +391,19 @@ function opExpr(c: Cursor, value: (c: Cursor) => string): OpExpr {
     c.pos += 4;
   }
   const start = c.pos;
-  const fail = (): never => c.fail(negated ? [OPERATOR] : ['"not"', OPERATOR], start);
+  // Parsec reports a failed `string` at its start, unexpected being the first character
+  // that differs; of the alternatives failing there, the first tried names it ("not",
+  // else "in"). An operator name followed by no delimiter fails further on, and that
+  // furthest failure wins.
+  const fail = (): never => {
+    const rest = c.text.slice(start);
+    const longest = [...SIMPLE, ...QUANT, ...FTS, 'in', 'is', 'isdistinct'].filter((op) => rest.startsWith(op)).sort((a, b) => b.length - a.length)[0];
+    if (longest !== undefined) {
+      c.pos = start + longest.length;
+      c.fail(['delimiter (.)']);
+    }
+    throw new Failure(start, mismatch(rest, negated ? 'in' : 'not'), negated ? [OPERATOR] : ['"not"', OPERATOR]);
+  };
   if (c.startsWith('in.')) {
     c.pos += 3;
     return { negated, operation: { kind: 'in', values: listValue(c) } };
@@ -500,15 +521,25 @@ function logicValue(c: Cursor): string {
 /** pLogicTree: `and(...)`, `not.or(...)`, or a filter `col.op.value`. */
 function logicTree(c: Cursor): LogicTree {
   const start = c.pos;
+  let filterFailure: Failure | undefined;
   try {
     const fld = field(c);
     if (c.eat('.')) return { kind: 'filter', filter: { field: fld, expr: opExpr(c, logicValue) } };
   } catch (error) {
     if (!(error instanceof Failure)) throw error;
-    // A filter that fails after its field and delimiter is the error to report, as Parsec's
-    // `try` backtracks only when the filter consumed nothing it could not give back.
+    filterFailure = error;
   }
   c.pos = start;
+  try {
+    return logicExpr(c);
+  } catch (error) {
+    // Parsec reports the failure that got furthest into the input.
+    if (error instanceof Failure && filterFailure && filterFailure.position > error.position) throw filterFailure;
+    throw error;
+  }
+}
+
+function logicExpr(c: Cursor): LogicTree {
   let negated = false;
   if (c.startsWith('not.')) {
     negated = true;
@@ -571,8 +602,10 @@ function orderTerms(c: Cursor): OrderTerm[] {
       c.pos += 10;
     }
     if (!atEnd()) {
-      if (c.peek() === '.') {
-        c.fail(direction === undefined && nulls === undefined ? ['"asc"', '"desc"', '"nullsfirst"', '"nullslast"'] : ['"nullsfirst"', '"nullslast"'], c.pos + 1);
+      if (c.peek() === '.' && nulls === undefined) {
+        const word = c.text.slice(c.pos + 1);
+        const first = direction === undefined ? 'asc' : 'nullsfirst';
+        throw new Failure(c.pos + 1, mismatch(word, first), direction === undefined ? ['"asc"', '"desc"', '"nullsfirst"', '"nullslast"'] : ['"nullsfirst"', '"nullslast"']);
       }
       c.fail(nulls !== undefined ? ['","', 'end of input'] : ['delimiter (.)', '","', 'end of input']);
     }
