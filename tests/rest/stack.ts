@@ -7,6 +7,7 @@
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import postgres from 'postgres';
+import WebSocket from 'ws';
 import { createAuthServer, DEFAULT_JWT_SECRET } from '../../devstack/auth/server.ts';
 import { withUser } from '../../devstack/db/setup.ts';
 import { signApiKey } from '../../devstack/dev.ts';
@@ -74,6 +75,8 @@ export async function startRestStack(options: { setupSql?: string; config?: Part
     client: (accessToken) =>
       createClient(url, anonKey, {
         auth: { persistSession: false, autoRefreshToken: false },
+        // supabase-js builds its Realtime client eagerly; the reads here never open it.
+        realtime: { transport: WebSocket as unknown as typeof globalThis.WebSocket },
         ...(accessToken ? { accessToken: async () => accessToken } : {}),
       }),
     rest: (path, init = {}) => {
