@@ -258,6 +258,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
           searchPath: [schema, ...options.config.extraSearchPath],
           roleSettings: cache.roleSettings.get(role) ?? {},
           readOnly: true,
+          ...(prefs.timezone !== undefined ? { timezone: prefs.timezone } : {}),
         },
         async (tx) => {
           const [result] = await tx<{ total: string | null; page_total: string; body: string }[]>`${readSql(tx, query)}`;

@@ -26,6 +26,8 @@ export interface RequestContext {
   /** The role's settings from pg_db_role_setting. */
   roleSettings: Record<string, string>;
   readOnly: boolean;
+  /** `Prefer: timezone=...`, set after the request's own settings. */
+  timezone?: string;
 }
 
 function quoteIdent(name: string): string {
@@ -50,6 +52,7 @@ export function withRequestSettings<T>(
     'request.path': context.path,
     'request.headers': JSON.stringify(context.headers),
     'request.cookies': JSON.stringify(context.cookies),
+    ...(context.timezone !== undefined ? { timezone: context.timezone } : {}),
   };
   return withRls(sql, context.claims, fn, { readOnly: context.readOnly, settings });
 }

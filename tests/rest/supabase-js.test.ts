@@ -175,6 +175,15 @@ describe('per-request settings, as PostgREST sets them', () => {
     expect(anon.data).toEqual([{ role: 'anon', statement_timeout: '3s', sub: null }]);
   });
 
+  it('Prefer: timezone sets the timezone of the transaction; a bad one is a 400 from Postgres', async () => {
+    const response = await stack.rest('/projects?select=created_at&limit=1', { token: tokens[users.owner], headers: { prefer: 'timezone=America/Los_Angeles' } });
+    expect(response.headers.get('preference-applied')).toBe('timezone=America/Los_Angeles');
+    const [row] = (await response.json()) as { created_at: string }[];
+    expect(row?.created_at).toMatch(/-0[78]:00$/);
+    const bad = await stack.rest('/projects', { token: tokens[users.owner], headers: { prefer: 'timezone=Nowhere/Else' } });
+    expect({ status: bad.status, code: ((await bad.json()) as { code: string }).code }).toEqual({ status: 400, code: '22023' });
+  });
+
   it('skips exposed schemas that do not exist, with a warning', () => {
     expect(stack.warnings.some((w) => w.includes('"graphql_public"'))).toBe(true);
   });
