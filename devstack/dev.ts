@@ -6,7 +6,7 @@
  *   Redis      REDIS_URL, else a local redis-server keeping its data under .tandem/redis
  *   gateway    http://127.0.0.1:54321 with Supabase's URL layout:
  *              /auth/v1 local Auth, /realtime/v1 local Realtime, /functions/v1 the Deno
- *              functions, / the browser console
+ *              functions, /rest/v1 the local Data API (reads), / the browser console
  *   worker     BullMQ worker with /health and /metrics on 54334
  *
  * `npm run dev -- --supabase`: for `supabase start` users — Supabase's own services are
@@ -29,6 +29,9 @@ import { repoRoot, setupDatabase, withUser } from './db/setup.ts';
 import { startFunctions } from './functions/serve.ts';
 import { startGateway } from './gateway/gateway.ts';
 import { findFreePort, isPortInUse } from './net/ports.ts';
+import connectPostgres from 'postgres';
+import { createDataApi } from './rest/app.ts';
+import { projectDataApiConfig } from './rest/config.ts';
 import { provisionPostgres } from './platform/postgres.ts';
 import { provisionRedis } from './platform/redis.ts';
 import { createRealtimeServer } from './realtime/server.ts';
@@ -189,6 +192,12 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
     });
     stoppers.push({ name: 'functions', stop: () => functions.stop() });
 
+    // PostgREST connects as `authenticator`; here the services' `postgres` stands in for it
+    // (a member of anon, authenticated and service_role, as authenticator is).
+    const dataApiSql = connectPostgres(serviceDbUrl, { max: 4, onnotice: () => undefined, prepare: false });
+    stoppers.push({ name: 'data api', stop: () => dataApiSql.end({ timeout: 5 }) });
+    const dataApi = await createDataApi({ sql: dataApiSql, config: projectDataApiConfig(), jwt: { jwtSecret }, warn: (m) => say(`  data api: ${m}`) });
+
     const anonKey = await signApiKey(jwtSecret, 'anon');
     const gateway = await startGateway({
       port: resolvedGatewayPort,
@@ -196,6 +205,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
       auth: auth.handler,
       realtimeUpgrade: (req, socket, head) => realtime.handleUpgrade(req, socket, head),
       realtimeRequest: (req, res) => realtime.handleRequest(req, res),
+      dataApi: dataApi.handle,
       consoleConfig: { supabaseUrl: gatewayUrl, anonKey },
     });
     stoppers.push({ name: 'gateway', stop: () => gateway.close() });
@@ -248,11 +258,13 @@ async function main(): Promise<void> {
   } else {
     say(`Tandem is running (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     say(`  console      ${stack.url}/`);
-    say(`  API URL      ${stack.url}   (auth /auth/v1, realtime /realtime/v1, functions /functions/v1)`);
+    say(`  API URL      ${stack.url}   (auth /auth/v1, realtime /realtime/v1, functions /functions/v1, rest /rest/v1)`);
     say(`  anon key     ${stack.anonKey}`);
     say(`  worker       ${stack.workerUrl}/health  /metrics`);
     say(`  users        ${SEEDED_USERS.join(', ')} (password: password123)`);
-    say('  /rest/v1 (PostgREST) needs Docker: use "npx supabase start" for it.');
+    say('  /rest/v1     local Data API as PostgREST v16.2: reads of tables and views (select, filters, or/and,');
+    say('               order, limit/offset/Range, count, HEAD, single(), CSV); embeds, writes and RPC answer 501');
+    say('               PGRST127 until they land (npx supabase start runs the real PostgREST)');
   }
   say('  Ctrl-C stops everything; data stays in .tandem/.');
   say('ready');
