@@ -6,6 +6,7 @@
  *   /auth/v1/...              → local Auth (in-process handler)
  *   /realtime/v1/websocket    → local Realtime (WebSocket upgrade)
  *   /realtime/v1/api/...      → local Realtime's REST broadcast (in-process handler)
+ *   /mail, /mail/api/...      → the local mail catcher (devstack/mail/catcher.ts)
  *   /rest/v1/...              → 501: PostgREST needs Docker (`supabase start`)
  *   /                         → the browser console
  */
@@ -28,6 +29,8 @@ export interface GatewayOptions {
   realtimeUpgrade: UpgradeHandler;
   /** Realtime's REST API (`/realtime/v1/api/broadcast`), as the CLI's gateway routes it. */
   realtimeRequest: RequestHandler;
+  /** The mail catcher's page and API (`/mail`), like Mailpit under `supabase start`. */
+  mail?: RequestHandler;
   /** Values the console page needs: the public URL and the anon key. */
   consoleConfig: { supabaseUrl: string; anonKey: string };
 }
@@ -73,6 +76,7 @@ export async function startGateway(options: GatewayOptions): Promise<{ url: stri
     }
     if (path.startsWith('/auth/v1/') || path === '/auth/v1') return options.auth(req, res);
     if (path.startsWith('/realtime/v1/api/') || path === '/realtime/v1/api') return options.realtimeRequest(req, res);
+    if (options.mail && (path === '/mail' || path.startsWith('/mail/'))) return options.mail(req, res);
     if (path.startsWith('/rest/v1')) {
       return sendJson(res, 501, {
         error: {

@@ -57,7 +57,13 @@ describe('settings from supabase/config.toml', () => {
       refreshTokenReuseIntervalSeconds: 10,
       minimumPasswordLength: 8,
       enableSignup: true,
-      rateLimits: { signUp: { max: 30, windowMs: 300_000 }, token: { max: 150, windowMs: 300_000 } },
+      siteUrl: 'http://127.0.0.1:54321',
+      additionalRedirectUrls: ['http://127.0.0.1:54321'],
+      enableRefreshTokenRotation: true,
+      enableAnonymousSignIns: false,
+      enableEmailProvider: true,
+      enableConfirmations: false,
+      doubleConfirmChanges: true,
     });
   });
 
@@ -73,11 +79,12 @@ describe('settings from supabase/config.toml', () => {
       '[auth.email]',
       'enable_signup = true',
     ].join('\n');
-    expect(authOptionsFromConfigToml(text)).toEqual({ enableSignup: false });
+    // [auth.rate_limit] is not read: GoTrue under `supabase start` applies no per-IP limits.
+    expect(authOptionsFromConfigToml(text)).toEqual({ enableSignup: false, siteUrl: 'http://127.0.0.1:3000', enableEmailProvider: true });
   });
 
   it('reads one-line string arrays and skips other values', () => {
-    const api = tomlSections('[api]\nschemas = ["public", "graphql_public"] # exposed\nextra_search_path = []\nport = 54321\nmax_rows = "x"').get('api');
+    const api = tomlSections('[api]\nschemas = ["public", "graphql_public"] # exposed\nextra_search_path = []\nport = 54321\nmax_rows = "x\\y"').get('api');
     expect(api?.get('schemas')).toEqual(['public', 'graphql_public']);
     expect(api?.get('extra_search_path')).toEqual([]);
     expect(api?.get('port')).toBe(54321);
