@@ -4,8 +4,33 @@
  * publishes, as Supabase's asymmetric signing keys are. Tokens are verified with the
  * shared verifier, which (like GoTrue) still accepts HS256 tokens signed with the secret.
  */
-import { calculateJwkThumbprint, importJWK, SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload } from 'jose';
-import { createJwtVerifier, type VerifiedToken } from '../../edge-functions/_shared/auth/jwt.ts';
+import {
+  calculateJwkThumbprint,
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTPayload,
+} from 'jose';
+import { createJwtVerifier, InvalidTokenError, type VerifiedToken } from '../../edge-functions/_shared/auth/jwt.ts';
+
+function anyVerifier(secret: Uint8Array, jwks: JSONWebKeySet): (token: string) => Promise<JWTPayload> {
+  const keySet = jwks.keys.length > 0 ? createLocalJWKSet(jwks) : undefined;
+  return async (token) => {
+    try {
+      const alg = decodeProtectedHeader(token).alg;
+      if (alg === 'HS256') return (await jwtVerify(token, secret, { algorithms: ['HS256'] })).payload;
+      if (!keySet) throw new Error(`signing method ${String(alg)} is invalid`);
+      return (await jwtVerify(token, keySet, { algorithms: ['ES256', 'RS256'] })).payload;
+    } catch (error) {
+      throw new InvalidTokenError((error as Error).message);
+    }
+  };
+}
 
 /**
  * The signing key every `supabase start` uses unless `[auth] signing_keys_path` names
@@ -53,6 +78,12 @@ export interface SigningKeys {
   sign(claims: JWTPayload): Promise<string>;
   /** Verifies an access token; throws InvalidTokenError. */
   verify(token: string): Promise<VerifiedToken>;
+  /**
+   * Verifies any token signed by this project — an API key (anon, service_role: no `sub`,
+   * no `aud`) as well as an access token — checking only signature and expiry, as GoTrue's
+   * parseJWTClaims does before requireAdmin reads the role. Throws InvalidTokenError.
+   */
+  verifyAny(token: string): Promise<JWTPayload>;
 }
 
 /** A configuration problem; its message is one line, fit for a startup error. */
@@ -97,6 +128,7 @@ export async function loadSigningKeys(options: { jwtSecret: string; signingJwk?:
       jwks: { keys: [] },
       sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).sign(secret),
       verify,
+      verifyAny: anyVerifier(secret, { keys: [] }),
     };
   }
 
@@ -120,5 +152,6 @@ export async function loadSigningKeys(options: { jwtSecret: string; signingJwk?:
     jwks,
     sign: (claims) => new SignJWT(claims).setProtectedHeader({ alg: algorithm, kid, typ: 'JWT' }).sign(privateKey),
     verify: createJwtVerifier({ jwtSecret: options.jwtSecret, jwks }),
+    verifyAny: anyVerifier(secret, jwks),
   };
 }

@@ -403,7 +403,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       bcryptCost,
     },
     authenticate,
-    verifyClaims: async (token) => (await keys.verify(token)).claims,
+    verifyClaims: (token) => keys.verifyAny(token),
     sessionResponse,
     passwordWeakness,
   });
