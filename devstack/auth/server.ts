@@ -1,15 +1,16 @@
 /**
- * Local Auth: the email-and-password subset of Supabase Auth (GoTrue) for development and
- * tests, so supabase-js's `auth.signUp`, `signInWithPassword`, `refreshSession`,
- * `getUser` and `signOut` work without Docker. Production uses Supabase Auth.
+ * Local Auth: the email subset of Supabase Auth (GoTrue v2.196.0, what the pinned CLI runs)
+ * for development and tests, so supabase-js's `auth.*` calls work without Docker.
+ * Production uses Supabase Auth.
  *
- *   POST /auth/v1/signup                           sign up (auto-confirmed) → session
+ *   POST /auth/v1/signup                           sign up → session (or the user alone, mail sent, with confirmations on)
  *   POST /auth/v1/token?grant_type=password        sign in → session
  *   POST /auth/v1/token?grant_type=refresh_token   rotate the refresh token → session
  *   GET  /auth/v1/user                             the signed-in user
  *   POST /auth/v1/logout?scope=global|local|others end sessions → 204
  *   GET  /auth/v1/.well-known/jwks.json            public signing keys
  *   GET  /auth/v1/health, /auth/v1/settings        as GoTrue answers them
+ *   ... and the account and admin routes of accounts.ts
  *
  * Statuses, error codes and messages are GoTrue's (see errors.ts for the two error shapes).
  */
@@ -334,7 +335,10 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     // GoTrue's RefreshTokenGrantParams.Validate (internal/api/token_refresh.go): local Auth
     // issues only the legacy 12-character tokens, so anything else is not one of its tokens.
     if (!/^[a-z0-9]{12}$/.test(refreshToken)) throw new AuthApiFailure(400, 'validation_failed', 'Refresh token is not valid');
-    writeJson(res, 200, await sessionResponse(await rotateRefreshToken(sql, refreshToken, reuseInterval, client, options.enableRefreshTokenRotation ?? true)));
+    writeJson(res, 200, await sessionResponse(await rotateRefreshToken(sql, refreshToken, reuseInterval, client, options.enableRefreshTokenRotation ?? true, {
+          timeboxSeconds: options.sessionTimeboxSeconds,
+          inactivitySeconds: options.sessionInactivityTimeoutSeconds,
+        })));
   }
 
   async function token(request: AuthRequest): Promise<void> {

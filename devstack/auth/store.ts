@@ -305,7 +305,14 @@ const refreshNotFound = () => new AuthApiFailure(400, 'refresh_token_not_found',
  * @example
  * const { user, session, refreshToken } = await rotateRefreshToken(sql, token, 10, client);
  */
-export async function rotateRefreshToken(sql: Sql, token: string, reuseIntervalSeconds: number, client: ClientInfo, rotation = true): Promise<IssuedSession> {
+export async function rotateRefreshToken(
+  sql: Sql,
+  token: string,
+  reuseIntervalSeconds: number,
+  client: ClientInfo,
+  rotation = true,
+  sessions: { timeboxSeconds?: number; inactivitySeconds?: number } = {},
+): Promise<IssuedSession> {
   const [found] = await sql<{ id: string; session_id: string | null }[]>`
     select id, session_id from auth.refresh_tokens where token = ${token}`;
   if (!found) throw refreshNotFound();
@@ -317,8 +324,11 @@ export async function rotateRefreshToken(sql: Sql, token: string, reuseIntervalS
   const sessionId = found.session_id;
 
   const outcome = await sql.begin(async (tx): Promise<RefreshOutcome> => {
-    const [session] = await tx<(SessionRow & { expired: boolean })[]>`
-      select id, user_id, created_at, coalesce(not_after < now(), false) as expired
+    // `[auth.sessions]` timebox and inactivity_timeout (GoTrue's Session.CheckValidity).
+    const [session] = await tx<(SessionRow & { expired: boolean; inactive: boolean })[]>`
+      select id, user_id, created_at,
+        coalesce(not_after < now(), false) or (${sessions.timeboxSeconds ?? 0} > 0 and created_at + make_interval(secs => ${sessions.timeboxSeconds ?? 0}) < now()) as expired,
+        ${sessions.inactivitySeconds ?? 0} > 0 and coalesce(refreshed_at::timestamptz, updated_at, created_at) + make_interval(secs => ${sessions.inactivitySeconds ?? 0}) < now() as inactive
       from auth.sessions where id = ${sessionId} for update`;
     if (!session) return { kind: 'failed', failure: noSession };
     const [row] = await tx<{ id: string; revoked: boolean | null; reuse_expired: boolean }[]>`
@@ -328,6 +338,7 @@ export async function rotateRefreshToken(sql: Sql, token: string, reuseIntervalS
     const [user] = await tx<UserRow[]>`select ${tx.unsafe(userColumns)} from auth.users where id = ${session.user_id}`;
     if (!user) return { kind: 'failed', failure: refreshNotFound() };
     if (isBanned(user)) return { kind: 'failed', failure: new AuthApiFailure(400, 'user_banned', 'Invalid Refresh Token: User Banned') };
+    if (session.inactive) return { kind: 'failed', failure: new AuthApiFailure(400, 'session_expired', 'Invalid Refresh Token: Session Expired (Inactivity)') };
     if (session.expired) return { kind: 'failed', failure: new AuthApiFailure(400, 'session_expired', 'Invalid Refresh Token: Session Expired') };
 
     let issuedToken: string | undefined;
