@@ -7,6 +7,7 @@
  *   /realtime/v1/websocket    → local Realtime (WebSocket upgrade)
  *   /realtime/v1/api/...      → local Realtime's REST broadcast (in-process handler)
  *   /rest/v1/...              → the local Data API (in-process handler; devstack/rest/app.ts)
+ *   /mail, /mail/api/...      → the local mail catcher (devstack/mail/catcher.ts)
  *   /                         → the browser console
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -31,6 +32,8 @@ export interface GatewayOptions {
   realtimeRequest: RequestHandler;
   /** The local Data API (`/rest/v1`); without it the gateway answers PGRST127 in PostgREST's shape. */
   dataApi?: RequestHandler;
+  /** The mail catcher's page and API (`/mail`), like Mailpit under `supabase start`. */
+  mail?: RequestHandler;
   /** Values the console page needs: the public URL and the anon key. */
   consoleConfig: { supabaseUrl: string; anonKey: string };
 }
@@ -76,6 +79,7 @@ export async function startGateway(options: GatewayOptions): Promise<{ url: stri
     }
     if (path.startsWith('/auth/v1/') || path === '/auth/v1') return options.auth(req, res);
     if (path.startsWith('/realtime/v1/api/') || path === '/realtime/v1/api') return options.realtimeRequest(req, res);
+    if (options.mail && (path === '/mail' || path.startsWith('/mail/'))) return options.mail(req, res);
     if (path === '/rest/v1' || path.startsWith('/rest/v1/')) {
       if (options.dataApi) return options.dataApi(req, res);
       const error = notBuiltYet('The Data API (/rest/v1)');

@@ -10,7 +10,7 @@ import postgres from 'postgres';
 import WebSocket from 'ws';
 import { createAuthServer, DEFAULT_JWT_SECRET } from '../../devstack/auth/server.ts';
 import { withUser } from '../../devstack/db/setup.ts';
-import { signApiKey } from '../../devstack/dev.ts';
+import { cliApiKey } from '../../devstack/auth/keys.ts';
 import { startGateway } from '../../devstack/gateway/gateway.ts';
 import { findFreePort } from '../../devstack/net/ports.ts';
 import { createDataApi } from '../../devstack/rest/app.ts';
@@ -50,8 +50,8 @@ export async function startRestStack(options: { setupSql?: string; config?: Part
   const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
   const auth = await createAuthServer({ databaseUrl: database.url, jwtSecret: DEFAULT_JWT_SECRET, issuer: `${url}/auth/v1` });
-  const anonKey = await signApiKey(DEFAULT_JWT_SECRET, 'anon');
-  const serviceKey = await signApiKey(DEFAULT_JWT_SECRET, 'service_role');
+  const anonKey = await cliApiKey(DEFAULT_JWT_SECRET, 'anon');
+  const serviceKey = await cliApiKey(DEFAULT_JWT_SECRET, 'service_role');
   const gateway = await startGateway({
     port,
     functionsUrl: 'http://127.0.0.1:1',
