@@ -3,12 +3,14 @@
  *
  *   SUPABASE_DB_URL, else DATABASE_URL  Postgres (a superuser or supabase_auth_admin URL)
  *   TANDEM_JWT_SECRET                   HS256 secret (default: the Supabase CLI's)
- *   TANDEM_AUTH_SIGNING_JWK             optional private EC P-256 / RSA JWK (JSON): sign ES256 / RS256
+ *   TANDEM_AUTH_SIGNING_JWK             private EC P-256 / RSA JWK (JSON) to sign with (default: the
+ *                                       Supabase CLI's ES256 key); `hs256` signs with the secret
+ *   TANDEM_SMTP_HOST, TANDEM_SMTP_PORT  SMTP server for Auth's mail (+ TANDEM_SMTP_USER, TANDEM_SMTP_PASS)
  *   TANDEM_AUTH_ISSUER                  optional `iss` (default http://127.0.0.1:54321/auth/v1)
  *   PORT                                listening port (default 54333)
  *
- * The rest (token lifetime, reuse interval, password length, sign-up switch, rate limits)
- * comes from supabase/config.toml, as `supabase start` takes it. A configuration problem
+ * The rest ([auth], [auth.email], [auth.sessions]) comes from supabase/config.toml, as
+ * `supabase start` takes it. A configuration problem
  * prints one line on stderr and exits with status 2.
  */
 import { createServer } from 'node:http';
@@ -51,6 +53,14 @@ async function main(): Promise<void> {
     jwtSecret: process.env.TANDEM_JWT_SECRET || undefined,
     signingJwk: process.env.TANDEM_AUTH_SIGNING_JWK || undefined,
     issuer: process.env.TANDEM_AUTH_ISSUER || undefined,
+    smtp: process.env.TANDEM_SMTP_HOST
+      ? {
+          host: process.env.TANDEM_SMTP_HOST,
+          port: Number(process.env.TANDEM_SMTP_PORT || 25),
+          user: process.env.TANDEM_SMTP_USER || undefined,
+          pass: process.env.TANDEM_SMTP_PASS || undefined,
+        }
+      : undefined,
     logger: log,
   }).catch((error: unknown) => fail(error instanceof AuthConfigError ? error.message : String(error)));
 

@@ -125,10 +125,10 @@ export function apiSettings(config: SupabaseConfig = loadSupabaseConfig()): ApiS
   return { schemas: api.schemas ?? [], extraSearchPath: api.extra_search_path ?? [], maxRows: api.max_rows, port: api.port };
 }
 
-export type TomlLiteral = number | boolean | string[];
+export type TomlLiteral = number | boolean | string | string[];
 
 /**
- * The integer, boolean and string-array values of each table of a TOML document, by the
+ * The integer, boolean, string and string-array values of each table of a TOML document, by the
  * table's dotted name (`''` for the top level, `auth.rate_limit`); other values are left out.
  * The shape the local Auth's reader (devstack/auth/config.ts) takes its keys from.
  *
@@ -141,7 +141,7 @@ export function tomlLiteralSections(text: string, source = 'supabase/config.toml
     const literals = new Map<string, TomlLiteral>();
     sections.set(name, literals);
     for (const [key, value] of Object.entries(table)) {
-      if (Number.isInteger(value) || typeof value === 'boolean') literals.set(key, value as number | boolean);
+      if (Number.isInteger(value) || typeof value === 'boolean' || typeof value === 'string') literals.set(key, value as number | boolean | string);
       else if (Array.isArray(value) && value.every((item) => typeof item === 'string')) literals.set(key, value as string[]);
       else if (value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)) {
         visit(name ? `${name}.${key}` : key, value as Record<string, unknown>);
