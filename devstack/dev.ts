@@ -19,12 +19,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
 import { createLogger } from '../core/log.ts';
 import { loadConfig } from '../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../worker/src/worker.ts';
 import { projectAuthOptions } from './auth/config.ts';
 import { cliApiKey } from './auth/keys.ts';
 import { createAuthServer, DEFAULT_JWT_SECRET } from './auth/server.ts';
+import { optionalPortVar, parseEnv, parseFlags, textVar } from './config/cli.ts';
 import { startMailCatcher } from './mail/catcher.ts';
 import { repoRoot, setupDatabase, withUser } from './db/setup.ts';
 import { startFunctions } from './functions/serve.ts';
@@ -239,8 +241,23 @@ function say(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** What `npm run dev` reads from its environment (the rest goes to the processes it starts). */
+const devEnv = z.object({
+  TANDEM_GATEWAY_PORT: optionalPortVar(),
+  TANDEM_WORKER_PORT: optionalPortVar(),
+  TANDEM_DEV_STATE_DIR: textVar(),
+});
+
 async function main(): Promise<void> {
-  const args = new Set(process.argv.slice(2));
+  let flags: { supabase: boolean; functions: boolean };
+  let env: z.infer<typeof devEnv>;
+  try {
+    flags = parseFlags(process.argv.slice(2), { supabase: { type: 'boolean', default: false }, functions: { type: 'boolean', default: false } }).values;
+    env = parseEnv(devEnv, process.env);
+  } catch (error) {
+    process.stderr.write(`npm run dev: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
   const started = Date.now();
   let stack: RunningDevstack | undefined;
   let stopping = false;
@@ -258,11 +275,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   try {
     stack = await startDevstack({
-      supabase: args.has('--supabase'),
-      functions: args.has('--functions'),
-      gatewayPort: process.env.TANDEM_GATEWAY_PORT ? Number(process.env.TANDEM_GATEWAY_PORT) : undefined,
-      workerPort: process.env.TANDEM_WORKER_PORT ? Number(process.env.TANDEM_WORKER_PORT) : undefined,
-      stateDir: process.env.TANDEM_DEV_STATE_DIR || undefined,
+      supabase: flags.supabase,
+      functions: flags.functions,
+      gatewayPort: env.TANDEM_GATEWAY_PORT,
+      workerPort: env.TANDEM_WORKER_PORT,
+      stateDir: env.TANDEM_DEV_STATE_DIR,
       say,
     });
   } catch (error) {

@@ -14,38 +14,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../db/setup.ts';
+import { tomlLiteralSections, type TomlLiteral } from '../config/supabase-config.ts';
 import type { AuthServerOptions } from './server.ts';
 
-type TomlLiteral = number | boolean | string | string[];
 
 /**
- * `key = value` literals (integers, booleans, double-quoted strings without escapes, one-line arrays of them) of
- * each `[section]` of a TOML file; other values are skipped.
+ * `key = value` literals (integers, booleans, strings, arrays of strings) of each `[section]` of a
+ * TOML file, parsed by devstack/config/supabase-config.ts; other values are skipped.
  *
  * @example
  * tomlSections('[api]\nschemas = ["public", "graphql_public"]').get('api')?.get('schemas');
  * // ['public', 'graphql_public']
  */
 export function tomlSections(text: string): Map<string, Map<string, TomlLiteral>> {
-  const sections = new Map<string, Map<string, TomlLiteral>>();
-  let current = new Map<string, TomlLiteral>();
-  sections.set('', current);
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.replace(/#.*$/, '').trim();
-    const header = /^\[([A-Za-z0-9_.-]+)\]$/.exec(line);
-    if (header) {
-      current = new Map();
-      sections.set(header[1]!, current);
-      continue;
-    }
-    const entry = /^([A-Za-z0-9_]+)\s*=\s*(true|false|-?\d+)$/.exec(line);
-    if (entry) current.set(entry[1]!, entry[2] === 'true' ? true : entry[2] === 'false' ? false : Number(entry[2]));
-    const text = /^([A-Za-z0-9_]+)\s*=\s*"([^"\\]*)"$/.exec(line);
-    if (text) current.set(text[1]!, text[2]!);
-    const list = /^([A-Za-z0-9_]+)\s*=\s*\[((?:\s*"[^"\\]*"\s*,?)*)\]$/.exec(line);
-    if (list) current.set(list[1]!, [...list[2]!.matchAll(/"([^"\\]*)"/g)].map((m) => m[1]!));
-  }
-  return sections;
+  return tomlLiteralSections(text);
 }
 
 /** The character sets of `password_requirements` (supabase/cli pkg/config/auth.go, ToChar). */

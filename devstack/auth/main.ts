@@ -14,6 +14,8 @@
  * prints one line on stderr and exits with status 2.
  */
 import { createServer } from 'node:http';
+import { z } from 'zod';
+import { parseEnv, parseFlags, portVar } from '../config/cli.ts';
 import { databaseUrlFromEnv } from '../db/setup.ts';
 import { createLogger } from '../../core/log.ts';
 import { projectAuthOptions } from './config.ts';
@@ -29,13 +31,19 @@ function fail(message: string): never {
 }
 
 function portFromEnv(value: string | undefined): number {
-  if (!value) return DEFAULT_PORT;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) fail(`PORT must be a port number (1-65535), got ${JSON.stringify(value)}`);
-  return port;
+  try {
+    return parseEnv(z.object({ PORT: portVar(DEFAULT_PORT) }), { PORT: value }).PORT;
+  } catch (error) {
+    return fail((error as Error).message);
+  }
 }
 
 async function main(): Promise<void> {
+  try {
+    parseFlags(process.argv.slice(2), {});
+  } catch (error) {
+    fail((error as Error).message);
+  }
   const databaseUrl = databaseUrlFromEnv();
   if (!databaseUrl) fail('set DATABASE_URL (or SUPABASE_DB_URL) to the Postgres URL of a superuser or supabase_auth_admin');
   const port = portFromEnv(process.env.PORT);

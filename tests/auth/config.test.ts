@@ -84,7 +84,7 @@ describe('settings from supabase/config.toml', () => {
   });
 
   it('reads one-line string arrays and skips other values', () => {
-    const api = tomlSections('[api]\nschemas = ["public", "graphql_public"] # exposed\nextra_search_path = []\nport = 54321\nmax_rows = "x\\y"').get('api');
+    const api = tomlSections('[api]\nschemas = ["public", "graphql_public"] # exposed\nextra_search_path = []\nport = 54321\nmax_rows = 1.5').get('api');
     expect(api?.get('schemas')).toEqual(['public', 'graphql_public']);
     expect(api?.get('extra_search_path')).toEqual([]);
     expect(api?.get('port')).toBe(54321);
