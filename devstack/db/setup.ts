@@ -19,7 +19,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
-import { parseFlags, runCommand, UsageError } from '../config/cli.ts';
+import { z } from 'zod';
+import { parseEnv, parseFlags, runCommand, textVar, UsageError } from '../config/cli.ts';
 
 const run = promisify(execFile);
 
@@ -173,8 +174,11 @@ async function listApplied(sql: postgres.Sql): Promise<string[]> {
 
 /** The database URL from the environment: SUPABASE_DB_URL, else DATABASE_URL. */
 export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return env.SUPABASE_DB_URL || env.DATABASE_URL || undefined;
+  const { SUPABASE_DB_URL, DATABASE_URL } = parseEnv(DatabaseEnv, env);
+  return SUPABASE_DB_URL ?? DATABASE_URL;
 }
+
+const DatabaseEnv = z.object({ SUPABASE_DB_URL: textVar(), DATABASE_URL: textVar() });
 
 async function main(): Promise<void> {
   const { values } = parseFlags(process.argv.slice(2), {

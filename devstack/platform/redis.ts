@@ -3,6 +3,8 @@
  * free port keeping its data under `.tandem/redis`.
  */
 import { resolve } from 'node:path';
+import { z } from 'zod';
+import { parseEnv, textVar } from '../config/cli.ts';
 import { findFreePort, isPortInUse } from '../net/ports.ts';
 import { hasRedisServer, startRedisServer } from '../redis/server.ts';
 
@@ -27,7 +29,7 @@ export class RedisUnavailableError extends Error {
  * const redis = await provisionRedis({ stateDir: '.tandem' });
  */
 export async function provisionRedis(options: { stateDir: string; env?: NodeJS.ProcessEnv }): Promise<ProvisionedRedis> {
-  const fromEnv = (options.env ?? process.env).REDIS_URL;
+  const fromEnv = parseEnv(z.object({ REDIS_URL: textVar() }), options.env ?? process.env).REDIS_URL;
   if (fromEnv) return { url: fromEnv, source: 'environment', stop: async () => undefined };
   if (!hasRedisServer()) {
     throw new RedisUnavailableError(
