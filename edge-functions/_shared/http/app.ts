@@ -5,7 +5,7 @@
  * authentication, Redis rate limits, a 256 KiB JSON body reader, the error shape for every
  * failure, and the public `/health`, `/openapi.json` and `/docs` routes.
  */
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
@@ -15,13 +15,12 @@ import { TrieRouter } from 'hono/router/trie-router';
 import { bearerToken, InvalidTokenError, type VerifiedToken } from '../../../core/auth/jwt.ts';
 import { apiErrorFromDatabase, isDatabaseUnavailable } from '../db/errors.ts';
 import type { Logger } from '../../../core/log.ts';
-import { consumeRateLimits, type RateLimit } from '../rate-limit.ts';
-import { useRedis } from '../redis.ts';
+import { enforceRateLimits, type RateLimit } from '../rate-limit.ts';
 import type { FunctionDeps } from '../runtime.ts';
 import { clientAddress } from './client-address.ts';
 import { registerDocs } from './docs.ts';
+import { registerHealth } from './health.ts';
 import { ApiError, errorCodeForStatus, type ErrorBody } from './errors.ts';
-import { ErrorSchema, jsonResponse } from './schemas.ts';
 
 /** Request bodies larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -230,13 +229,7 @@ function rateLimit(deps: FunctionDeps, options: FunctionAppOptions): MiddlewareH
         : { scope: 'user-reads', subject: user.userId, limit: userReads },
       { scope: 'ip', subject: clientIp(c, trustedProxyHops), limit: ip },
     ];
-    let verdict;
-    try {
-      verdict = await useRedis(deps.redis, (redis) => consumeRateLimits(redis, windowSeconds, limits));
-    } catch (error) {
-      c.get('log').warn('rate_limit_skipped', { reason: String((error as Error).message ?? error) });
-      return next();
-    }
+    const verdict = await enforceRateLimits({ redis: deps.redis, keys: deps.config.redisKeys, windowSeconds, repeats: deps.repeats }, limits);
     if (!verdict.allowed) {
       throw new ApiError(
         'rate_limited',
@@ -375,47 +368,3 @@ export function createFunctionApp(deps: FunctionDeps, options: FunctionAppOption
 }
 
 export type FunctionApp = ReturnType<typeof createFunctionApp>;
-
-const HealthSchema = z
-  .object({ status: z.literal('ok'), postgres: z.literal('ok'), redis: z.literal('ok') })
-  .openapi('Health');
-
-async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<'ok' | 'down'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))]);
-    return 'ok';
-  } catch {
-    return 'down';
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** `GET /health`: 200 when Postgres and Redis both answer, else 503 saying which is down. */
-function registerHealth(app: OpenAPIHono<FunctionEnv, {}, string>, deps: FunctionDeps): void {
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/health',
-      tags: ['health'],
-      summary: 'Postgres and Redis are reachable',
-      responses: {
-        200: jsonResponse(HealthSchema, 'Both are reachable'),
-        503: jsonResponse(ErrorSchema, 'Postgres or Redis is unreachable'),
-      },
-    }),
-    async (c) => {
-      const [postgres, redis] = await Promise.all([
-        check(async () => {
-          const sql = await deps.db();
-          await sql`select 1`;
-        }, 2_000),
-        check(() => useRedis(deps.redis, (client) => client.ping(), 1_000), 1_500),
-      ]);
-      if (postgres === 'ok' && redis === 'ok') return c.json({ status: 'ok' as const, postgres, redis }, 200);
-      const down = [postgres === 'down' ? 'Postgres' : '', redis === 'down' ? 'Redis' : ''].filter(Boolean).join(' and ');
-      return c.json(new ApiError('unavailable', `${down} unreachable`, { postgres, redis }).toBody(), 503);
-    },
-  );
-}
