@@ -12,6 +12,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { findFreePort } from '../net/ports.ts';
 import { hasRedisServer, waitForPing } from './server.ts';
@@ -142,4 +143,16 @@ export async function startRedisCluster(options: { size?: number; dir?: string; 
     throw error;
   }
   return cluster;
+}
+
+/**
+ * `npx tsx devstack/redis/cluster.ts`: a local 3-node cluster until Ctrl-C, for trying
+ * Tandem on a cluster: `REDIS_URL=<the printed URL> npm run dev` in another terminal.
+ */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const cluster = await startRedisCluster();
+  process.stdout.write(`REDIS_URL=${cluster.url}\n(Ctrl-C stops the cluster and deletes its data)\n`);
+  const stop = () => void cluster.stop().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
 }
