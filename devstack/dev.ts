@@ -6,7 +6,7 @@
  *   Redis      REDIS_URL, else a local redis-server keeping its data under .tandem/redis
  *   gateway    http://127.0.0.1:54321 with Supabase's URL layout:
  *              /auth/v1 local Auth, /realtime/v1 local Realtime, /functions/v1 the Deno
- *              functions, / the browser console
+ *              functions, /rest/v1 the local Data API (reads), / the browser console
  *   worker     BullMQ worker with /health and /metrics on 54334
  *
  * `npm run dev -- --supabase`: for `supabase start` users — Supabase's own services are
@@ -16,19 +16,25 @@
  * Ctrl-C stops every process cleanly; a restart keeps the data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { SignJWT } from 'jose';
+import { z } from 'zod';
 import { createLogger } from '../core/log.ts';
 import { loadConfig } from '../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../worker/src/worker.ts';
 import { projectAuthOptions } from './auth/config.ts';
+import { cliApiKey } from './auth/keys.ts';
 import { createAuthServer, DEFAULT_JWT_SECRET } from './auth/server.ts';
+import { optionalPortVar, parseEnv, parseFlags, textVar } from './config/cli.ts';
+import { startMailCatcher } from './mail/catcher.ts';
 import { repoRoot, setupDatabase, withUser } from './db/setup.ts';
 import { startFunctions } from './functions/serve.ts';
 import { startGateway } from './gateway/gateway.ts';
 import { findFreePort, isPortInUse } from './net/ports.ts';
+import connectPostgres from 'postgres';
+import { createDataApi } from './rest/app.ts';
+import { projectDataApiConfig } from './rest/config.ts';
 import { provisionPostgres } from './platform/postgres.ts';
 import { provisionRedis } from './platform/redis.ts';
 import { createRealtimeServer } from './realtime/server.ts';
@@ -40,22 +46,6 @@ const SUPABASE_CLI_DB_URL = 'postgresql://postgres:postgres@127.0.0.1:54322/post
 const SEEDED_USERS = ['alice@example.com', 'bob@example.com', 'carol@example.com'];
 
 type Stopper = { name: string; stop: () => Promise<unknown> };
-
-/**
- * The anon key for an HS256 project: a long-lived JWT with role `anon`, as
- * `supabase start` prints.
- *
- * @example
- * const anonKey = await signApiKey(secret, 'anon');
- */
-export async function signApiKey(secret: string, role: 'anon' | 'service_role'): Promise<string> {
-  return new SignJWT({ role })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setIssuer('supabase-demo')
-    .setIssuedAt()
-    .setExpirationTime('10y')
-    .sign(new TextEncoder().encode(secret));
-}
 
 export interface DevstackOptions {
   /** Where local data lives (Postgres cluster, Redis). Default: .tandem/ */
@@ -77,6 +67,12 @@ export interface RunningDevstack {
   /** Gateway URL, e.g. http://127.0.0.1:54321 (undefined in --supabase mode). */
   url: string | undefined;
   anonKey: string | undefined;
+  /** The service_role key (undefined in --supabase mode). */
+  serviceRoleKey: string | undefined;
+  /** The Postgres URL apps and tools use. */
+  dbUrl: string | undefined;
+  /** The mail catcher's page, e.g. http://127.0.0.1:54321/mail (undefined in --supabase mode). */
+  mailUrl: string | undefined;
   workerUrl: string;
   /** Stops every service in reverse start order. */
   stop(): Promise<void>;
@@ -153,12 +149,12 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
         });
         stoppers.push({ name: 'functions', stop: async () => void serve.kill('SIGINT') });
       }
-      return { url: undefined, anonKey: undefined, workerUrl, stop };
+      return { url: undefined, anonKey: undefined, serviceRoleKey: undefined, dbUrl: serviceDbUrl, mailUrl: undefined, workerUrl, stop };
     }
 
     const log = createLogger({ service: 'devstack' }, { level: quietLogs as 'warn' });
-    const realtime = await createRealtimeServer({ databaseUrl: postgres.url, jwt: { jwtSecret }, logger: log });
-    stoppers.push({ name: 'realtime', stop: () => realtime.close() });
+    const mail = await startMailCatcher({ smtpPort: 0 });
+    stoppers.push({ name: 'mail', stop: () => mail.close() });
 
     // The gateway's own URL is known only once it listens; Auth's issuer and the functions'
     // SUPABASE_URL need it, so a free port is chosen up front.
@@ -168,10 +164,18 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
       ...projectAuthOptions(),
       databaseUrl: postgres.url,
       jwtSecret,
+      signingJwk: baseEnv.TANDEM_AUTH_SIGNING_JWK || undefined,
       issuer: `${gatewayUrl}/auth/v1`,
+      smtp: { host: '127.0.0.1', port: mail.smtpPort },
     });
     stoppers.push({ name: 'auth', stop: () => auth.close() });
+    // Realtime and the functions verify user tokens with the JWKS Auth publishes, as on Supabase.
+    const realtime = await createRealtimeServer({ databaseUrl: postgres.url, jwt: { jwtSecret, jwks: auth.jwks }, logger: log });
+    stoppers.push({ name: 'realtime', stop: () => realtime.close() });
 
+    // The keys `supabase start` prints: with the CLI's default secret, its demo keys.
+    const anonKey = await cliApiKey(jwtSecret, 'anon');
+    const serviceRoleKey = await cliApiKey(jwtSecret, 'service_role');
     const functions = await startFunctions({
       port: 0,
       env: {
@@ -181,6 +185,9 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
         DATABASE_URL: undefined,
         REDIS_URL: redis.url,
         TANDEM_JWT_SECRET: jwtSecret,
+        SUPABASE_JWKS: JSON.stringify(auth.jwks),
+        SUPABASE_ANON_KEY: anonKey,
+        SUPABASE_SERVICE_ROLE_KEY: serviceRoleKey,
         TANDEM_LOG_LEVEL: quietLogs,
         // The gateway is the one proxy in front of the functions it serves: the client is
         // the peer it appends to X-Forwarded-For, never what the client wrote there.
@@ -189,17 +196,41 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
     });
     stoppers.push({ name: 'functions', stop: () => functions.stop() });
 
-    const anonKey = await signApiKey(jwtSecret, 'anon');
+    // PostgREST verifies tokens as the functions do (the JWKS Auth publishes, or the secret).
+    // It connects as `authenticator`; here the services' `postgres` stands in for it
+    // (a member of anon, authenticated and service_role, as authenticator is).
+    const dataApiSql = connectPostgres(serviceDbUrl, { max: 4, onnotice: () => undefined, prepare: false });
+    stoppers.push({ name: 'data api', stop: () => dataApiSql.end({ timeout: 5 }) });
+    const dataApi = await createDataApi({ sql: dataApiSql, config: projectDataApiConfig(), jwt: { jwtSecret, jwks: auth.jwks }, warn: (m) => say(`  data api: ${m}`) });
+
     const gateway = await startGateway({
       port: resolvedGatewayPort,
       functionsUrl: `http://127.0.0.1:${functions.port}`,
       auth: auth.handler,
       realtimeUpgrade: (req, socket, head) => realtime.handleUpgrade(req, socket, head),
       realtimeRequest: (req, res) => realtime.handleRequest(req, res),
+      dataApi: dataApi.handle,
+      mail: mail.handler,
       consoleConfig: { supabaseUrl: gatewayUrl, anonKey },
     });
     stoppers.push({ name: 'gateway', stop: () => gateway.close() });
-    return { url: gatewayUrl, anonKey, workerUrl, stop };
+    const dbUrl = serviceDbUrl;
+    const mailUrl = `${gatewayUrl}/mail`;
+    // For apps to source (`set -a; . .tandem/env`): the names `supabase status -o env` prints.
+    writeFileSync(
+      join(stateDir, 'env'),
+      [
+        `API_URL=${gatewayUrl}`,
+        `DB_URL=${dbUrl}`,
+        `STUDIO_URL=${gatewayUrl}/`,
+        `MAILPIT_URL=${mailUrl}`,
+        `ANON_KEY=${anonKey}`,
+        `SERVICE_ROLE_KEY=${serviceRoleKey}`,
+        `JWT_SECRET=${jwtSecret}`,
+        '',
+      ].join('\n'),
+    );
+    return { url: gatewayUrl, anonKey, serviceRoleKey, dbUrl, mailUrl, workerUrl, stop };
   } catch (error) {
     await stop();
     throw error;
@@ -210,8 +241,23 @@ function say(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** What `npm run dev` reads from its environment (the rest goes to the processes it starts). */
+const devEnv = z.object({
+  TANDEM_GATEWAY_PORT: optionalPortVar(),
+  TANDEM_WORKER_PORT: optionalPortVar(),
+  TANDEM_DEV_STATE_DIR: textVar(),
+});
+
 async function main(): Promise<void> {
-  const args = new Set(process.argv.slice(2));
+  let flags: { supabase: boolean; functions: boolean };
+  let env: z.infer<typeof devEnv>;
+  try {
+    flags = parseFlags(process.argv.slice(2), { supabase: { type: 'boolean', default: false }, functions: { type: 'boolean', default: false } }).values;
+    env = parseEnv(devEnv, process.env);
+  } catch (error) {
+    process.stderr.write(`npm run dev: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
   const started = Date.now();
   let stack: RunningDevstack | undefined;
   let stopping = false;
@@ -229,11 +275,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
   try {
     stack = await startDevstack({
-      supabase: args.has('--supabase'),
-      functions: args.has('--functions'),
-      gatewayPort: process.env.TANDEM_GATEWAY_PORT ? Number(process.env.TANDEM_GATEWAY_PORT) : undefined,
-      workerPort: process.env.TANDEM_WORKER_PORT ? Number(process.env.TANDEM_WORKER_PORT) : undefined,
-      stateDir: process.env.TANDEM_DEV_STATE_DIR || undefined,
+      supabase: flags.supabase,
+      functions: flags.functions,
+      gatewayPort: env.TANDEM_GATEWAY_PORT,
+      workerPort: env.TANDEM_WORKER_PORT,
+      stateDir: env.TANDEM_DEV_STATE_DIR,
       say,
     });
   } catch (error) {
@@ -248,11 +294,17 @@ async function main(): Promise<void> {
   } else {
     say(`Tandem is running (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     say(`  console      ${stack.url}/`);
-    say(`  API URL      ${stack.url}   (auth /auth/v1, realtime /realtime/v1, functions /functions/v1)`);
+    say(`  API URL      ${stack.url}   (auth /auth/v1, realtime /realtime/v1, functions /functions/v1, rest /rest/v1)`);
+    say(`  DB URL       ${stack.dbUrl}`);
+    say(`  mail         ${stack.mailUrl}`);
     say(`  anon key     ${stack.anonKey}`);
+    say(`  service_role ${stack.serviceRoleKey}`);
+    say('  (also in .tandem/env)');
     say(`  worker       ${stack.workerUrl}/health  /metrics`);
     say(`  users        ${SEEDED_USERS.join(', ')} (password: password123)`);
-    say('  /rest/v1 (PostgREST) needs Docker: use "npx supabase start" for it.');
+    say('  /rest/v1     local Data API as PostgREST v16.2: reads of tables and views (select, filters, or/and,');
+    say('               order, limit/offset/Range, count, HEAD, single(), CSV); embeds, writes and RPC answer 501');
+    say('               PGRST127 until they land (npx supabase start runs the real PostgREST)');
   }
   say('  Ctrl-C stops everything; data stays in .tandem/.');
   say('ready');

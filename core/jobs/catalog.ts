@@ -7,7 +7,7 @@
  * and a deployment has them off unless it sets it. The functions and the worker read the
  * same setting through diagnosticJobsFromEnv, so both catalogs hold the same types.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { diagnosticSleep } from './diagnostic.sleep.ts';
 import { projectExport } from './project.export.ts';
 import { projectStats } from './project.stats.ts';
@@ -99,4 +99,27 @@ export function validateJobPayload(catalog: JobCatalog, type: string, payload: u
     };
   }
   return { ok: true, payload: parsed.data as Record<string, unknown> };
+}
+
+/** A JSON Schema object (draft 2020-12, the dialect of OpenAPI 3.1). */
+export type JsonSchema = Record<string, unknown>;
+
+/**
+ * Each type's payload schema in a catalog as JSON Schema, as a client sends it (a field
+ * with a default may be left out), by type name in sorted order. The `jobs` function's
+ * OpenAPI document carries them (edge-functions/jobs/schemas.ts).
+ *
+ * @example
+ * jobPayloadJsonSchemas(createJobCatalog({ diagnostics: false }))['project.stats']
+ * // { type: 'object', properties: {}, additionalProperties: false }
+ */
+export function jobPayloadJsonSchemas(catalog: JobCatalog): Record<string, { description: string; payload: JsonSchema }> {
+  const schemas: Record<string, { description: string; payload: JsonSchema }> = {};
+  for (const name of catalog.known) {
+    const jobType = catalog.types.get(name)!;
+    // The document that embeds it names the dialect; `$schema` would repeat it in every payload.
+    const { $schema: _dialect, ...payload } = z.toJSONSchema(jobType.payload, { io: 'input', target: 'draft-2020-12' }) as JsonSchema;
+    schemas[name] = { description: jobType.description, payload };
+  }
+  return schemas;
 }

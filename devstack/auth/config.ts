@@ -1,46 +1,60 @@
 /**
  * Local Auth settings read from the Supabase CLI project (`supabase/config.toml`), so the
- * Docker-free devstack behaves like `supabase start` with the same file: the `[auth]`
- * keys `jwt_expiry`, `refresh_token_reuse_interval`, `enable_signup`,
- * `minimum_password_length`, and `[auth.rate_limit]` `sign_in_sign_ups` and
- * `token_refresh` (requests per 5 minutes per IP). Only these plain literals are read; a
- * missing key keeps local Auth's default.
+ * Docker-free devstack behaves like `supabase start` with the same file. The keys read are
+ * the ones the CLI hands GoTrue (supabase/cli internal/start/start.go, buildGotrueEnv):
+ * `[auth]` site_url, additional_redirect_urls, jwt_expiry, enable_signup,
+ * enable_anonymous_sign_ins, minimum_password_length, password_requirements,
+ * enable_refresh_token_rotation, refresh_token_reuse_interval; `[auth.email]`
+ * enable_signup, enable_confirmations, double_confirm_changes, secure_password_change,
+ * max_frequency, otp_length, otp_expiry; `[auth.sessions]` timebox, inactivity_timeout.
+ * `[auth.rate_limit]` is not read: GoTrue applies its per-IP limits only behind a
+ * configured rate-limit header, which `supabase start` does not set. Only plain literals
+ * are read; a missing key keeps the CLI's default.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../db/setup.ts';
+import { tomlLiteralSections, type TomlLiteral } from '../config/supabase-config.ts';
 import type { AuthServerOptions } from './server.ts';
 
-const FIVE_MINUTES_MS = 5 * 60_000;
-
-type TomlLiteral = number | boolean | string[];
 
 /**
- * `key = value` literals (integers, booleans, one-line arrays of double-quoted strings) of
- * each `[section]` of a TOML file; other values are skipped.
+ * `key = value` literals (integers, booleans, strings, arrays of strings) of each `[section]` of a
+ * TOML file, parsed by devstack/config/supabase-config.ts; other values are skipped.
  *
  * @example
  * tomlSections('[api]\nschemas = ["public", "graphql_public"]').get('api')?.get('schemas');
  * // ['public', 'graphql_public']
  */
 export function tomlSections(text: string): Map<string, Map<string, TomlLiteral>> {
-  const sections = new Map<string, Map<string, TomlLiteral>>();
-  let current = new Map<string, TomlLiteral>();
-  sections.set('', current);
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.replace(/#.*$/, '').trim();
-    const header = /^\[([A-Za-z0-9_.-]+)\]$/.exec(line);
-    if (header) {
-      current = new Map();
-      sections.set(header[1]!, current);
-      continue;
-    }
-    const entry = /^([A-Za-z0-9_]+)\s*=\s*(true|false|-?\d+)$/.exec(line);
-    if (entry) current.set(entry[1]!, entry[2] === 'true' ? true : entry[2] === 'false' ? false : Number(entry[2]));
-    const list = /^([A-Za-z0-9_]+)\s*=\s*\[((?:\s*"[^"\\]*"\s*,?)*)\]$/.exec(line);
-    if (list) current.set(list[1]!, [...list[2]!.matchAll(/"([^"\\]*)"/g)].map((m) => m[1]!));
-  }
-  return sections;
+  return tomlLiteralSections(text);
+}
+
+/** The character sets of `password_requirements` (supabase/cli pkg/config/auth.go, ToChar). */
+const PASSWORD_REQUIREMENTS: Record<string, string[]> = {
+  '': [],
+  letters_digits: ['abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789'],
+  lower_upper_letters_digits: ['abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789'],
+  lower_upper_letters_digits_symbols: [
+    'abcdefghijklmnopqrstuvwxyz',
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+    '0123456789',
+    '!@#$%^&*()_+-=[]{};\'\\:"|<>?,./`~',
+  ],
+};
+
+/**
+ * Seconds in a Go duration ("1s", "24h", "1h30m"); undefined when it is not one.
+ *
+ * @example
+ * goDurationSeconds('1h30m') // 5400
+ */
+export function goDurationSeconds(text: string): number | undefined {
+  if (!/^(\d+(\.\d+)?(h|m|s|ms))+$/.test(text)) return text === '0' ? 0 : undefined;
+  const unit: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+  let total = 0;
+  for (const [, value, , name] of text.matchAll(/(\d+(\.\d+)?)(h|ms|m|s)/g)) total += Number(value) * unit[name!]!;
+  return total;
 }
 
 /**
@@ -53,27 +67,46 @@ export function tomlSections(text: string): Map<string, Map<string, TomlLiteral>
 export function authOptionsFromConfigToml(text: string): Partial<AuthServerOptions> {
   const sections = tomlSections(text);
   const auth = sections.get('auth') ?? new Map();
-  const limits = sections.get('auth.rate_limit') ?? new Map();
+  const email = sections.get('auth.email') ?? new Map();
+  const sessions = sections.get('auth.sessions') ?? new Map();
   const number = (section: Map<string, TomlLiteral>, key: string) => {
     const value = section.get(key);
     return typeof value === 'number' && value >= 0 ? value : undefined;
   };
+  const flag = (section: Map<string, TomlLiteral>, key: string) => {
+    const value = section.get(key);
+    return typeof value === 'boolean' ? value : undefined;
+  };
+  const string = (section: Map<string, TomlLiteral>, key: string) => {
+    const value = section.get(key);
+    return typeof value === 'string' ? value : undefined;
+  };
+  const duration = (section: Map<string, TomlLiteral>, key: string) => {
+    const value = string(section, key);
+    return value === undefined ? undefined : goDurationSeconds(value);
+  };
+  const requirements = string(auth, 'password_requirements');
+  const redirects = auth.get('additional_redirect_urls');
   const options: Partial<AuthServerOptions> = {
+    siteUrl: string(auth, 'site_url'),
+    additionalRedirectUrls: Array.isArray(redirects) ? redirects : undefined,
     jwtExpirySeconds: number(auth, 'jwt_expiry'),
     refreshTokenReuseIntervalSeconds: number(auth, 'refresh_token_reuse_interval'),
+    enableRefreshTokenRotation: flag(auth, 'enable_refresh_token_rotation'),
     minimumPasswordLength: number(auth, 'minimum_password_length'),
-    enableSignup: typeof auth.get('enable_signup') === 'boolean' ? (auth.get('enable_signup') as boolean) : undefined,
+    requiredCharacters: requirements !== undefined ? PASSWORD_REQUIREMENTS[requirements] : undefined,
+    enableSignup: flag(auth, 'enable_signup'),
+    enableAnonymousSignIns: flag(auth, 'enable_anonymous_sign_ins'),
+    enableEmailProvider: flag(email, 'enable_signup'),
+    enableConfirmations: flag(email, 'enable_confirmations'),
+    doubleConfirmChanges: flag(email, 'double_confirm_changes'),
+    securePasswordChange: flag(email, 'secure_password_change'),
+    maxFrequencySeconds: duration(email, 'max_frequency'),
+    otpLength: number(email, 'otp_length'),
+    otpExpirySeconds: number(email, 'otp_expiry'),
+    sessionTimeboxSeconds: duration(sessions, 'timebox'),
+    sessionInactivityTimeoutSeconds: duration(sessions, 'inactivity_timeout'),
   };
-  // A limit must let at least one request through; anything else keeps the default.
-  const positive = (value: number | undefined) => (value !== undefined && value >= 1 ? value : undefined);
-  const signUp = positive(number(limits, 'sign_in_sign_ups'));
-  const token = positive(number(limits, 'token_refresh'));
-  if (signUp !== undefined || token !== undefined) {
-    options.rateLimits = {
-      signUp: signUp !== undefined ? { max: signUp, windowMs: FIVE_MINUTES_MS } : undefined,
-      token: token !== undefined ? { max: token, windowMs: FIVE_MINUTES_MS } : undefined,
-    };
-  }
   for (const key of Object.keys(options) as (keyof AuthServerOptions)[]) if (options[key] === undefined) delete options[key];
   return options;
 }

@@ -1,18 +1,20 @@
 /**
- * Local Auth: the email-and-password subset of Supabase Auth (GoTrue) for development and
- * tests, so supabase-js's `auth.signUp`, `signInWithPassword`, `refreshSession`,
- * `getUser` and `signOut` work without Docker. Production uses Supabase Auth.
+ * Local Auth: the email subset of Supabase Auth (GoTrue v2.196.0, what the pinned CLI runs)
+ * for development and tests, so supabase-js's `auth.*` calls work without Docker.
+ * Production uses Supabase Auth.
  *
- *   POST /auth/v1/signup                           sign up (auto-confirmed) → session
+ *   POST /auth/v1/signup                           sign up → session (or the user alone, mail sent, with confirmations on)
  *   POST /auth/v1/token?grant_type=password        sign in → session
  *   POST /auth/v1/token?grant_type=refresh_token   rotate the refresh token → session
  *   GET  /auth/v1/user                             the signed-in user
  *   POST /auth/v1/logout?scope=global|local|others end sessions → 204
  *   GET  /auth/v1/.well-known/jwks.json            public signing keys
  *   GET  /auth/v1/health, /auth/v1/settings        as GoTrue answers them
+ *   ... and the account and admin routes of accounts.ts
  *
  * Statuses, error codes and messages are GoTrue's (see errors.ts for the two error shapes).
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import bcrypt from 'bcryptjs';
 import type { JSONWebKeySet, JWK } from 'jose';
@@ -20,11 +22,15 @@ import postgres from 'postgres';
 import { bearerToken, InvalidTokenError } from '../../core/auth/jwt.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
 import { API_VERSION_HEADER, AuthApiFailure, OAuthFailure, writeFailure, writeJson } from './errors.ts';
+import { EMAIL, MAX_PASSWORD_BYTES, objectField, readJsonObject, stringField } from './request.ts';
 import { AuthConfigError, loadSigningKeys, type SigningKeys } from './keys.ts';
+import { createMailer, type Mailer, type SmtpSettings } from './mail.ts';
 import { createRateLimiter, type RateLimit, type RateLimiter } from './rate-limit.ts';
+import { registerAccountRoutes } from './accounts.ts';
 import {
   findUserByEmail,
   findUserById,
+  identitiesOf,
   isBanned,
   NIL_UUID,
   rotateRefreshToken,
@@ -50,8 +56,8 @@ export interface AuthServerOptions {
   databaseUrl: string;
   /** HS256 secret; defaults to the CLI's. */
   jwtSecret?: string;
-  /** A private EC P-256 or RSA JWK (object or JSON text): sign ES256/RS256 with a `kid`. */
-  signingJwk?: string | JWK;
+  /** A private EC P-256 or RSA JWK (object or JSON text) to sign with; default the CLI's ES256 key; `'hs256'` signs with the secret. */
+  signingJwk?: string | JWK | 'hs256';
   /** `iss` of access tokens; defaults to DEFAULT_ISSUER. */
   issuer?: string;
   /** Access-token lifetime; GoTrue's default 3600. */
@@ -62,8 +68,39 @@ export interface AuthServerOptions {
   minimumPasswordLength?: number;
   /** false answers sign-ups with `signup_disabled`. */
   enableSignup?: boolean;
-  /** Per-IP limits; `false` turns one off. Defaults: sign-up 30 and token 150 per 5 minutes. */
+  /**
+   * Per-IP limits, off unless given: `supabase start` sets no rate-limit header, and GoTrue
+   * applies none without one (internal/api/middleware.go, performRateLimiting).
+   */
   rateLimits?: { signUp?: RateLimit | false; token?: RateLimit | false };
+  /** `[auth] site_url`: where links redirect by default. */
+  siteUrl?: string;
+  /** `[auth] additional_redirect_urls`: other allowed `redirect_to` targets (prefix match). */
+  additionalRedirectUrls?: string[];
+  /** `[auth] enable_refresh_token_rotation` (default true): false keeps a reused token's session. */
+  enableRefreshTokenRotation?: boolean;
+  /** `[auth] password_requirements` as GoTrue's character sets, each needed once. */
+  requiredCharacters?: string[];
+  /** `[auth] enable_anonymous_sign_ins` (default false). */
+  enableAnonymousSignIns?: boolean;
+  /** `[auth.email] enable_signup` (default true): the email provider. */
+  enableEmailProvider?: boolean;
+  /** `[auth.email] enable_confirmations` (default false = auto-confirm). */
+  enableConfirmations?: boolean;
+  /** `[auth.email] double_confirm_changes` (default true): an email change is confirmed on both addresses. */
+  doubleConfirmChanges?: boolean;
+  /** `[auth.email] secure_password_change` (default false): a password change in a session over 24 h old needs a nonce. */
+  securePasswordChange?: boolean;
+  /** `[auth.email] max_frequency` in seconds (default 1): the least time between two mails of a kind to a user. */
+  maxFrequencySeconds?: number;
+  /** `[auth.email] otp_length` (default 6) and `otp_expiry` (default 3600 s). */
+  otpLength?: number;
+  otpExpirySeconds?: number;
+  /** `[auth.sessions] timebox` and `inactivity_timeout` in seconds (0/absent = none). */
+  sessionTimeboxSeconds?: number;
+  sessionInactivityTimeoutSeconds?: number;
+  /** Where mail goes; without it local Auth sends none and answers mail routes with 500 as GoTrue without SMTP would. */
+  smtp?: SmtpSettings;
   /** bcrypt cost of new password hashes; GoTrue uses 10. */
   bcryptCost?: number;
   logger?: Logger;
@@ -86,76 +123,7 @@ interface AuthRequest {
   client: ClientInfo;
 }
 
-const MAX_BODY_BYTES = 1 << 20;
-const MAX_PASSWORD_BYTES = 72; // bcrypt's limit
-// The HTML5 email grammar, which GoTrue's email check (checkmail) also uses.
-const EMAIL = /^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
-
-/**
- * Nesting a request body may have. GoTrue's JSON decoder (Go's encoding/json) stops at
- * 10,000 levels; local Auth stops at 1,000 because it cannot sign deeper claims (jose
- * copies them with structuredClone, which overflows its stack near 2,000 levels of
- * `user_metadata`). Same answer as GoTrue's past its limit, at a lower depth — see
- * docs/local-auth.md.
- */
-const MAX_JSON_DEPTH = 1000;
-
-/** The bracket that opens the first container nested deeper than `max`, if any (iterative: no recursion on hostile input). */
-function tooDeepAt(value: unknown, max: number): '{' | '[' | undefined {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > max) return Array.isArray(current) ? '[' : '{';
-    for (const child of Array.isArray(current) ? current : Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return undefined;
-}
-
 const invalidLogin = () => new AuthApiFailure(400, 'invalid_credentials', 'Invalid login credentials');
-
-async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) {
-      throw new AuthApiFailure(413, 'request_entity_too_large', `Request body too large (max ${MAX_BODY_BYTES} bytes)`);
-    }
-    chunks.push(chunk);
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch (error) {
-    throw new AuthApiFailure(400, 'bad_json', `Could not parse request body as JSON: ${(error as Error).message}`);
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new AuthApiFailure(400, 'bad_json', 'Could not parse request body as JSON: the body must be a JSON object');
-  }
-  // Refused before anything is read from it, let alone written: GoTrue's wording for a
-  // body past its decoder's depth (Go's encoding/json: "invalid character '{' exceeded max depth").
-  const deep = tooDeepAt(value, MAX_JSON_DEPTH);
-  if (deep) throw new AuthApiFailure(400, 'bad_json', `Could not parse request body as JSON: invalid character '${deep}' exceeded max depth`);
-  return value as Record<string, unknown>;
-}
-
-/** A string field; absent or null is ''. */
-function stringField(body: Record<string, unknown>, name: string): string {
-  const value = body[name];
-  if (value === undefined || value === null) return '';
-  if (typeof value !== 'string') throw new AuthApiFailure(400, 'bad_json', `Could not parse request body as JSON: "${name}" must be a string`);
-  return value;
-}
-
-function objectField(body: Record<string, unknown>, name: string): Record<string, unknown> {
-  const value = body[name];
-  if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new AuthApiFailure(400, 'bad_json', `Could not parse request body as JSON: "${name}" must be an object`);
-  }
-  return value as Record<string, unknown>;
-}
 
 function clientInfo(req: IncomingMessage): ClientInfo {
   const address = req.socket.remoteAddress?.replace(/^::ffff:/, '');
@@ -215,8 +183,12 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     if (!(max >= 1) || !(windowMs > 0)) throw new AuthConfigError(`a rate limit needs max >= 1 and windowMs > 0 (got ${max} per ${windowMs} ms)`);
     return createRateLimiter({ max, windowMs });
   };
-  const signUpLimiter = limiter(options.rateLimits?.signUp, { max: 30, windowMs: fiveMinutes });
-  const tokenLimiter = limiter(options.rateLimits?.token, { max: 150, windowMs: fiveMinutes });
+  const signUpLimiter = options.rateLimits?.signUp ? limiter(options.rateLimits.signUp, { max: 30, windowMs: fiveMinutes }) : undefined;
+  const tokenLimiter = options.rateLimits?.token ? limiter(options.rateLimits.token, { max: 150, windowMs: fiveMinutes }) : undefined;
+  const autoconfirm = !(options.enableConfirmations ?? false);
+  const enableEmailProvider = options.enableEmailProvider ?? true;
+  const requiredCharacters = options.requiredCharacters ?? [];
+  const mailer: Mailer | undefined = options.smtp ? createMailer(options.smtp) : undefined;
   const sql = await connect(options.databaseUrl);
 
   function enforce(rateLimiter: RateLimiter | undefined, client: ClientInfo): void {
@@ -228,11 +200,20 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
 
   /** GoTrue's strength rule (length); sign-up refuses a weak password, sign-in reports it. */
   function passwordWeakness(password: string): { message: string; reasons: string[] } | undefined {
-    if (Buffer.byteLength(password) >= minimumPasswordLength) return undefined;
-    return { message: `Password should be at least ${minimumPasswordLength} characters.`, reasons: ['length'] };
+    const messages: string[] = [];
+    const reasons: string[] = [];
+    if (Buffer.byteLength(password) < minimumPasswordLength) {
+      reasons.push('length');
+      messages.push(`Password should be at least ${minimumPasswordLength} characters.`);
+    }
+    if (requiredCharacters.some((set) => ![...set].some((c) => password.includes(c)))) {
+      reasons.push('characters');
+      messages.push(`Password should contain at least one character of each: ${requiredCharacters.join(', ')}.`);
+    }
+    return reasons.length ? { message: messages.join(' '), reasons } : undefined;
   }
 
-  async function sessionResponse(issued: IssuedSession): Promise<Record<string, unknown>> {
+  async function sessionResponse(issued: IssuedSession, method = 'password'): Promise<Record<string, unknown>> {
     const { user, session, refreshToken } = issued;
     const issuedAt = Math.floor(Date.now() / 1000);
     const expiresAt = issuedAt + jwtExpiry;
@@ -248,7 +229,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       user_metadata: user.raw_user_meta_data ?? {},
       role: user.role ?? 'authenticated',
       aal: 'aal1',
-      amr: [{ method: 'password', timestamp: Math.floor(session.created_at.getTime() / 1000) }],
+      amr: [{ method, timestamp: Math.floor(session.created_at.getTime() / 1000) }],
       session_id: session.id,
       is_anonymous: user.is_anonymous,
     });
@@ -258,7 +239,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       expires_in: jwtExpiry,
       expires_at: expiresAt,
       refresh_token: refreshToken,
-      user: userJson(user),
+      user: userJson(user, issued.identities ?? (await identitiesOf(sql, user.id))),
     };
   }
 
@@ -283,9 +264,10 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     return { user, sessionId };
   }
 
-  async function signUp({ req, res, client }: AuthRequest): Promise<void> {
+  async function signUp({ req, res, client, url }: AuthRequest): Promise<void> {
     if (!enableSignup) throw new AuthApiFailure(422, 'signup_disabled', 'Signups not allowed for this instance');
     const body = await readJsonObject(req);
+    if (body.code_challenge) throw new AuthApiFailure(400, 'validation_failed', 'PKCE (code_challenge) is not supported by local Auth; use the implicit flow');
     const email = stringField(body, 'email');
     const phone = stringField(body, 'phone');
     const password = stringField(body, 'password');
@@ -302,12 +284,28 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       throw new AuthApiFailure(400, 'validation_failed', 'Only an email address or phone number should be provided on signup.');
     }
     if (!email) throw new AuthApiFailure(400, 'phone_provider_disabled', 'Phone signups are disabled');
+    if (!enableEmailProvider) throw new AuthApiFailure(400, 'email_provider_disabled', 'Email signups are disabled');
     if (email.length > 255) throw new AuthApiFailure(400, 'validation_failed', 'An email address is too long');
     if (!EMAIL.test(email)) throw new AuthApiFailure(400, 'validation_failed', 'Unable to validate email address: invalid format');
     const normalizedEmail = email.toLowerCase();
-    if (await findUserByEmail(sql, normalizedEmail)) throw userAlreadyExists();
+    const existing = await findUserByEmail(sql, normalizedEmail);
+    if (existing && autoconfirm) throw userAlreadyExists();
+    if (existing) {
+      // With confirmations on GoTrue does not tell who has an account: an unconfirmed user
+      // gets the confirmation mail again, and either way the answer looks like a new user.
+      if (!existing.email_confirmed_at) await accounts.sendConfirmation(existing, url.searchParams.get('redirect_to'));
+      return writeJson(res, 200, { id: randomUUID(), aud: 'authenticated', role: '', email: normalizedEmail, phone: '', app_metadata: { provider: 'email', providers: ['email'] }, user_metadata: {}, identities: [], created_at: new Date().toISOString(), updated_at: new Date().toISOString(), is_anonymous: false });
+    }
     const passwordHash = await bcrypt.hash(password, bcryptCost);
-    writeJson(res, 200, await signUpUser(sql, { email: normalizedEmail, passwordHash, metadata }, client, sessionResponse));
+    if (autoconfirm) {
+      writeJson(res, 200, await signUpUser(sql, { email: normalizedEmail, passwordHash, metadata }, client, (_user, issued) => sessionResponse(issued!)));
+      return;
+    }
+    // GoTrue answers an unconfirmed sign-up with the user alone and mails the confirmation.
+    const user = await signUpUser(sql, { email: normalizedEmail, passwordHash, metadata, confirmed: false }, undefined, async (created) => created);
+    await accounts.sendConfirmation(user, url.searchParams.get('redirect_to'));
+    const current = (await findUserById(sql, user.id))!;
+    writeJson(res, 200, userJson(current, await identitiesOf(sql, user.id)));
   }
 
   async function passwordGrant({ req, res, client }: AuthRequest): Promise<void> {
@@ -334,8 +332,13 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   async function refreshGrant({ req, res, client }: AuthRequest): Promise<void> {
     const body = await readJsonObject(req);
     const refreshToken = stringField(body, 'refresh_token');
-    if (!refreshToken) throw new OAuthFailure('invalid_request', 'refresh_token required');
-    writeJson(res, 200, await sessionResponse(await rotateRefreshToken(sql, refreshToken, reuseInterval, client)));
+    // GoTrue's RefreshTokenGrantParams.Validate (internal/api/token_refresh.go): local Auth
+    // issues only the legacy 12-character tokens, so anything else is not one of its tokens.
+    if (!/^[a-z0-9]{12}$/.test(refreshToken)) throw new AuthApiFailure(400, 'validation_failed', 'Refresh token is not valid');
+    writeJson(res, 200, await sessionResponse(await rotateRefreshToken(sql, refreshToken, reuseInterval, client, options.enableRefreshTokenRotation ?? true, {
+          timeboxSeconds: options.sessionTimeboxSeconds,
+          inactivitySeconds: options.sessionInactivityTimeoutSeconds,
+        })));
   }
 
   async function token(request: AuthRequest): Promise<void> {
@@ -348,7 +351,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
 
   async function getUser({ req, res }: AuthRequest): Promise<void> {
     const { user } = await authenticate(req);
-    writeJson(res, 200, userJson(user));
+    writeJson(res, 200, userJson(user, await identitiesOf(sql, user.id)));
   }
 
   async function logout({ req, res, url }: AuthRequest): Promise<void> {
@@ -375,9 +378,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       'gitlab', 'google', 'keycloak', 'kakao', 'linkedin', 'linkedin_oidc', 'notion', 'spotify', 'slack', 'slack_oidc', 'workos',
       'twitch', 'twitter', 'email', 'phone', 'zoom'];
     writeJson(res, 200, {
-      external: Object.fromEntries(providers.map((name) => [name, name === 'email'])),
+      external: Object.fromEntries(providers.map((name) => [name, name === 'email' ? enableEmailProvider : false])),
       disable_signup: !enableSignup,
-      mailer_autoconfirm: true,
+      mailer_autoconfirm: autoconfirm,
       phone_autoconfirm: false,
       sms_provider: '',
       saml_enabled: false,
@@ -386,10 +389,34 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     });
   }
 
+  const accounts = registerAccountRoutes({
+    sql,
+    mailer,
+    settings: {
+      externalUrl: issuer,
+      siteUrl: options.siteUrl ?? 'http://127.0.0.1:3000',
+      additionalRedirectUrls: options.additionalRedirectUrls ?? [],
+      autoconfirm,
+      enableSignup,
+      enableEmailProvider,
+      doubleConfirmChanges: options.doubleConfirmChanges ?? true,
+      securePasswordChange: options.securePasswordChange ?? false,
+      maxFrequencySeconds: options.maxFrequencySeconds ?? 1,
+      otpLength: options.otpLength ?? 6,
+      otpExpirySeconds: options.otpExpirySeconds ?? 3600,
+      bcryptCost,
+    },
+    authenticate,
+    verifyClaims: (token) => keys.verifyAny(token),
+    sessionResponse,
+    passwordWeakness,
+  });
+
   const routes: Record<string, Partial<Record<string, Route>>> = {
+    ...accounts.exact,
     '/signup': { POST: signUp },
     '/token': { POST: token },
-    '/user': { GET: getUser },
+    '/user': { GET: getUser, ...accounts.exact['/user'] },
     '/logout': { POST: logout },
     '/.well-known/jwks.json': { GET: jwksRoute },
     '/health': { GET: health },
@@ -411,6 +438,12 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
         res.end();
         return;
       }
+      const adminUser = /^\/admin\/users\/([^/]+)$/.exec(path);
+      if (adminUser) {
+        const adminRoute = accounts.adminUser[req.method ?? 'GET'];
+        if (!adminRoute) throw new AuthApiFailure(405, 'method_not_allowed', `${req.method} is not allowed on ${path}`);
+        return await adminRoute({ req, res, url, client: clientInfo(req) }, decodeURIComponent(adminUser[1]!));
+      }
       const methods = routes[path];
       const route = methods?.[req.method ?? 'GET'];
       if (!methods) throw new AuthApiFailure(404, 'not_found', `No route for ${path}`);
@@ -431,6 +464,9 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   return {
     handler: (req, res) => void handle(req, res),
     jwks: keys.jwks,
-    close: () => sql.end({ timeout: 5 }),
+    close: async () => {
+      mailer?.close();
+      await sql.end({ timeout: 5 });
+    },
   };
 }

@@ -30,6 +30,18 @@ export interface UserRow {
   updated_at: Date | null;
   banned_until: Date | null;
   is_anonymous: boolean;
+  invited_at: Date | null;
+  confirmation_token: string | null;
+  confirmation_sent_at: Date | null;
+  recovery_token: string | null;
+  recovery_sent_at: Date | null;
+  email_change: string | null;
+  email_change_token_new: string | null;
+  email_change_token_current: string | null;
+  email_change_sent_at: Date | null;
+  email_change_confirm_status: number | null;
+  reauthentication_token: string | null;
+  reauthentication_sent_at: Date | null;
 }
 
 export interface SessionRow {
@@ -43,6 +55,8 @@ export interface IssuedSession {
   user: UserRow;
   session: SessionRow;
   refreshToken: string;
+  /** The user's identities when the caller's connection cannot see them yet (inside the sign-up transaction). */
+  identities?: IdentityRow[];
 }
 
 export interface ClientInfo {
@@ -51,7 +65,12 @@ export interface ClientInfo {
 }
 
 const userColumns = `id, aud, role, email, encrypted_password, email_confirmed_at, phone, phone_confirmed_at,
-  confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at, banned_until, is_anonymous`;
+  confirmed_at, last_sign_in_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at, banned_until, is_anonymous,
+  invited_at, confirmation_token, confirmation_sent_at, recovery_token, recovery_sent_at, email_change, email_change_token_new,
+  email_change_token_current, email_change_sent_at, email_change_confirm_status, reauthentication_token, reauthentication_sent_at`;
+
+/** The column list, for queries outside this file. */
+export const USER_COLUMNS = userColumns;
 
 /** GoTrue's `instance_id` of every row, and the "no session" `session_id`. */
 export const NIL_UUID = '00000000-0000-0000-0000-000000000000';
@@ -72,13 +91,12 @@ function newRefreshToken(): string {
 const optionalTime = (value: Date | null) => (value ? value.toISOString() : undefined);
 
 /**
- * The user object of GoTrue's responses (`/user`, the `user` of a session). There is no
- * `auth.identities` table in the bootstrap, so the email identity is derived from the user.
+ * The user object of GoTrue's responses (`/user`, the `user` of a session, the admin API).
  *
  * @example
  * writeJson(res, 200, userJson(user));
  */
-export function userJson(user: UserRow): Record<string, unknown> {
+export function userJson(user: UserRow, identities: IdentityRow[] = []): Record<string, unknown> {
   const userMetadata = user.raw_user_meta_data ?? {};
   const json: Record<string, unknown> = {
     id: user.id,
@@ -90,23 +108,24 @@ export function userJson(user: UserRow): Record<string, unknown> {
     phone_confirmed_at: optionalTime(user.phone_confirmed_at),
     confirmed_at: optionalTime(user.confirmed_at),
     last_sign_in_at: optionalTime(user.last_sign_in_at),
+    confirmation_sent_at: optionalTime(user.confirmation_sent_at),
+    recovery_sent_at: optionalTime(user.recovery_sent_at),
+    email_change_sent_at: optionalTime(user.email_change_sent_at),
+    new_email: user.email_change || undefined,
+    invited_at: optionalTime(user.invited_at),
     app_metadata: user.raw_app_meta_data ?? {},
     user_metadata: userMetadata,
-    identities: user.email
-      ? [
-          {
-            identity_id: user.id,
-            id: user.id,
-            user_id: user.id,
-            identity_data: { email: user.email, email_verified: Boolean(user.email_confirmed_at), phone_verified: false, sub: user.id },
-            provider: 'email',
-            last_sign_in_at: optionalTime(user.last_sign_in_at),
-            created_at: optionalTime(user.created_at),
-            updated_at: optionalTime(user.updated_at),
-            email: user.email,
-          },
-        ]
-      : [],
+    identities: identities.map((identity) => ({
+      identity_id: identity.id,
+      id: identity.provider_id,
+      user_id: identity.user_id,
+      identity_data: identity.identity_data,
+      provider: identity.provider,
+      last_sign_in_at: optionalTime(identity.last_sign_in_at),
+      created_at: optionalTime(identity.created_at),
+      updated_at: optionalTime(identity.updated_at),
+      email: identity.email ?? undefined,
+    })),
     created_at: optionalTime(user.created_at),
     updated_at: optionalTime(user.updated_at),
     banned_until: optionalTime(user.banned_until),
@@ -114,6 +133,30 @@ export function userJson(user: UserRow): Record<string, unknown> {
   };
   for (const key of Object.keys(json)) if (json[key] === undefined) delete json[key];
   return json;
+}
+
+export interface IdentityRow {
+  id: string;
+  provider_id: string;
+  user_id: string;
+  identity_data: Record<string, unknown>;
+  provider: string;
+  email: string | null;
+  last_sign_in_at: Date | null;
+  created_at: Date | null;
+  updated_at: Date | null;
+}
+
+/**
+ * A user's identities (auth.identities), oldest first.
+ *
+ * @example
+ * writeJson(res, 200, userJson(user, await identitiesOf(sql, user.id)));
+ */
+export async function identitiesOf(sql: Sql, userId: string): Promise<IdentityRow[]> {
+  return sql<IdentityRow[]>`
+    select id, provider_id, user_id, identity_data, provider, email, last_sign_in_at, created_at, updated_at
+    from auth.identities where user_id = ${userId} order by created_at, id`;
 }
 
 /** True while `banned_until` is in the future. */
@@ -130,7 +173,7 @@ export function isBanned(user: UserRow): boolean {
 export async function findUserByEmail(sql: Sql, email: string): Promise<UserRow | undefined> {
   const [user] = await sql<UserRow[]>`
     select ${sql.unsafe(userColumns)} from auth.users
-    where lower(email) = lower(${email}) and aud = 'authenticated' and is_sso_user = false
+    where instance_id = ${NIL_UUID} and lower(email) = lower(${email}) and aud = 'authenticated' and is_sso_user = false
     limit 1`;
   return user;
 }
@@ -142,7 +185,9 @@ export async function findUserByEmail(sql: Sql, email: string): Promise<UserRow 
  * const user = await findUserById(sql, claims.sub);
  */
 export async function findUserById(sql: Sql, id: string): Promise<UserRow | undefined> {
-  const [user] = await sql<UserRow[]>`select ${sql.unsafe(userColumns)} from auth.users where id = ${id}`;
+  // GoTrue's FindUserByID reads `instance_id = uuid.Nil and id = ?`: a row with another (or
+  // NULL) instance_id is no user.
+  const [user] = await sql<UserRow[]>`select ${sql.unsafe(userColumns)} from auth.users where instance_id = ${NIL_UUID} and id = ${id}`;
   return user;
 }
 
@@ -177,8 +222,9 @@ async function startSession(tx: Tx, userId: string, client: ClientInfo): Promise
 export const userAlreadyExists = () => new AuthApiFailure(422, 'user_already_exists', 'User already registered');
 
 /**
- * Creates a confirmed email user (the profile trigger runs), signs them in and runs
- * `respond` on the new session — all in one transaction, so a response that cannot be
+ * Creates an email user (the profile trigger runs) with their email identity — confirmed
+ * unless `confirmed` is false —, signs them in when `client` is given and runs `respond`
+ * on the user and the new session — all in one transaction, so a response that cannot be
  * made (a token that cannot be signed) leaves no user behind to block the address. Check
  * `findUserByEmail` first; two sign-ups racing for one email end in `user_already_exists`.
  * The four string columns without a default that GoTrue reads into plain strings get '',
@@ -190,22 +236,34 @@ export const userAlreadyExists = () => new AuthApiFailure(422, 'user_already_exi
  */
 export async function signUpUser<T>(
   sql: Sql,
-  input: { email: string; passwordHash: string; metadata: Record<string, unknown> },
-  client: ClientInfo,
-  respond: (issued: IssuedSession) => Promise<T>,
+  input: { email: string; passwordHash: string | null; metadata: Record<string, unknown>; confirmed?: boolean; appMetadata?: Record<string, unknown> },
+  client: ClientInfo | undefined,
+  respond: (user: UserRow, issued: IssuedSession | undefined) => Promise<T>,
 ): Promise<T> {
+  const confirmed = input.confirmed ?? true;
   try {
     return await sql.begin(async (tx) => {
       const id = randomUUID();
+      const identityData = { sub: id, email: input.email, email_verified: confirmed, phone_verified: false };
       await tx`
         insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
                                 confirmation_token, recovery_token, email_change_token_new, email_change,
                                 raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_anonymous)
-        values (${NIL_UUID}, ${id}, 'authenticated', 'authenticated', ${input.email}, ${input.passwordHash}, now(),
+        values (${NIL_UUID}, ${id}, 'authenticated', 'authenticated', ${input.email}, ${input.passwordHash}, ${confirmed ? new Date() : null},
                 '', '', '', '',
-                ${tx.json({ provider: 'email', providers: ['email'] })},
-                ${tx.json({ ...input.metadata, email_verified: true } as postgres.JSONValue)}, now(), now(), false)`;
-      return respond(await startSession(tx, id, client));
+                ${tx.json({ provider: 'email', providers: ['email'], ...input.appMetadata } as postgres.JSONValue)},
+                ${tx.json({ ...input.metadata, ...identityData } as postgres.JSONValue)}, now(), now(), false)`;
+      // GoTrue's email identity: its own id, provider_id = the user id, and the identity
+      // data it copies into user_metadata (internal/api/signup.go, createNewIdentity).
+      await tx`
+        insert into auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
+        values (${id}, ${id}, ${tx.json(identityData)}, 'email', now(), now())`;
+      if (!client) {
+        const [user] = await tx<UserRow[]>`select ${tx.unsafe(userColumns)} from auth.users where id = ${id}`;
+        return respond(user!, undefined);
+      }
+      const issued = await startSession(tx, id, client);
+      return respond(issued.user, { ...issued, identities: await identitiesOf(tx as unknown as Sql, id) });
     }) as T;
   } catch (error) {
     // Two sign-ups with the same email at once: the unique index decides.
@@ -247,7 +305,14 @@ const refreshNotFound = () => new AuthApiFailure(400, 'refresh_token_not_found',
  * @example
  * const { user, session, refreshToken } = await rotateRefreshToken(sql, token, 10, client);
  */
-export async function rotateRefreshToken(sql: Sql, token: string, reuseIntervalSeconds: number, client: ClientInfo): Promise<IssuedSession> {
+export async function rotateRefreshToken(
+  sql: Sql,
+  token: string,
+  reuseIntervalSeconds: number,
+  client: ClientInfo,
+  rotation = true,
+  sessions: { timeboxSeconds?: number; inactivitySeconds?: number } = {},
+): Promise<IssuedSession> {
   const [found] = await sql<{ id: string; session_id: string | null }[]>`
     select id, session_id from auth.refresh_tokens where token = ${token}`;
   if (!found) throw refreshNotFound();
@@ -259,8 +324,11 @@ export async function rotateRefreshToken(sql: Sql, token: string, reuseIntervalS
   const sessionId = found.session_id;
 
   const outcome = await sql.begin(async (tx): Promise<RefreshOutcome> => {
-    const [session] = await tx<(SessionRow & { expired: boolean })[]>`
-      select id, user_id, created_at, coalesce(not_after < now(), false) as expired
+    // `[auth.sessions]` timebox and inactivity_timeout (GoTrue's Session.CheckValidity).
+    const [session] = await tx<(SessionRow & { expired: boolean; inactive: boolean })[]>`
+      select id, user_id, created_at,
+        coalesce(not_after < now(), false) or (${sessions.timeboxSeconds ?? 0} > 0 and created_at + make_interval(secs => ${sessions.timeboxSeconds ?? 0}) < now()) as expired,
+        ${sessions.inactivitySeconds ?? 0} > 0 and coalesce(refreshed_at::timestamptz, updated_at, created_at) + make_interval(secs => ${sessions.inactivitySeconds ?? 0}) < now() as inactive
       from auth.sessions where id = ${sessionId} for update`;
     if (!session) return { kind: 'failed', failure: noSession };
     const [row] = await tx<{ id: string; revoked: boolean | null; reuse_expired: boolean }[]>`
@@ -270,6 +338,7 @@ export async function rotateRefreshToken(sql: Sql, token: string, reuseIntervalS
     const [user] = await tx<UserRow[]>`select ${tx.unsafe(userColumns)} from auth.users where id = ${session.user_id}`;
     if (!user) return { kind: 'failed', failure: refreshNotFound() };
     if (isBanned(user)) return { kind: 'failed', failure: new AuthApiFailure(400, 'user_banned', 'Invalid Refresh Token: User Banned') };
+    if (session.inactive) return { kind: 'failed', failure: new AuthApiFailure(400, 'session_expired', 'Invalid Refresh Token: Session Expired (Inactivity)') };
     if (session.expired) return { kind: 'failed', failure: new AuthApiFailure(400, 'session_expired', 'Invalid Refresh Token: Session Expired') };
 
     let issuedToken: string | undefined;
@@ -280,8 +349,9 @@ export async function rotateRefreshToken(sql: Sql, token: string, reuseIntervalS
       if (active && active.parent === token) {
         issuedToken = active.token;
       } else if (row.reuse_expired) {
-        // Committed with the failure: the whole session goes (its tokens cascade).
-        await tx`delete from auth.sessions where id = ${sessionId}`;
+        // Committed with the failure: the whole session goes (its tokens cascade) — unless
+        // rotation is off (`enable_refresh_token_rotation = false`), when GoTrue only refuses.
+        if (rotation) await tx`delete from auth.sessions where id = ${sessionId}`;
         return { kind: 'failed', failure: new AuthApiFailure(400, 'refresh_token_already_used', 'Invalid Refresh Token: Already Used') };
       }
     }

@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
+import { parseFlags, runCommand, UsageError } from '../config/cli.ts';
 
 const run = promisify(execFile);
 
@@ -176,15 +177,16 @@ export function databaseUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string
 }
 
 async function main(): Promise<void> {
+  const { values } = parseFlags(process.argv.slice(2), {
+    seed: { type: 'boolean', default: false },
+    'without-default-privileges': { type: 'boolean', default: false },
+  });
   const url = databaseUrlFromEnv();
-  if (!url) {
-    process.stderr.write('db:setup needs SUPABASE_DB_URL or DATABASE_URL (a superuser URL for a plain PostgreSQL).\n');
-    process.exit(2);
-  }
+  if (!url) throw new UsageError('needs SUPABASE_DB_URL or DATABASE_URL (a superuser URL for a plain PostgreSQL)');
   const result = await setupDatabase({
     url,
-    seed: process.argv.includes('--seed'),
-    supabaseDefaultPrivileges: !process.argv.includes('--without-default-privileges'),
+    seed: values.seed,
+    supabaseDefaultPrivileges: !values['without-default-privileges'],
     log: (l) => process.stdout.write(`${l}\n`),
   });
   process.stdout.write(
@@ -192,9 +194,4 @@ async function main(): Promise<void> {
   );
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
-}
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCommand('db:setup', main);

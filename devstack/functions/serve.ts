@@ -14,6 +14,8 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { z } from 'zod';
+import { parseEnv, parseFlags, portVar, runCommand } from '../config/cli.ts';
 import { repoRoot } from '../db/setup.ts';
 import { findFreePort } from '../net/ports.ts';
 import { proxyHttp } from '../net/proxy.ts';
@@ -202,7 +204,7 @@ export async function startFunctions(options: StartFunctionsOptions = {}): Promi
     );
   });
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? Number(process.env.PORT ?? 54331);
+  const port = options.port ?? parseEnv(z.object({ PORT: portVar(54331) }), process.env).PORT;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
@@ -235,6 +237,7 @@ export async function startFunctions(options: StartFunctionsOptions = {}): Promi
 }
 
 async function main(): Promise<void> {
+  parseFlags(process.argv.slice(2), {});
   if (!process.env.SUPABASE_DB_URL && !process.env.DATABASE_URL) {
     process.stderr.write('warning: neither SUPABASE_DB_URL nor DATABASE_URL is set; requests that need Postgres will get 503\n');
   }
@@ -250,9 +253,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
-}
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runCommand('functions', main);

@@ -6,7 +6,8 @@
  *   /auth/v1/...              → local Auth (in-process handler)
  *   /realtime/v1/websocket    → local Realtime (WebSocket upgrade)
  *   /realtime/v1/api/...      → local Realtime's REST broadcast (in-process handler)
- *   /rest/v1/...              → 501: PostgREST needs Docker (`supabase start`)
+ *   /rest/v1/...              → the local Data API (in-process handler; devstack/rest/app.ts)
+ *   /mail, /mail/api/...      → the local mail catcher (devstack/mail/catcher.ts)
  *   /                         → the browser console
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
@@ -15,6 +16,7 @@ import type { Duplex } from 'node:stream';
 import { extname, join, normalize } from 'node:path';
 import { repoRoot } from '../db/setup.ts';
 import { proxyHttp } from '../net/proxy.ts';
+import { notBuiltYet } from '../rest/errors.ts';
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -28,6 +30,10 @@ export interface GatewayOptions {
   realtimeUpgrade: UpgradeHandler;
   /** Realtime's REST API (`/realtime/v1/api/broadcast`), as the CLI's gateway routes it. */
   realtimeRequest: RequestHandler;
+  /** The local Data API (`/rest/v1`); without it the gateway answers PGRST127 in PostgREST's shape. */
+  dataApi?: RequestHandler;
+  /** The mail catcher's page and API (`/mail`), like Mailpit under `supabase start`. */
+  mail?: RequestHandler;
   /** Values the console page needs: the public URL and the anon key. */
   consoleConfig: { supabaseUrl: string; anonKey: string };
 }
@@ -73,13 +79,12 @@ export async function startGateway(options: GatewayOptions): Promise<{ url: stri
     }
     if (path.startsWith('/auth/v1/') || path === '/auth/v1') return options.auth(req, res);
     if (path.startsWith('/realtime/v1/api/') || path === '/realtime/v1/api') return options.realtimeRequest(req, res);
-    if (path.startsWith('/rest/v1')) {
-      return sendJson(res, 501, {
-        error: {
-          code: 'not_implemented',
-          message: 'PostgREST (/rest/v1) is not part of the Docker-free devstack; run `npx supabase start` for it',
-        },
-      });
+    if (options.mail && (path === '/mail' || path.startsWith('/mail/'))) return options.mail(req, res);
+    if (path === '/rest/v1' || path.startsWith('/rest/v1/')) {
+      if (options.dataApi) return options.dataApi(req, res);
+      const error = notBuiltYet('The Data API (/rest/v1)');
+      res.writeHead(error.status, { 'content-type': 'application/json; charset=utf-8', 'proxy-status': `PostgREST; error=${error.code}` });
+      return res.end(JSON.stringify(error.body));
     }
     if (path === '/' || path === '/index.html') return sendFile(res, join(consoleDir, 'index.html'));
     if (path === '/vendor/supabase.js') return sendFile(res, supabaseUmd);

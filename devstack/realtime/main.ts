@@ -7,17 +7,20 @@
  */
 import { jwtVerifierConfigFromEnv } from '../../core/auth/jwt.ts';
 import { createLogger } from '../../core/log.ts';
+import { z } from 'zod';
+import { parseEnv, parseFlags, portVar, runCommand, UsageError } from '../config/cli.ts';
 import { databaseUrlFromEnv } from '../db/setup.ts';
 import { tenantLimitsFromEnv } from './rate-limits.ts';
 import { createRealtimeServer } from './server.ts';
 
 async function main(): Promise<void> {
+  parseFlags(process.argv.slice(2), {});
   const log = createLogger({ service: 'realtime' });
   const databaseUrl = databaseUrlFromEnv();
   const jwt = jwtVerifierConfigFromEnv((name) => process.env[name]);
-  if (!databaseUrl) throw new Error('the local Realtime needs SUPABASE_DB_URL or DATABASE_URL');
-  if (!jwt.jwtSecret && !jwt.jwks && !jwt.jwksUrl) throw new Error('the local Realtime needs TANDEM_JWT_SECRET or SUPABASE_JWKS to verify tokens');
-  const port = Number(process.env.PORT ?? 54332);
+  if (!databaseUrl) throw new UsageError('needs SUPABASE_DB_URL or DATABASE_URL');
+  if (!jwt.jwtSecret && !jwt.jwks && !jwt.jwksUrl) throw new UsageError('needs TANDEM_JWT_SECRET or SUPABASE_JWKS to verify tokens');
+  const { PORT: port } = parseEnv(z.object({ PORT: portVar(54332) }), process.env);
   const tenant = tenantLimitsFromEnv((name) => process.env[name]);
   const realtime = await createRealtimeServer({ databaseUrl, jwt, logger: log, tenant });
   const { url } = await realtime.listen(port, '127.0.0.1');
@@ -30,7 +33,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+runCommand('local Realtime', main);

@@ -7,6 +7,8 @@
  * tick where it falls below. The local stand-in serves one tenant, so every counter is the
  * whole server's.
  */
+import { z } from 'zod';
+import { optionalIntegerVar, parseEnv } from '../config/cli.ts';
 
 /** A tenant's limits, under the names of upstream's tenant fields (the platform's settings). */
 export interface TenantLimits {
@@ -65,6 +67,8 @@ const NUMERIC_ENV: Array<[keyof TenantLimits, string]> = [
   ['max_payload_size_in_kb', 'TENANT_MAX_PAYLOAD_SIZE_IN_KB'],
 ];
 
+const TENANT_ENV = z.object(Object.fromEntries(NUMERIC_ENV.map(([, name]) => [name, optionalIntegerVar({ min: 1, error: 'must be a positive integer' })])));
+
 /**
  * Tenant limits from the environment variables upstream's server reads (unset ones keep the
  * defaults). A value that is not a positive integer is an error naming the variable.
@@ -73,14 +77,9 @@ const NUMERIC_ENV: Array<[keyof TenantLimits, string]> = [
  * tenantLimitsFromEnv((name) => process.env[name]) // { max_events_per_second: 10 } for TENANT_MAX_EVENTS_PER_SECOND=10
  */
 export function tenantLimitsFromEnv(env: (name: string) => string | undefined): Partial<TenantLimits> {
+  const values = parseEnv(TENANT_ENV, Object.fromEntries(NUMERIC_ENV.map(([, name]) => [name, env(name)])));
   const limits: Partial<Record<keyof TenantLimits, number>> = {};
-  for (const [field, name] of NUMERIC_ENV) {
-    const raw = env(name);
-    if (raw === undefined || raw === '') continue;
-    const value = Number(raw.replaceAll('_', ''));
-    if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-    limits[field] = value;
-  }
+  for (const [field, name] of NUMERIC_ENV) if (values[name] !== undefined) limits[field] = values[name];
   return limits as Partial<TenantLimits>;
 }
 

@@ -9,12 +9,13 @@
  * environment the CLI passes, and no Docker: the output is the CLI's, byte for byte.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { tomlSections } from '../auth/config.ts';
+import { parseFlags, runCommand, UsageError } from '../config/cli.ts';
+import { apiSettings, loadSupabaseConfig, parseSupabaseConfig } from '../config/supabase-config.ts';
 import { databaseUrlFromEnv, repoRoot } from '../db/setup.ts';
 
 export const DATABASE_TYPES_PATH = join(repoRoot, 'client', 'database.types.ts');
@@ -30,9 +31,9 @@ const serverScript = join(
  * The schemas the CLI includes when no `--schema` is given: `public`, then `[api] schemas`
  * of supabase/config.toml, without repeats.
  */
-export function includedSchemas(configToml = readFileSync(join(repoRoot, 'supabase', 'config.toml'), 'utf8')): string[] {
-  const listed = tomlSections(configToml).get('api')?.get('schemas');
-  return [...new Set(['public', ...(Array.isArray(listed) ? listed : [])])];
+export function includedSchemas(configToml?: string): string[] {
+  const { schemas } = apiSettings(configToml === undefined ? loadSupabaseConfig() : parseSupabaseConfig(configToml));
+  return [...new Set(['public', ...schemas])];
 }
 
 /**
@@ -65,19 +66,11 @@ export async function generateDatabaseTypes(url: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  parseFlags(process.argv.slice(2), {});
   const url = databaseUrlFromEnv();
-  if (!url) {
-    process.stderr.write('gen:types needs SUPABASE_DB_URL or DATABASE_URL (a database set up with `npm run db:setup`).\n');
-    process.exit(2);
-  }
+  if (!url) throw new UsageError('needs SUPABASE_DB_URL or DATABASE_URL (a database set up with `npm run db:setup`)');
   writeFileSync(DATABASE_TYPES_PATH, await generateDatabaseTypes(url));
   process.stdout.write(`wrote ${DATABASE_TYPES_PATH}\n`);
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    const failure = error as { stderr?: string; message?: string };
-    process.stderr.write(`${failure.stderr || failure.message || String(error)}\n`);
-    process.exit(1);
-  });
-}
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) runCommand('gen:types', main);

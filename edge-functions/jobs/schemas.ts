@@ -2,7 +2,7 @@
  * Request and response schemas of the `jobs` function.
  */
 import { z } from '@hono/zod-openapi';
-import { DIAGNOSTIC_JOBS_SETTING, jobTypeNames } from '../../core/jobs/catalog.ts';
+import { DIAGNOSTIC_JOBS_SETTING, jobPayloadJsonSchemas, jobTypeNames, type JobCatalog } from '../../core/jobs/catalog.ts';
 import { JobRow, JobStatus } from '../../core/jobs/row.ts';
 import { Uuid } from '../../core/schemas.ts';
 import { listOf } from '../_shared/http/schemas.ts';
@@ -13,17 +13,38 @@ export type { JobRow };
 
 export const JobList = listOf(JobRow, 'JobList');
 
-export const SubmitJob = z
-  .object({
-    project_id: Uuid,
-    type: z.string().min(1).max(100).openapi({
-      description: `One of: ${jobTypeNames.product.join(', ')}; also ${jobTypeNames.diagnostic.join(', ')} where ${DIAGNOSTIC_JOBS_SETTING}=on`,
-      example: 'project.export',
-    }),
-    payload: z.record(z.string(), z.unknown()).optional().openapi({ description: "The type's payload (at most 64 KiB)", example: { include_jobs: true } }),
-  })
-  .strict()
-  .openapi('SubmitJob');
+/**
+ * The body of `POST /jobs` in a catalog: it validates the envelope (the catalog checks the
+ * payload against its type, with its own errors: submit.ts), and documents each type's
+ * payload as one `oneOf` branch per type, so the OpenAPI document lists exactly the types
+ * this function accepts, each with its payload schema (core/jobs/catalog.ts).
+ *
+ * @example
+ * const SubmitJob = submitJobSchema(createJobCatalog({ diagnostics: false }));
+ */
+export function submitJobSchema(catalog: JobCatalog) {
+  const payloads = jobPayloadJsonSchemas(catalog);
+  const off = catalog.diagnostics ? '' : `; the diagnostic types (${jobTypeNames.diagnostic.join(', ')}) need ${DIAGNOSTIC_JOBS_SETTING}=on`;
+  return z
+    .object({
+      project_id: Uuid,
+      type: z.string().min(1).max(100).openapi({
+        description: `One of: ${catalog.known.join(', ')}${off}`,
+        example: 'project.export',
+      }),
+      payload: z.record(z.string(), z.unknown()).optional().openapi({ description: "The type's payload (at most 64 KiB)", example: { include_jobs: true } }),
+    })
+    .strict()
+    .openapi('SubmitJob', {
+      oneOf: Object.entries(payloads).map(([type, { description, payload }]) => ({
+        title: type,
+        description,
+        type: 'object' as const,
+        properties: { type: { const: type }, payload },
+        required: ['type'],
+      })),
+    });
+}
 
 export const SubmitHeaders = z.object({
   'idempotency-key': z

@@ -14,24 +14,10 @@ import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shar
 import { enqueueNewJob, openJobQueue, type JobQueue } from '../../core/queue.ts';
 import { useRedis } from '../_shared/redis.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
-import { Job, SubmitHeaders, SubmitJob, type JobRow } from './schemas.ts';
+import { Job, SubmitHeaders, submitJobSchema, type JobRow } from './schemas.ts';
 
 /** Job payloads larger than this (as JSON) are refused with 413. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
-
-const submitRoute = createRoute({
-  method: 'post',
-  path: '/',
-  tags: ['jobs'],
-  summary: 'Submit a job (collaborators and owners); 202 with the job and its Location',
-  security: bearerSecurity,
-  request: { headers: SubmitHeaders, body: jsonBody(SubmitJob, 'The job') },
-  responses: {
-    202: jsonResponse(Job, 'Accepted and queued'),
-    200: jsonResponse(Job, 'The job first submitted with this Idempotency-Key and body'),
-    ...errorResponses(403, 404, 409, 413, 415, 422),
-  },
-});
 
 function isRlsRefusal(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === '42501';
@@ -45,6 +31,19 @@ function isRlsRefusal(error: unknown): boolean {
  */
 export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void {
   const catalog = createJobCatalog({ diagnostics: deps.config.diagnosticJobs });
+  const submitRoute = createRoute({
+    method: 'post',
+    path: '/',
+    tags: ['jobs'],
+    summary: 'Submit a job (collaborators and owners); 202 with the job and its Location',
+    security: bearerSecurity,
+    request: { headers: SubmitHeaders, body: jsonBody(submitJobSchema(catalog), 'The job') },
+    responses: {
+      202: jsonResponse(Job, 'Accepted and queued'),
+      200: jsonResponse(Job, 'The job first submitted with this Idempotency-Key and body'),
+      ...errorResponses(403, 404, 409, 413, 415, 422),
+    },
+  });
   let queue: Promise<JobQueue> | undefined;
   const enqueue = async (job: JobRow) => {
     try {

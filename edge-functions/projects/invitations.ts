@@ -10,7 +10,7 @@ import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
 import type { ProjectListing } from './listing.ts';
-import { memberIds, readProject } from './projects.ts';
+import { memberIds, readProject } from './queries.ts';
 import {
   AcceptInvitation,
   CreatedInvitation,

@@ -9,7 +9,7 @@ import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
 import type { ProjectListing } from './listing.ts';
-import { memberIds } from './projects.ts';
+import { memberIds } from './queries.ts';
 import { Member, MemberList, MemberParams, ProjectIdParam, UpdateMember, type MemberRow } from './schemas.ts';
 
 const tags = ['members'];

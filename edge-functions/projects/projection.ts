@@ -1,7 +1,7 @@
 /**
  * The one projection of a project as its members see it: the row's public fields, the
  * caller's role and the member count. The listing (listing.ts) and the single project
- * (projects.ts) both select it, over `public.projects p` joined to the caller's
+ * (queries.ts) both select it, over `public.projects p` joined to the caller's
  * membership `m`.
  */
 import type { TransactionSql } from '../../core/db/rls.ts';

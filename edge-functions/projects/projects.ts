@@ -3,43 +3,16 @@
  */
 import { createRoute } from '@hono/zod-openapi';
 import { explainNoRows } from '../_shared/db/denied.ts';
-import { withRls, type TransactionSql } from '../../core/db/rls.ts';
+import { withRls } from '../../core/db/rls.ts';
 import type { FunctionApp } from '../_shared/http/app.ts';
 import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
 import type { ProjectListing } from './listing.ts';
-import { projectItem } from './projection.ts';
-import { CreateProject, Project, ProjectIdParam, ProjectList, UpdateProject, type ProjectRow } from './schemas.ts';
+import { memberIds, readProject } from './queries.ts';
+import { CreateProject, Project, ProjectIdParam, ProjectList, UpdateProject } from './schemas.ts';
 
 const tags = ['projects'];
-
-/**
- * One project as the caller sees it (with their role and the member count), or undefined
- * when RLS hides it.
- *
- * @example
- * const project = await readProject(tx, id);
- */
-export async function readProject(tx: TransactionSql, id: string): Promise<ProjectRow | undefined> {
-  const [row] = await tx<{ project: ProjectRow }[]>`
-    select ${projectItem(tx)} || jsonb_build_object('created_by', p.created_by) as project
-    from public.projects p
-    left join public.project_members m on m.project_id = p.id and m.user_id = (select auth.uid())
-    where p.id = ${id}`;
-  return row?.project;
-}
-
-/**
- * Ids of every member of a project the caller can see (whose listings a change affects).
- *
- * @example
- * const affected = await memberIds(tx, projectId);
- */
-export async function memberIds(tx: TransactionSql, projectId: string): Promise<string[]> {
-  const rows = await tx<{ user_id: string }[]>`select user_id from public.project_members where project_id = ${projectId}`;
-  return rows.map((row) => row.user_id);
-}
 
 const listRoute = createRoute({
   method: 'get',

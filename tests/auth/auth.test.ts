@@ -14,7 +14,8 @@ const sql = adminSql();
 let auth: RunningAuth;
 
 beforeAll(async () => {
-  auth = await startAuth();
+  // This file holds the legacy HS256 signing (`signingJwk: 'hs256'`); tests/auth/accounts.test.ts the default ES256.
+  auth = await startAuth({ signingJwk: 'hs256' });
 });
 afterAll(async () => {
   await auth?.close();
@@ -176,8 +177,8 @@ describe('password sign-in', () => {
   it('signs in with a password that is now too short, reporting it as weak_password', async () => {
     const email = uniqueEmail();
     await sql`
-      insert into auth.users (id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
-      values (${randomUUID()}, 'authenticated', 'authenticated', ${email},
+      insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+      values ('00000000-0000-0000-0000-000000000000', ${randomUUID()}, 'authenticated', 'authenticated', ${email},
               extensions.crypt('abc', extensions.gen_salt('bf')), now(), '{}', '{}', now(), now())`;
     const { data, error } = await auth.client().auth.signInWithPassword({ email, password: 'abc' });
     expect(error).toBeNull();
@@ -188,8 +189,8 @@ describe('password sign-in', () => {
   it('refuses an unconfirmed email with email_not_confirmed', async () => {
     const email = uniqueEmail();
     await sql`
-      insert into auth.users (id, aud, role, email, encrypted_password, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
-      values (${randomUUID()}, 'authenticated', 'authenticated', ${email},
+      insert into auth.users (instance_id, id, aud, role, email, encrypted_password, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+      values ('00000000-0000-0000-0000-000000000000', ${randomUUID()}, 'authenticated', 'authenticated', ${email},
               extensions.crypt('password123', extensions.gen_salt('bf')), '{}', '{}', now(), now())`;
     const { error } = await auth.client().auth.signInWithPassword({ email, password: 'password123' });
     expect(error).toMatchObject({ status: 400, code: 'email_not_confirmed' });
@@ -368,7 +369,11 @@ describe('GoTrue wire format', () => {
       expect((await response.json()).code).toBe(code);
     }
     const missing = await post('/token?grant_type=refresh_token', '{}');
-    expect(await missing.json()).toEqual({ error: 'invalid_request', error_description: 'refresh_token required' });
+    // GoTrue validates the token's form first (internal/api/token_refresh.go): missing or malformed is validation_failed.
+    expect(await missing.json()).toEqual({ code: 'validation_failed', message: 'Refresh token is not valid' });
+    const malformed = await post('/token?grant_type=refresh_token', '{"refresh_token":"not-a-token!"}');
+    expect(malformed.status).toBe(400);
+    expect((await malformed.json()).code).toBe('validation_failed');
   });
 
   it('serves health, settings and an empty JWKS for HS256', async () => {

@@ -57,7 +57,13 @@ describe('settings from supabase/config.toml', () => {
       refreshTokenReuseIntervalSeconds: 10,
       minimumPasswordLength: 8,
       enableSignup: true,
-      rateLimits: { signUp: { max: 30, windowMs: 300_000 }, token: { max: 150, windowMs: 300_000 } },
+      siteUrl: 'http://127.0.0.1:54321',
+      additionalRedirectUrls: ['http://127.0.0.1:54321'],
+      enableRefreshTokenRotation: true,
+      enableAnonymousSignIns: false,
+      enableEmailProvider: true,
+      enableConfirmations: false,
+      doubleConfirmChanges: true,
     });
   });
 
@@ -73,11 +79,12 @@ describe('settings from supabase/config.toml', () => {
       '[auth.email]',
       'enable_signup = true',
     ].join('\n');
-    expect(authOptionsFromConfigToml(text)).toEqual({ enableSignup: false });
+    // [auth.rate_limit] is not read: GoTrue under `supabase start` applies no per-IP limits.
+    expect(authOptionsFromConfigToml(text)).toEqual({ enableSignup: false, siteUrl: 'http://127.0.0.1:3000', enableEmailProvider: true });
   });
 
   it('reads one-line string arrays and skips other values', () => {
-    const api = tomlSections('[api]\nschemas = ["public", "graphql_public"] # exposed\nextra_search_path = []\nport = 54321\nmax_rows = "x"').get('api');
+    const api = tomlSections('[api]\nschemas = ["public", "graphql_public"] # exposed\nextra_search_path = []\nport = 54321\nmax_rows = 1.5').get('api');
     expect(api?.get('schemas')).toEqual(['public', 'graphql_public']);
     expect(api?.get('extra_search_path')).toEqual([]);
     expect(api?.get('port')).toBe(54321);
@@ -89,6 +96,106 @@ describe('settings from supabase/config.toml', () => {
     try {
       const { error } = await auth.client().auth.signUp({ email: uniqueEmail(), password: 'seven77' });
       expect(error).toMatchObject({ status: 422, code: 'weak_password', message: 'Password should be at least 8 characters.' });
+    } finally {
+      await auth.close();
+    }
+  });
+});
+
+describe('each config.toml auth setting, on and off', () => {
+  it('reads strings, durations and the [auth.email] / [auth.sessions] keys', () => {
+    const text = [
+      '[auth]',
+      'password_requirements = "lower_upper_letters_digits"',
+      'enable_anonymous_sign_ins = true',
+      'enable_refresh_token_rotation = false',
+      '[auth.email]',
+      'enable_confirmations = true',
+      'secure_password_change = true',
+      'max_frequency = "1m30s"',
+      'otp_length = 8',
+      'otp_expiry = 600',
+      '[auth.sessions]',
+      'timebox = "24h"',
+    ].join('\n');
+    expect(authOptionsFromConfigToml(text)).toEqual({
+      requiredCharacters: ['abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789'],
+      enableAnonymousSignIns: true,
+      enableRefreshTokenRotation: false,
+      enableConfirmations: true,
+      securePasswordChange: true,
+      maxFrequencySeconds: 90,
+      otpLength: 8,
+      otpExpirySeconds: 600,
+      sessionTimeboxSeconds: 86_400,
+    });
+  });
+
+  it('password_requirements: a password missing a character set is weak (reason characters); without it, accepted', async () => {
+    const strict = await startAuth({ requiredCharacters: ['abcdefghijklmnopqrstuvwxyz', '0123456789'] });
+    const lax = await startAuth();
+    try {
+      const { error } = await strict.client().auth.signUp({ email: uniqueEmail(), password: 'lettersonly' });
+      expect(error).toMatchObject({ status: 422, code: 'weak_password' });
+      expect((error as { reasons?: string[] }).reasons).toEqual(['characters']);
+      expect((await lax.client().auth.signUp({ email: uniqueEmail(), password: 'lettersonly' })).error).toBeNull();
+    } finally {
+      await strict.close();
+      await lax.close();
+    }
+  });
+
+  it('[auth.email] enable_signup = false: email sign-ups are email_provider_disabled; [auth] enable_signup = false: signup_disabled and otp_disabled', async () => {
+    const noEmail = await startAuth({ enableEmailProvider: false });
+    const closed = await startAuth({ enableSignup: false });
+    try {
+      expect((await noEmail.client().auth.signUp({ email: uniqueEmail(), password: 'password123' })).error).toMatchObject({ status: 400, code: 'email_provider_disabled' });
+      expect((await closed.client().auth.signUp({ email: uniqueEmail(), password: 'password123' })).error).toMatchObject({ status: 422, code: 'signup_disabled' });
+      expect((await closed.client().auth.signInWithOtp({ email: uniqueEmail() })).error).toMatchObject({ status: 422, code: 'otp_disabled' });
+    } finally {
+      await noEmail.close();
+      await closed.close();
+    }
+  });
+
+  it('enable_refresh_token_rotation = false: a reused token is refused but the session lives on', async () => {
+    const auth = await startAuth({ enableRefreshTokenRotation: false, refreshTokenReuseIntervalSeconds: 0 });
+    try {
+      const client = auth.client();
+      const { data } = await client.auth.signUp({ email: uniqueEmail(), password: 'password123' });
+      const first = data.session!.refresh_token;
+      const next = await client.auth.refreshSession({ refresh_token: first });
+      const newest = next.data.session!.refresh_token;
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      // A second child, so `first` is no longer the active token's parent.
+      const after = await client.auth.refreshSession({ refresh_token: newest });
+      expect(after.error).toBeNull();
+      expect((await client.auth.refreshSession({ refresh_token: first })).error).toMatchObject({ code: 'refresh_token_already_used' });
+      expect((await client.auth.refreshSession({ refresh_token: after.data.session!.refresh_token })).error).toBeNull();
+    } finally {
+      await auth.close();
+    }
+  });
+
+  it('[auth.sessions] timebox: an older session no longer refreshes (session_expired); without it, it does', async () => {
+    const boxed = await startAuth({ sessionTimeboxSeconds: 1 });
+    const open = await startAuth();
+    try {
+      const a = (await boxed.client().auth.signUp({ email: uniqueEmail(), password: 'password123' })).data.session!;
+      const b = (await open.client().auth.signUp({ email: uniqueEmail(), password: 'password123' })).data.session!;
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect((await boxed.client().auth.refreshSession({ refresh_token: a.refresh_token })).error).toMatchObject({ status: 400, code: 'session_expired' });
+      expect((await open.client().auth.refreshSession({ refresh_token: b.refresh_token })).error).toBeNull();
+    } finally {
+      await boxed.close();
+      await open.close();
+    }
+  });
+
+  it('enable_anonymous_sign_ins = false (the default): anonymous sign-in is anonymous_provider_disabled', async () => {
+    const auth = await startAuth();
+    try {
+      expect((await auth.client().auth.signInAnonymously()).error).toMatchObject({ status: 422, code: 'anonymous_provider_disabled' });
     } finally {
       await auth.close();
     }

@@ -13,6 +13,7 @@ import postgres from 'postgres';
 import { SignJWT } from 'jose';
 import { WebSocket } from 'ws';
 import { createLogger } from '../../core/log.ts';
+import { parseFlags, runCommand } from '../../devstack/config/cli.ts';
 import { setupDatabase } from '../../devstack/db/setup.ts';
 import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
 import { createRealtimeServer } from '../../devstack/realtime/server.ts';
@@ -29,6 +30,7 @@ async function sign(claims: Record<string, unknown>): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  parseFlags(process.argv.slice(2), {});
   let cluster: Cluster | undefined;
   const url = process.env.TANDEM_TEST_DATABASE_URL ?? (cluster = await startCluster()).url;
   try {
@@ -101,7 +103,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-  process.exit(1);
-});
+runCommand('realtime-join', main);

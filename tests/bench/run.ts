@@ -8,6 +8,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { z } from 'zod';
+import { integerText, integerVar, listVar, parseEnv, parseFlags, UsageError } from '../../devstack/config/cli.ts';
 import { repoRoot, setupDatabase, withUser } from '../../devstack/db/setup.ts';
 import { findPostgresBinDir, startCluster } from '../../devstack/postgres/cluster.ts';
 import { startRedisServer } from '../../devstack/redis/server.ts';
@@ -106,18 +108,26 @@ async function benchToken(): Promise<string> {
 const BENCH_SECTIONS = ['rls', 'cold-start', 'listing', 'jobs', 'pgbench'] as const;
 type BenchSection = (typeof BENCH_SECTIONS)[number];
 
-async function main(): Promise<void> {
-  const runs = Number(process.env.TANDEM_BENCH_RUNS ?? 200);
-  const jobCount = Number(process.env.TANDEM_BENCH_JOBS ?? 20_000);
-  const loadSeconds = Number(process.env.TANDEM_BENCH_SECONDS ?? 10);
+const benchEnv = z.object({
+  TANDEM_BENCH_RUNS: integerVar(200),
+  TANDEM_BENCH_JOBS: integerVar(20_000),
+  TANDEM_BENCH_SECONDS: integerVar(10),
+  TANDEM_BENCH_ROUNDS: integerVar(3),
+  TANDEM_BENCH_CONCURRENCIES: listVar(integerText()),
   // TANDEM_BENCH_ONLY=jobs,cold-start runs only those sections (for profiling one figure);
   // such a partial run prints its figures but leaves docs/benchmarks.md alone.
-  const only = process.env.TANDEM_BENCH_ONLY ? new Set(process.env.TANDEM_BENCH_ONLY.split(',').map((s) => s.trim())) : undefined;
-  for (const name of only ?? []) {
-    if (!(BENCH_SECTIONS as readonly string[]).includes(name)) throw new Error(`TANDEM_BENCH_ONLY: unknown section "${name}" (sections: ${BENCH_SECTIONS.join(', ')})`);
-  }
+  TANDEM_BENCH_ONLY: listVar(z.enum(BENCH_SECTIONS, { error: `lists a section that does not exist (sections: ${BENCH_SECTIONS.join(', ')})` })),
+});
+
+async function main(): Promise<void> {
+  parseFlags(process.argv.slice(2), {});
+  const settings = parseEnv(benchEnv, process.env);
+  const runs = settings.TANDEM_BENCH_RUNS;
+  const jobCount = settings.TANDEM_BENCH_JOBS;
+  const loadSeconds = settings.TANDEM_BENCH_SECONDS;
+  const only = settings.TANDEM_BENCH_ONLY ? new Set(settings.TANDEM_BENCH_ONLY) : undefined;
   const selected = (section: BenchSection) => !only || only.has(section);
-  const concurrencies = (process.env.TANDEM_BENCH_CONCURRENCIES ?? '1,8,32').split(',').map(Number);
+  const concurrencies = settings.TANDEM_BENCH_CONCURRENCIES ?? [1, 8, 32];
   const cluster = await startCluster({ fsync: true, settings: { max_connections: 400 } });
   const redis = await startRedisServer();
   const figures: Figure[] = [];
@@ -190,7 +200,7 @@ async function main(): Promise<void> {
         try {
           const jobs = await benchJobs({
             sql: admin, functionsUrl: jobsFunction.directUrls.jobs as string, token, ownerId: BENCH_USER_ID, serviceDbUrl, redisUrl: redis.url,
-            count: jobCount, concurrencies, rounds: Number(process.env.TANDEM_BENCH_ROUNDS ?? 3),
+            count: jobCount, concurrencies, rounds: settings.TANDEM_BENCH_ROUNDS,
           });
           const bestWorker = Math.max(...Object.values(jobs.worker_per_s));
           const bestRaw = Math.max(...Object.values(jobs.raw_bullmq_per_s));
@@ -228,6 +238,10 @@ async function main(): Promise<void> {
 }
 
 main().then(() => process.exit(0), (error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exit(2);
+  }
   process.stderr.write(`bench failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -3,7 +3,7 @@
  * writes, job_updated events, dispatcher) next to raw BullMQ no-op throughput, measured in
  * the same run on the same Redis with the same concurrency.
  *
- *   npx tsx tests/bench/worker-throughput.ts [jobs] [concurrency]
+ *   npx tsx tests/bench/worker-throughput.ts [--jobs 5000] [--concurrency 200]
  *
  * Three figures:
  *   raw        BullMQ alone: addBulk N jobs, a Worker whose processor returns at once.
@@ -18,6 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import { z } from 'zod';
 import { jobOptionsFor, JOBS_QUEUE } from '../../core/queue.ts';
 import { createLogger } from '../../core/log.ts';
 import type { WorkerConfig } from '../../worker/src/config.ts';
@@ -144,6 +145,16 @@ export async function benchWorkerThroughput(options: { databaseUrl: string; redi
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
+  const { integerText, parseEnv, parseFlags, UsageError } = await import('../../devstack/config/cli.ts');
+  let args: { jobs: number; concurrency: number };
+  try {
+    const { values } = parseFlags(process.argv.slice(2), { jobs: { type: 'string', default: '5000' }, concurrency: { type: 'string', default: '200' } });
+    args = parseEnv(z.object({ jobs: integerText(), concurrency: integerText() }), values);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`worker-throughput: ${error.message}\n`);
+    process.exit(2);
+  }
   const { setupDatabase } = await import('../../devstack/db/setup.ts');
   const { startCluster } = await import('../../devstack/postgres/cluster.ts');
   const { startRedisServer } = await import('../../devstack/redis/server.ts');
@@ -154,8 +165,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const figures = await benchWorkerThroughput({
       databaseUrl: cluster.url,
       redisUrl: redis.url,
-      jobs: Number(process.argv[2] ?? 5000),
-      concurrency: Number(process.argv[3] ?? 200),
+      jobs: args.jobs,
+      concurrency: args.concurrency,
     });
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {

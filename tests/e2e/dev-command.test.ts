@@ -54,9 +54,12 @@ test('npm run dev starts on a fresh data directory, serves, and stops cleanly on
   const console = await fetch(`${gateway}/`);
   expect(await console.text()).toContain('<title>Tandem console</title>');
   expect((await fetch(`${gateway}/vendor/supabase.js`)).status).toBe(200);
-  expect((await fetch(`${gateway}/rest/v1/projects`)).status).toBe(501);
   // Realtime's REST broadcast, routed as the CLI's gateway routes /realtime/v1/api.
   const anonKey = /anon key\s+(eyJ\S+)/.exec(output)?.[1] ?? '';
+  // The local Data API: anon may read no table of the migrations, as PostgREST answers it.
+  expect(output).toMatch(/\/rest\/v1\s+local Data API/);
+  const rest = await fetch(`${gateway}/rest/v1/projects`, { headers: { apikey: anonKey, authorization: `Bearer ${anonKey}` } });
+  expect({ status: rest.status, body: await rest.json() }).toEqual({ status: 401, body: { code: '42501', message: 'permission denied for table projects', details: null, hint: null } });
   const broadcast = (headers: Record<string, string>) =>
     fetch(`${gateway}/realtime/v1/api/broadcast`, {
       method: 'POST',

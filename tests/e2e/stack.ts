@@ -3,6 +3,9 @@
  * cluster and its own redis-server, so that its worker takes no other test's jobs and
  * its cache epoch is its own, and free ports for the gateway and the worker.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { startDevstack, type RunningDevstack } from '../../devstack/dev.ts';
 import { startRedisServer } from '../../devstack/redis/server.ts';
@@ -11,6 +14,8 @@ import { privateDatabase } from '../harness/database.ts';
 export interface TestStack extends RunningDevstack {
   url: string;
   anonKey: string;
+  /** Where this stack wrote its `env` file. */
+  stateDir: string;
   /** A supabase-js client for one user (no persisted session). */
   client(): SupabaseClient;
 }
@@ -23,7 +28,9 @@ export interface TestStack extends RunningDevstack {
 export async function startTestStack(): Promise<TestStack> {
   const database = await privateDatabase();
   const redis = await startRedisServer();
+  const stateDir = mkdtempSync(join(tmpdir(), 'tandem-stack-'));
   const stack = await startDevstack({
+    stateDir,
     gatewayPort: 0,
     workerPort: 0,
     env: {
@@ -42,7 +49,9 @@ export async function startTestStack(): Promise<TestStack> {
       await stack.stop();
       await redis.stop();
       await database.drop();
+      rmSync(stateDir, { recursive: true, force: true });
     },
+    stateDir,
     url,
     anonKey,
     client: () =>

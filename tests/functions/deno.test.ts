@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadSupabaseConfig } from '../../devstack/config/supabase-config.ts';
 import { repoRoot } from '../../devstack/db/setup.ts';
 import { denoBinary, FUNCTION_NAMES } from '../../devstack/functions/serve.ts';
 
@@ -52,11 +53,10 @@ describe.each(FUNCTION_NAMES)('function %s', (name) => {
   });
 
   it('is registered in supabase/config.toml with verify_jwt = false and existing paths', () => {
-    const toml = readFileSync(join(repoRoot, 'supabase', 'config.toml'), 'utf8');
-    const section = new RegExp(`\\[functions\\.${name}\\]([^\\[]*)`).exec(toml)?.[1] ?? '';
-    expect(section).toMatch(/verify_jwt\s*=\s*false/);
-    const entrypoint = /entrypoint\s*=\s*"([^"]+)"/.exec(section)?.[1];
-    const importMap = /import_map\s*=\s*"([^"]+)"/.exec(section)?.[1];
+    const section = loadSupabaseConfig().functions?.[name];
+    expect(section?.verify_jwt).toBe(false);
+    const entrypoint = section?.entrypoint;
+    const importMap = section?.import_map;
     expect(resolve(repoRoot, 'supabase', entrypoint!)).toBe(join(dir, 'index.ts'));
     expect(resolve(repoRoot, 'supabase', importMap!)).toBe(join(dir, 'deno.json'));
     expect(existsSync(join(dir, 'index.ts'))).toBe(true);

@@ -60,8 +60,8 @@ export async function createUser(sql: Sql, options: { email?: string; displayNam
   const id = randomUUID();
   const email = options.email ?? `user-${id.slice(0, 8)}@test.tandem.dev`;
   await sql`
-    insert into auth.users (id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
-    values (${id}, 'authenticated', 'authenticated', ${email}, now(), '{"provider":"email"}',
+    insert into auth.users (instance_id, id, aud, role, email, email_confirmed_at, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+    values ('00000000-0000-0000-0000-000000000000', ${id}, 'authenticated', 'authenticated', ${email}, now(), '{"provider":"email"}',
             ${sql.json({ display_name: options.displayName ?? email.split('@')[0] })}, now(), now())`;
   return { id, email, claims: claimsFor(id, email) };
 }

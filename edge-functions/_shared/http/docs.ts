@@ -5,7 +5,7 @@
  */
 import { swaggerUI } from '@hono/swagger-ui';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import type { FunctionEnv } from './app.ts';
+import type { FunctionEnv } from './env.ts';
 import type { FunctionDeps } from '../runtime.ts';
 import { ApiError } from './errors.ts';
 

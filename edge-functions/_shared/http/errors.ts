@@ -2,6 +2,7 @@
  * The error contract of the edge functions: every failure is
  * `{"error": {"code", "message", "details"?}}` with one of the codes below (docs/functions.md).
  */
+import type { Context } from 'hono';
 
 /** Error codes and the HTTP status each one is sent with. */
 export const errorStatus = {
@@ -79,4 +80,14 @@ const codeForStatus = new Map<number, ErrorCode>([
  */
 export function errorCodeForStatus(status: number): ErrorCode {
   return codeForStatus.get(status) ?? (status >= 400 && status < 500 ? 'invalid_request' : 'internal');
+}
+
+/**
+ * The response for an error: its body, status and extra headers.
+ *
+ * @example
+ * return errorResponse(c, new ApiError('not_found', 'project not found'));
+ */
+export function errorResponse(c: Context, error: ApiError): Response {
+  return c.json(error.toBody() satisfies ErrorBody, error.status, error.headers);
 }
