@@ -20,7 +20,7 @@
 import { createRoute, z, type OpenAPIHono } from '@hono/zod-openapi';
 import { useRedis, type RedisUse } from '../redis.ts';
 import type { FunctionDeps } from '../runtime.ts';
-import type { FunctionEnv } from './app.ts';
+import type { FunctionEnv } from './env.ts';
 import { ApiError } from './errors.ts';
 import { ErrorSchema, jsonResponse } from './schemas.ts';
 
