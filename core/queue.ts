@@ -2,7 +2,8 @@
  * The BullMQ queue contract shared by the `jobs` function (enqueues at submission) and the
  * worker (dispatcher, sweeper and processor):
  *
- *   queue name  `tandem-jobs`, BullMQ's default key prefix `bull`
+ *   queue name  `tandem-jobs`, BullMQ key prefix TANDEM_REDIS_PREFIX (`{tandem}`: core/redis/keys.ts),
+ *               so every key of the queue is in one Redis Cluster slot
  *   job name    the job type (`diagnostic.sleep`, ...)
  *   job data    `{ id: <jobs row id> }` — the worker reads everything else from Postgres
  *   job id      the row id, so enqueueing the same row twice is harmless
@@ -12,7 +13,8 @@
  * bullmq is imported lazily, so a function that never enqueues never pays for loading it.
  */
 import type { JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis/connection.ts';
+import type { RedisKeyLayout } from './redis/keys.ts';
 
 /** Name of the BullMQ queue that carries Tandem's jobs. */
 export const JOBS_QUEUE = 'tandem-jobs';
@@ -32,24 +34,22 @@ export interface QueueableJob {
 export type JobQueue = Queue<JobMessage, unknown, string>;
 
 /**
- * Opens the jobs queue on a Redis URL or an existing ioredis client. Close it with
- * `queue.close()` (a client you passed in stays open). Connection errors go to `onError`
- * (they also reject the calls they affect), never to an unhandled 'error' event.
+ * Opens the jobs queue on an ioredis client (a `Redis` or a `Cluster`: core/redis/connection.ts)
+ * under the key layout's prefix. Close it with `queue.close()` (the client stays open).
+ * Connection errors go to `onError` (they also reject the calls they affect), never to an
+ * unhandled 'error' event.
  *
  * @example
- * const queue = await openJobQueue(process.env.REDIS_URL!, { onError: (e) => log.warn('queue_error', { error: e }) });
+ * const queue = await openJobQueue(redis, { keys, onError: (e) => log.warn('queue_error', { error: e }) });
  * await enqueueJob(queue, { id: row.id, type: row.type });
  * await queue.close();
  */
 export async function openJobQueue(
-  connection: string | Redis,
-  options: { prefix?: string; onError?: (error: Error) => void } = {},
+  connection: RedisClient,
+  options: { keys: RedisKeyLayout; onError?: (error: Error) => void },
 ): Promise<JobQueue> {
   const { Queue } = await import('bullmq');
-  const queue: JobQueue = new Queue<JobMessage, unknown, string>(JOBS_QUEUE, {
-    connection: typeof connection === 'string' ? { url: connection, maxRetriesPerRequest: null } : connection,
-    ...(options.prefix ? { prefix: options.prefix } : {}),
-  });
+  const queue: JobQueue = new Queue<JobMessage, unknown, string>(JOBS_QUEUE, { connection, prefix: options.keys.bullPrefix });
   queue.on('error', options.onError ?? (() => undefined));
   return queue;
 }

@@ -64,7 +64,8 @@ describe('the import scanner', () => {
   it('sees static, type-only, re-exported and dynamic imports', () => {
     const seen = (file: string) => imports(file).map((found) => found.target ?? found.specifier);
     expect(seen('worker/src/worker.ts')).toEqual(expect.arrayContaining(['core/queue.ts', 'core/jobs/catalog.ts', 'bullmq']));
-    expect(seen('core/queue.ts')).toEqual(expect.arrayContaining(['bullmq', 'ioredis']));
+    expect(seen('core/queue.ts')).toEqual(expect.arrayContaining(['bullmq', 'core/redis/keys.ts']));
+    expect(seen('core/redis/connection.ts')).toEqual(expect.arrayContaining(['ioredis']));
     expect(seen('edge-functions/jobs/schemas.ts')).toEqual(expect.arrayContaining(['core/jobs/row.ts']));
   });
 });

@@ -1,49 +1,54 @@
 /**
  * The project-listing cache in Redis, shared by the `projects` function (reads and
- * fills) and the worker's invalidator (deletes and versions).
+ * fills) and the worker's invalidator (deletes and versions). Keys (core/redis/keys.ts):
  *
- * Keys:
- *   tandem:cache:epoch                  integer, bumped when invalidations may have been missed
- *   tandem:cache:version:<user_id>      integer, bumped on every invalidation of that user
- *   tandem:<epoch>:projects:<user_id>   the cached listing body, 60 s TTL
+ *   <prefix>:cache:epoch               integer, bumped when invalidations may have been missed
+ *   <prefix>:cache:version:<user_id>   integer, bumped on every invalidation of that user
+ *   <prefix>:cache:projects:<user_id>  `<epoch>:<version>\n<listing JSON>`, 60 s TTL
  *
- * A fill reads epoch and version before querying and stores only if both are unchanged
+ * A listing is stamped with the epoch and version it was filled under and served only
+ * while both are still current, so bumping the epoch retires every listing at once. A
+ * fill reads epoch and version before querying and stores only if both are unchanged
  * (checked atomically in Redis), so a fill that raced an invalidation is never stored.
+ *
+ * Every script names all its keys in KEYS — a key built inside a script is one Redis
+ * Cluster cannot route, and it refuses it ("non local key") — and they all share the
+ * prefix's hash tag, so each script stays in one slot.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.ts';
+import type { RedisKeyLayout } from '../redis/keys.ts';
 
 export const LISTING_TTL_SECONDS = 60;
 /** Version keys outlive any listing they guard. */
 const VERSION_TTL_SECONDS = 24 * 60 * 60;
-export const EPOCH_KEY = 'tandem:cache:epoch';
 
-/** The listing key of a user in an epoch. */
-export function listingKey(epoch: string, userId: string): string {
-  return `tandem:${epoch}:projects:${userId}`;
-}
-
+/** KEYS: epoch, version, listing. */
 const READ_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1]) or '0'
-local version = redis.call('GET', 'tandem:cache:version:' .. ARGV[1]) or '0'
-local body = redis.call('GET', 'tandem:' .. epoch .. ':projects:' .. ARGV[1])
-return {epoch, version, body}`;
+local version = redis.call('GET', KEYS[2]) or '0'
+local stored = redis.call('GET', KEYS[3])
+local stamp = epoch .. ':' .. version .. '\\n'
+if stored and string.sub(stored, 1, #stamp) == stamp then
+  return {epoch, version, string.sub(stored, #stamp + 1)}
+end
+return {epoch, version}`;
 
+/** KEYS: epoch, version, listing; ARGV: epoch read, version read, body, ttl. */
 const STORE_SCRIPT = `
 local epoch = redis.call('GET', KEYS[1]) or '0'
-local version = redis.call('GET', 'tandem:cache:version:' .. ARGV[1]) or '0'
-if epoch ~= ARGV[2] or version ~= ARGV[3] then return 0 end
-redis.call('SET', 'tandem:' .. epoch .. ':projects:' .. ARGV[1], ARGV[4], 'EX', ARGV[5])
+local version = redis.call('GET', KEYS[2]) or '0'
+if epoch ~= ARGV[1] or version ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[3], epoch .. ':' .. version .. '\\n' .. ARGV[3], 'EX', ARGV[4])
 return 1`;
 
+/** KEYS: version, listing of each user in turn. */
 const INVALIDATE_SCRIPT = `
-local epoch = redis.call('GET', KEYS[1]) or '0'
-for _, user_id in ipairs(ARGV) do
-  local version_key = 'tandem:cache:version:' .. user_id
-  redis.call('INCR', version_key)
-  redis.call('EXPIRE', version_key, ${VERSION_TTL_SECONDS})
-  redis.call('DEL', 'tandem:' .. epoch .. ':projects:' .. user_id)
+for i = 1, #KEYS, 2 do
+  redis.call('INCR', KEYS[i])
+  redis.call('EXPIRE', KEYS[i], ${VERSION_TTL_SECONDS})
+  redis.call('DEL', KEYS[i + 1])
 end
-return #ARGV`;
+return #KEYS / 2`;
 
 /** What a read saw: the cached body (if any) and the epoch and version a fill must match. */
 export interface ListingRead {
@@ -56,11 +61,15 @@ export interface ListingRead {
  * Reads a user's cached listing together with the current epoch and version (one round trip).
  *
  * @example
- * const read = await readListing(redis, userId);
+ * const read = await readListing(redis, keys, userId);
  * if (read.body) return read.body; // hit
  */
-export async function readListing(redis: Redis, userId: string): Promise<ListingRead> {
-  const [epoch, version, body] = (await redis.eval(READ_SCRIPT, 1, EPOCH_KEY, userId)) as [string, string, string | null];
+export async function readListing(redis: RedisClient, keys: RedisKeyLayout, userId: string): Promise<ListingRead> {
+  const [epoch, version, body] = (await redis.eval(READ_SCRIPT, 3, keys.cacheEpoch, keys.cacheVersion(userId), keys.cacheListing(userId))) as [
+    string,
+    string,
+    string | undefined,
+  ];
   return { epoch, version, body: body ?? null };
 }
 
@@ -69,10 +78,20 @@ export async function readListing(redis: Redis, userId: string): Promise<Listing
  * `read`. Returns whether it was stored.
  *
  * @example
- * const stored = await storeListing(redis, userId, read, JSON.stringify(listing));
+ * const stored = await storeListing(redis, keys, userId, read, JSON.stringify(listing));
  */
-export async function storeListing(redis: Redis, userId: string, read: ListingRead, body: string): Promise<boolean> {
-  const stored = await redis.eval(STORE_SCRIPT, 1, EPOCH_KEY, userId, read.epoch, read.version, body, LISTING_TTL_SECONDS);
+export async function storeListing(redis: RedisClient, keys: RedisKeyLayout, userId: string, read: ListingRead, body: string): Promise<boolean> {
+  const stored = await redis.eval(
+    STORE_SCRIPT,
+    3,
+    keys.cacheEpoch,
+    keys.cacheVersion(userId),
+    keys.cacheListing(userId),
+    read.epoch,
+    read.version,
+    body,
+    LISTING_TTL_SECONDS,
+  );
   return stored === 1;
 }
 
@@ -81,20 +100,21 @@ export async function storeListing(redis: Redis, userId: string, read: ListingRe
  * for them are not stored either.
  *
  * @example
- * await invalidateListings(redis, [ownerId, memberId]);
+ * await invalidateListings(redis, keys, [ownerId, memberId]);
  */
-export async function invalidateListings(redis: Redis, userIds: readonly string[]): Promise<void> {
+export async function invalidateListings(redis: RedisClient, keys: RedisKeyLayout, userIds: readonly string[]): Promise<void> {
   if (userIds.length === 0) return;
-  await redis.eval(INVALIDATE_SCRIPT, 1, EPOCH_KEY, ...userIds);
+  const perUser = userIds.flatMap((userId) => [keys.cacheVersion(userId), keys.cacheListing(userId)]);
+  await redis.eval(INVALIDATE_SCRIPT, perUser.length, ...perUser);
 }
 
 /**
- * Starts a new cache epoch: every listing cached before is unreachable from now on. Used
- * when invalidations may have been missed (the invalidator lost its connection).
+ * Starts a new cache epoch: every listing cached before is stale from now on. Used when
+ * invalidations may have been missed (the invalidator lost its connection).
  *
  * @example
- * const epoch = await bumpCacheEpoch(redis);
+ * const epoch = await bumpCacheEpoch(redis, keys);
  */
-export async function bumpCacheEpoch(redis: Redis): Promise<number> {
-  return redis.incr(EPOCH_KEY);
+export async function bumpCacheEpoch(redis: RedisClient, keys: RedisKeyLayout): Promise<number> {
+  return redis.incr(keys.cacheEpoch);
 }

@@ -1,10 +1,13 @@
 /**
- * The edge functions' configuration, read from the environment (README.md, "Configuration",
- * and docs/functions.md).
+ * The edge functions' configuration, read from the environment with a zod schema
+ * (README.md, "Configuration", and docs/functions.md).
  * Runtime-neutral: pass `Deno.env.get` on Deno or a `process.env` lookup on Node.
  */
+import { z } from 'zod';
 import { jwtVerifierConfigFromEnv, type JwtVerifierConfig } from '../../core/auth/jwt.ts';
 import { diagnosticJobsFromEnv } from '../../core/jobs/catalog.ts';
+import { parseRedisUrl, type RedisSettings } from '../../core/redis/connection.ts';
+import { redisKeys, redisPrefixFromEnv, type RedisKeyLayout } from '../../core/redis/keys.ts';
 
 /** Sliding-window limits; 0 turns a limit off. */
 export interface RateLimitConfig {
@@ -25,51 +28,96 @@ export interface RateLimitConfig {
 export interface FunctionConfig {
   /** SUPABASE_DB_URL, else DATABASE_URL. */
   databaseUrl: string | undefined;
-  /** REDIS_URL (default redis://127.0.0.1:6379). */
+  /** REDIS_URL (default redis://127.0.0.1:6379): single node or cluster, TLS, credentials (core/redis/connection.ts). */
   redisUrl: string;
+  redis: RedisSettings;
+  /** Every Redis key, under TANDEM_REDIS_PREFIX (default `{tandem}`; core/redis/keys.ts). */
+  redisKeys: RedisKeyLayout;
   jwt: JwtVerifierConfig;
   rateLimit: RateLimitConfig;
   /** TANDEM_LISTING_CACHE: `on` (default) or `off` (every listing queries Postgres; for diagnosis and benchmarks). */
   listingCache: boolean;
-  /** TANDEM_LOG_LEVEL: debug | info | warn | error. */
+  /** TANDEM_LOG_LEVEL: debug | info | warn | error (anything else: info). */
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** TANDEM_DIAGNOSTIC_JOBS: `on` accepts the diagnostic job types; `off` (default) refuses them. */
   diagnosticJobs: boolean;
 }
 
-function nonNegativeInteger(get: (name: string) => string | undefined, name: string, fallback: number): number {
-  const raw = get(name);
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return value;
-}
+/** An unset or blank variable takes the default. */
+const blankAsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+const nonNegativeInteger = (fallback: number) =>
+  z.preprocess(
+    blankAsUnset,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx) => {
+        if (raw === undefined) return fallback;
+        const value = Number(raw);
+        if (!Number.isInteger(value) || value < 0) {
+          ctx.addIssue({ code: 'custom', message: `must be a non-negative integer, got "${raw}"` });
+          return z.NEVER;
+        }
+        return value;
+      }),
+  );
+
+/** The variables read here, with their defaults (the JWT and diagnostic settings are read by their own modules). */
+export const functionEnvSchema = z.object({
+  SUPABASE_DB_URL: z.preprocess(blankAsUnset, z.string().optional()),
+  DATABASE_URL: z.preprocess(blankAsUnset, z.string().optional()),
+  REDIS_URL: z
+    .preprocess(blankAsUnset, z.string().default('redis://127.0.0.1:6379'))
+    .transform((url, ctx) => {
+      try {
+        return { url, settings: parseRedisUrl(url) };
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^REDIS_URL /, '') });
+        return z.NEVER;
+      }
+    }),
+  TANDEM_RATE_LIMIT_WINDOW_SECONDS: nonNegativeInteger(60).transform((value) => Math.max(1, value)),
+  TANDEM_RATE_LIMIT_USER_WRITES: nonNegativeInteger(300),
+  TANDEM_RATE_LIMIT_USER_READS: nonNegativeInteger(1200),
+  TANDEM_RATE_LIMIT_IP: nonNegativeInteger(3000),
+  TANDEM_TRUSTED_PROXY_HOPS: nonNegativeInteger(0),
+  TANDEM_LISTING_CACHE: z.preprocess(
+    (value) => (typeof value === 'string' ? value.trim().toLowerCase() || undefined : value),
+    z.enum(['on', 'off'], { error: (issue) => `must be "on" or "off", got "${String(issue.input)}"` }).default('on'),
+  ),
+  TANDEM_LOG_LEVEL: z.string().optional().transform((level) => (level === 'debug' || level === 'warn' || level === 'error' ? level : 'info')),
+});
 
 /**
- * Reads the configuration; throws on malformed values so a misconfiguration fails at boot.
+ * Reads the configuration; throws on malformed values (naming each bad variable) so a
+ * misconfiguration fails at boot.
  *
  * @example
  * const config = configFromEnv((name) => Deno.env.get(name));
  */
 export function configFromEnv(get: (name: string) => string | undefined): FunctionConfig {
-  const level = get('TANDEM_LOG_LEVEL');
-  const listingCache = (get('TANDEM_LISTING_CACHE') ?? 'on').trim().toLowerCase() || 'on';
-  if (listingCache !== 'on' && listingCache !== 'off') {
-    throw new Error(`TANDEM_LISTING_CACHE must be "on" or "off", got "${get('TANDEM_LISTING_CACHE')}"`);
+  const names = Object.keys(functionEnvSchema.shape) as (keyof typeof functionEnvSchema.shape)[];
+  const parsed = functionEnvSchema.safeParse(Object.fromEntries(names.map((name) => [name, get(name)])));
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; '));
   }
+  const e = parsed.data;
   return {
-    databaseUrl: get('SUPABASE_DB_URL') || get('DATABASE_URL') || undefined,
-    redisUrl: get('REDIS_URL') || 'redis://127.0.0.1:6379',
+    databaseUrl: e.SUPABASE_DB_URL ?? e.DATABASE_URL,
+    redisUrl: e.REDIS_URL.url,
+    redis: e.REDIS_URL.settings,
+    redisKeys: redisKeys(redisPrefixFromEnv(get)),
     jwt: jwtVerifierConfigFromEnv(get),
     rateLimit: {
-      windowSeconds: Math.max(1, nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_WINDOW_SECONDS', 60)),
-      userWrites: nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_USER_WRITES', 300),
-      userReads: nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_USER_READS', 1200),
-      ip: nonNegativeInteger(get, 'TANDEM_RATE_LIMIT_IP', 3000),
-      trustedProxyHops: nonNegativeInteger(get, 'TANDEM_TRUSTED_PROXY_HOPS', 0),
+      windowSeconds: e.TANDEM_RATE_LIMIT_WINDOW_SECONDS,
+      userWrites: e.TANDEM_RATE_LIMIT_USER_WRITES,
+      userReads: e.TANDEM_RATE_LIMIT_USER_READS,
+      ip: e.TANDEM_RATE_LIMIT_IP,
+      trustedProxyHops: e.TANDEM_TRUSTED_PROXY_HOPS,
     },
-    listingCache: listingCache === 'on',
-    logLevel: level === 'debug' || level === 'warn' || level === 'error' ? level : 'info',
+    listingCache: e.TANDEM_LISTING_CACHE === 'on',
+    logLevel: e.TANDEM_LOG_LEVEL,
     diagnosticJobs: diagnosticJobsFromEnv(get),
   };
 }

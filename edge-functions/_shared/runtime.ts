@@ -8,6 +8,7 @@ import { createUserExistence } from './auth/user-exists.ts';
 import { configFromEnv, type FunctionConfig } from './config.ts';
 import { reconnectBackoff } from '../../core/db/reconnect.ts';
 import { createLogger, type Logger } from '../../core/log.ts';
+import { createRepeatedLog, type RepeatedLog } from '../../core/log-repeats.ts';
 import { createRedis, type LazyRedis } from './redis.ts';
 
 export type Sql = postgres.Sql<Record<string, unknown>>;
@@ -26,6 +27,8 @@ export interface FunctionDeps {
   /** Whether a verified token's user still exists (user-exists.ts). */
   userExists: (userId: string, check?: { fresh?: boolean }) => Promise<boolean>;
   log: Logger;
+  /** For failures that repeat (Redis away): one line per event per interval, with a count. */
+  repeats: RepeatedLog;
   /**
    * Loads postgres.js and connects to Redis in the background (once). Called after the
    * first response, so that neither weighs on the cold start.
@@ -69,17 +72,11 @@ export function dependenciesFromEnv(
   const config = configFromEnv(get);
   const log = createLogger({ service: 'functions', function: identity.name }, { level: config.logLevel });
   if (!config.databaseUrl) log.warn('no_database_url', { hint: 'set SUPABASE_DB_URL or DATABASE_URL' });
-  let lastRedisError = '';
-  const redis = createRedis(config.redisUrl, {
-    onError: (error) => {
-      // One line per distinct error, not one per reconnection attempt.
-      if (error.message === lastRedisError) return;
-      lastRedisError = error.message;
-      log.warn('redis_error', { error: error.message });
-    },
-    onReady: () => {
-      lastRedisError = '';
-    },
+  const repeats = createRepeatedLog(log);
+  const redis = createRedis(config.redis, {
+    // One line per interval, not one per reconnection attempt.
+    onError: (error) => repeats.warn('redis_error', { error: error.message, redis: config.redis.display }),
+    onReady: () => repeats.resolved('redis_error'),
   });
   let sql: Promise<Sql> | undefined;
   const db = () => (sql ??= createSql(config.databaseUrl));
@@ -107,5 +104,6 @@ export function dependenciesFromEnv(
       },
     }),
     log,
+    repeats,
   };
 }

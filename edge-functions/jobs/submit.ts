@@ -11,7 +11,6 @@ import { withRls } from '../../core/db/rls.ts';
 import type { FunctionApp } from '../_shared/http/app.ts';
 import { ApiError } from '../_shared/http/errors.ts';
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from '../_shared/http/schemas.ts';
-import type { Logger } from '../../core/log.ts';
 import { enqueueNewJob, openJobQueue, type JobQueue } from '../../core/queue.ts';
 import { useRedis } from '../_shared/redis.ts';
 import type { FunctionDeps } from '../_shared/runtime.ts';
@@ -46,19 +45,20 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
     },
   });
   let queue: Promise<JobQueue> | undefined;
-  const enqueue = async (job: JobRow, log: Logger) => {
+  const enqueue = async (job: JobRow) => {
     try {
       await useRedis(
         deps.redis,
         async (redis) => {
           // bullmq is loaded on the first submission only, keeping cold starts small.
-          queue ??= openJobQueue(redis, { onError: (error) => log.warn('queue_error', { error: error.message }) });
+          queue ??= openJobQueue(redis, { keys: deps.config.redisKeys, onError: (error) => deps.repeats.warn('queue_error', { error: error.message }) });
           await enqueueNewJob(await queue, job);
         },
-        2_000,
+        { timeoutMs: 2_000, use: 'job_queue' },
       );
+      deps.repeats.resolved('enqueue_deferred');
     } catch (error) {
-      log.warn('enqueue_deferred', { job_id: job.id, reason: (error as Error).message });
+      deps.repeats.warn('enqueue_deferred', { job_id: job.id, reason: (error as Error).message });
       // The insert skipped the worker's NOTIFY because this function enqueues its own rows;
       // since it could not, hand the row to the worker's dispatcher after all (and should
       // that fail too, the sweeper finds the row).
@@ -129,7 +129,7 @@ export function registerSubmitRoute(app: FunctionApp, deps: FunctionDeps): void 
     }
     const headers = { Location: `/functions/v1/jobs/${outcome.job.id}` };
     if (!outcome.created) return c.json(outcome.job, 200, headers);
-    await enqueue(outcome.job, c.get('log'));
+    await enqueue(outcome.job);
     return c.json(outcome.job, 202, headers);
   });
 }

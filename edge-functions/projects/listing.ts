@@ -1,6 +1,6 @@
 /**
  * The cached project listing (`GET /projects`, docs/functions.md): Redis key
- * `tandem:<epoch>:projects:<user_id>`, 60 s TTL, one fill per user at a time in this
+ * `<prefix>:cache:projects:<user_id>` (core/cache/listing.ts), 60 s TTL, one fill per user at a time in this
  * process, and a fill that raced an invalidation is not stored. Redis being away only
  * means every request is a miss served from Postgres.
  */
@@ -39,6 +39,7 @@ export function createProjectListing(deps: FunctionDeps): ProjectListing {
   // writes is never shared with a request that arrives after it, even when Redis is away.
   const localGeneration = new Map<string, number>();
   let generations = 0;
+  const keys = deps.config.redisKeys;
 
   const query = async (claims: JwtClaims) =>
     withRls(
@@ -60,9 +61,9 @@ export function createProjectListing(deps: FunctionDeps): ProjectListing {
       if (!deps.config.listingCache) return { body: await query(user.claims), cache: 'miss' };
       let read: ListingRead | undefined;
       try {
-        read = await useRedis(deps.redis, (redis) => readListing(redis, user.userId));
+        read = await useRedis(deps.redis, (redis) => readListing(redis, keys, user.userId), { use: 'listing_cache' });
       } catch (error) {
-        log.warn('listing_cache_unavailable', { reason: (error as Error).message });
+        deps.repeats.warn('listing_cache_unavailable', { reason: (error as Error).message });
       }
       if (read?.body) return { body: read.body, cache: 'hit' };
       const key = [user.userId, read?.epoch ?? '-', read?.version ?? '-', localGeneration.get(user.userId) ?? 0].join(':');
@@ -71,10 +72,10 @@ export function createProjectListing(deps: FunctionDeps): ProjectListing {
         if (read) {
           const seen = read;
           try {
-            const stored = await useRedis(deps.redis, (redis) => storeListing(redis, user.userId, seen, fresh));
+            const stored = await useRedis(deps.redis, (redis) => storeListing(redis, keys, user.userId, seen, fresh), { use: 'listing_cache' });
             if (!stored) log.info('listing_fill_discarded', { user_id: user.userId, reason: 'invalidated while filling' });
           } catch (error) {
-            log.warn('listing_cache_unavailable', { reason: (error as Error).message });
+            deps.repeats.warn('listing_cache_unavailable', { reason: (error as Error).message });
           }
         }
         return fresh;
@@ -82,16 +83,16 @@ export function createProjectListing(deps: FunctionDeps): ProjectListing {
       return { body, cache: 'miss' };
     },
 
-    async invalidate(userIds, log) {
+    async invalidate(userIds) {
       const unique = [...new Set(userIds)];
       if (unique.length === 0) return;
       if (localGeneration.size > 50_000) localGeneration.clear();
       for (const userId of unique) localGeneration.set(userId, ++generations);
       try {
-        await useRedis(deps.redis, (redis) => invalidateListings(redis, unique));
+        await useRedis(deps.redis, (redis) => invalidateListings(redis, keys, unique), { use: 'listing_cache' });
       } catch (error) {
         // The worker's invalidator hears the same change from Postgres (tandem_cache).
-        log.warn('listing_invalidation_failed', { user_ids: unique, reason: (error as Error).message });
+        deps.repeats.warn('listing_invalidation_failed', { user_ids: unique, reason: (error as Error).message });
       }
     },
   };

@@ -159,7 +159,7 @@ async function workerAlone(
   concurrency: number,
 ): Promise<number> {
   const { sql, count } = options;
-  const prefix = `bench-w${concurrency}-${randomUUID().slice(0, 6)}`;
+  const prefix = `{bench-w${concurrency}-${randomUUID().slice(0, 6)}}`;
   const projectId = await freshProject(sql, options.ownerId);
   const rows = await sql<{ id: string; type: string }[]>`
     insert into public.jobs (project_id, created_by, type, payload)
@@ -176,7 +176,7 @@ async function workerAlone(
       DATABASE_URL: options.serviceDbUrl,
       REDIS_URL: options.redisUrl,
       PORT: '0',
-      TANDEM_WORKER_QUEUE_PREFIX: prefix,
+      TANDEM_REDIS_PREFIX: prefix,
       TANDEM_WORKER_CONCURRENCY: String(concurrency),
       TANDEM_WORKER_SWEEP_INTERVAL_MS: '3600000',
       TANDEM_LOG_LEVEL: 'error',

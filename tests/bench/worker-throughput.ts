@@ -80,7 +80,7 @@ async function waitAllFinal(sql: postgres.Sql, projectId: string, jobs: number):
 function benchConfig(databaseUrl: string, redisUrl: string, concurrency: number): WorkerConfig {
   const suffix = randomUUID().slice(0, 8);
   return {
-    databaseUrl, redisUrl, port: 0, metricsHost: '127.0.0.1', name: `bench-${suffix}`, queuePrefix: `bench-${suffix}`, concurrency,
+    databaseUrl, redisUrl, port: 0, metricsHost: '127.0.0.1', name: `bench-${suffix}`, redisPrefix: `{bench-${suffix}}`, concurrency,
     dbPoolSize: 10, sweepIntervalMs: 3_600_000, retentionSeconds: 7 * 86_400, deadLetterSeconds: 7 * 86_400,
     keepCompleted: 1000, backoffBaseMs: 1000, backoffMaxMs: 60_000, progressIntervalMs: 250, writeBatchMs: 0,
     shutdownTimeoutMs: 10_000, lockDurationMs: 30_000, stalledIntervalMs: 30_000, listenCheckMs: 5000, logLevel: 'error',
@@ -97,7 +97,7 @@ async function tandemProcessing(databaseUrl: string, redisUrl: string, jobs: num
     insert into public.jobs (project_id, type, payload)
     select ${projectId}, 'diagnostic.sleep', '{"ms": 0}' from generate_series(1, ${jobs}) returning id, type`;
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue(JOBS_QUEUE, { connection, prefix: config.queuePrefix });
+  const queue = new Queue(JOBS_QUEUE, { connection, prefix: config.redisPrefix });
   for (let i = 0; i < rows.length; i += 1000) {
     await queue.addBulk(rows.slice(i, i + 1000).map((row) => ({ name: row.type, data: { id: row.id }, opts: jobOptionsFor(row) })));
   }

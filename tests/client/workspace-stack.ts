@@ -10,6 +10,7 @@ import { withUser } from '../../devstack/db/setup.ts';
 import { startFunctions, type RunningFunctions } from '../../devstack/functions/serve.ts';
 import { startGateway } from '../../devstack/gateway/gateway.ts';
 import { functionEnv } from '../harness/function-env.ts';
+import { runRedisUrl, uniquePrefix } from '../harness/redis.ts';
 import { startRealtime, TEST_JWT_SECRET, type StartedRealtime } from '../realtime/helpers.ts';
 
 export interface WorkspaceStack {
@@ -34,7 +35,8 @@ export async function startWorkspaceStack(): Promise<WorkspaceStack> {
     env: {
       ...functionEnv({
         databaseUrl: withUser(inject('databaseUrl'), 'postgres'),
-        redisUrl: `${inject('redisUrl')}/7`,
+        redisUrl: runRedisUrl(7),
+        redisPrefix: uniquePrefix('workspace'),
         jwtSecret: TEST_JWT_SECRET,
         underLoad: true,
       }),

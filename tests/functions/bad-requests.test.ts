@@ -7,7 +7,7 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { runRedisUrl } from '../harness/redis.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { call, JWT_SECRET, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
 
@@ -38,7 +38,7 @@ const b64url = (value: string | Uint8Array) => Buffer.from(value).toString('base
 
 beforeAll(async () => {
   sql = adminSql();
-  fns = await startTestFunctions({ redisUrl: `${inject('redisUrl')}/7`, applicationName: 'fn-bad-requests' });
+  fns = await startTestFunctions({ redisUrl: runRedisUrl(7), applicationName: 'fn-bad-requests' });
   owner = await createUser(sql);
   token = await tokenFor(owner);
   const project = await call(fns, 'POST', '/projects', { token, body: { name: 'Corpus' } });

@@ -6,12 +6,15 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bumpCacheEpoch, EPOCH_KEY, invalidateListings, listingKey } from '../../core/cache/listing.ts';
+import { bumpCacheEpoch, invalidateListings } from '../../core/cache/listing.ts';
+import { redisKeys, type RedisKeyLayout } from '../../core/redis/keys.ts';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { call, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
 
 const APPLICATION_NAME = 'fn-cache-test';
+/** The functions' key layout (their TANDEM_REDIS_PREFIX). */
+let keys: RedisKeyLayout;
 let server: RedisServer;
 let redis: Redis;
 let fns: TestFunctions;
@@ -22,6 +25,7 @@ beforeAll(async () => {
   server = await startRedisServer();
   redis = new Redis(server.url);
   fns = await startTestFunctions({ redisUrl: server.url, applicationName: APPLICATION_NAME, functions: ['projects'] });
+  keys = redisKeys(fns.redisPrefix);
 });
 
 afterAll(async () => {
@@ -79,8 +83,7 @@ describe('listing cache', () => {
     const second = await list(token);
     expect(second.cache).toBe('hit');
     expect(second.text).toBe(first.text);
-    const epoch = (await redis.get(EPOCH_KEY)) ?? '0';
-    const ttl = await redis.ttl(listingKey(epoch, user.id));
+    const ttl = await redis.ttl(keys.cacheListing(user.id));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60);
   });
@@ -105,7 +108,7 @@ describe('listing cache', () => {
     await sql`insert into public.project_members (project_id, user_id, role) values
       (${projectId}, ${collaborator.user.id}, 'collaborator'), (${projectId}, ${viewer.user.id}, 'viewer')`;
     // The SQL insert bypassed the function: flush the owner's entry as the worker's invalidator would.
-    await invalidateListings(redis, [owner.user.id]);
+    await invalidateListings(redis, keys, [owner.user.id]);
     const everyone = [owner, collaborator, viewer];
     const warm = async () => {
       for (const member of everyone) await list(member.token);
@@ -158,12 +161,12 @@ describe('listing cache', () => {
     await sql`update public.projects set name = 'Changed by SQL' where id = ${projectId}`;
     // Until the invalidator hears tandem_cache, the cached listing is what is served.
     expect((await list(token)).data[0]!.name).toBe('Before');
-    await invalidateListings(redis, [user.id]);
+    await invalidateListings(redis, keys, [user.id]);
     const fresh = await list(token);
     expect(fresh.cache).toBe('miss');
     expect(fresh.data[0]!.name).toBe('Changed by SQL');
     expect((await list(token)).cache).toBe('hit');
-    await bumpCacheEpoch(redis);
+    await bumpCacheEpoch(redis, keys);
     expect((await list(token)).cache).toBe('miss');
     expect((await list(token)).cache).toBe('hit');
   });
@@ -175,7 +178,7 @@ describe('listing cache', () => {
       const pending = list(token);
       await expect.poll(waitingListingQueries, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
       // The fill has read the version and is waiting on Postgres: invalidate now.
-      await invalidateListings(redis, [user.id]);
+      await invalidateListings(redis, keys, [user.id]);
       return { pending };
     });
     expect(response.cache).toBe('miss');
@@ -209,7 +212,7 @@ describe('TANDEM_LISTING_CACHE=off', () => {
       redisUrl: server.url,
       applicationName: `${APPLICATION_NAME}-off`,
       functions: ['projects'],
-      env: { TANDEM_LISTING_CACHE: 'off' },
+      env: { TANDEM_LISTING_CACHE: 'off', TANDEM_REDIS_PREFIX: fns.redisPrefix },
     });
     try {
       const { user, token } = await userWithToken();
@@ -219,8 +222,7 @@ describe('TANDEM_LISTING_CACHE=off', () => {
         expect(res.headers.get('x-cache')).toBe('miss');
         expect(res.body.data.map((p: { name: string }) => p.name)).toEqual(['uncached']);
       }
-      const epoch = (await redis.get(EPOCH_KEY)) ?? '0';
-      expect(await redis.exists(listingKey(epoch, user.id))).toBe(0);
+      expect(await redis.exists(keys.cacheListing(user.id))).toBe(0);
     } finally {
       await uncached.stop();
     }

@@ -10,20 +10,24 @@ import { startFunctions, type FunctionName, type RunningFunctions } from '../../
 import type { JwtClaims } from '../../core/db/rls.ts';
 import { claimsFor, type TestUser } from '../harness/db.ts';
 import { functionEnv } from '../harness/function-env.ts';
+import { uniquePrefix } from '../harness/redis.ts';
 
 export const JWT_SECRET = 'tandem-functions-test-secret-that-is-long-enough';
 
 export interface TestFunctions extends RunningFunctions {
   /** Every line the functions printed so far (JSON logs). */
   lines: string[];
+  /** Their TANDEM_REDIS_PREFIX: each test's functions have their own keys. */
+  redisPrefix: string;
 }
 
 /**
  * The functions on a free port, as the `postgres` role (the non-superuser functions use
- * on Supabase), with `application_name` set so a test can find their connections.
+ * on Supabase), with `application_name` set so a test can find their connections, and a
+ * Redis key prefix of their own (unless `env` sets TANDEM_REDIS_PREFIX).
  *
  * @example
- * const fns = await startTestFunctions({ redisUrl: `${inject('redisUrl')}/5`, applicationName: 'fn-projects' });
+ * const fns = await startTestFunctions({ redisUrl: runRedisUrl(5), applicationName: 'fn-projects' });
  */
 export async function startTestFunctions(options: {
   redisUrl: string;
@@ -34,15 +38,16 @@ export async function startTestFunctions(options: {
   const databaseUrl = new URL(withUser(inject('databaseUrl'), 'postgres'));
   databaseUrl.searchParams.set('application_name', options.applicationName);
   const lines: string[] = [];
+  const redisPrefix = options.env?.TANDEM_REDIS_PREFIX ?? uniquePrefix(options.applicationName);
   const running = await startFunctions({
     port: 0,
     functions: options.functions,
-    env: { ...functionEnv({ databaseUrl: databaseUrl.toString(), redisUrl: options.redisUrl, jwtSecret: JWT_SECRET }), ...options.env },
+    env: { ...functionEnv({ databaseUrl: databaseUrl.toString(), redisUrl: options.redisUrl, jwtSecret: JWT_SECRET, redisPrefix }), ...options.env },
     onLine: (_name, line) => {
       lines.push(line);
     },
   });
-  return { ...running, lines };
+  return { ...running, lines, redisPrefix };
 }
 
 /**

@@ -4,25 +4,29 @@
  */
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { JOBS_QUEUE } from '../../core/queue.ts';
+import type { RedisClient } from '../../core/redis/connection.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
+import { openTestRedis, runRedisUrl } from '../harness/redis.ts';
 import { call, expectError, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
 
-const redisUrl = `${inject('redisUrl')}/6`;
+const redisUrl = runRedisUrl(6);
 let fns: TestFunctions;
 let sql: Sql;
 let queue: Queue;
+let redis: RedisClient;
 
 beforeAll(async () => {
   sql = adminSql();
-  queue = new Queue(JOBS_QUEUE, { connection: { url: redisUrl } });
   fns = await startTestFunctions({ redisUrl, applicationName: 'fn-jobs-test', functions: ['jobs'] });
+  redis = await openTestRedis(redisUrl);
+  queue = new Queue(JOBS_QUEUE, { connection: redis, prefix: fns.redisPrefix });
 });
 
 afterAll(async () => {
   await fns?.stop();
   await queue?.close();
+  redis?.disconnect();
   await sql?.end();
 });
 

@@ -4,7 +4,7 @@
  */
 import { createClient, FunctionsHttpError } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
+import { runRedisUrl } from '../harness/redis.ts';
 import { adminSql, createUser, type Sql, type TestUser } from '../harness/db.ts';
 import { call, expectError, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
 
@@ -13,7 +13,7 @@ let sql: Sql;
 
 beforeAll(async () => {
   sql = adminSql();
-  fns = await startTestFunctions({ redisUrl: `${inject('redisUrl')}/5`, applicationName: 'fn-projects-test', functions: ['projects'] });
+  fns = await startTestFunctions({ redisUrl: runRedisUrl(5), applicationName: 'fn-projects-test', functions: ['projects'] });
 });
 
 afterAll(async () => {

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
 import { clientAddress } from '../../edge-functions/_shared/http/client-address.ts';
 import { consumeRateLimits } from '../../edge-functions/_shared/rate-limit.ts';
+import { redisKeys } from '../../core/redis/keys.ts';
+
+const keys = redisKeys();
 import { adminSql, createUser, type Sql } from '../harness/db.ts';
 import { call, expectError, startTestFunctions, tokenFor, type TestFunctions } from './helpers.ts';
 
@@ -130,11 +133,11 @@ describe('sliding window', () => {
     const redis = new Redis(`${server.url}/3`);
     try {
       const limits = [{ scope: 'test', subject: crypto.randomUUID(), limit: 2 }];
-      expect((await consumeRateLimits(redis, 1, limits)).allowed).toBe(true);
-      expect((await consumeRateLimits(redis, 1, limits)).allowed).toBe(true);
-      const refused = await consumeRateLimits(redis, 1, limits);
+      expect((await consumeRateLimits(redis, keys, 1, limits)).allowed).toBe(true);
+      expect((await consumeRateLimits(redis, keys, 1, limits)).allowed).toBe(true);
+      const refused = await consumeRateLimits(redis, keys, 1, limits);
       expect(refused).toEqual({ allowed: false, retryAfterSeconds: 1, scope: 'test' });
-      await expect.poll(async () => (await consumeRateLimits(redis, 1, limits)).allowed, { timeout: 5_000, interval: 100 }).toBe(true);
+      await expect.poll(async () => (await consumeRateLimits(redis, keys, 1, limits)).allowed, { timeout: 5_000, interval: 100 }).toBe(true);
     } finally {
       redis.disconnect();
     }

@@ -10,14 +10,25 @@ import { repoRoot } from '../../devstack/db/setup.ts';
  * itself, and the CLI would leave its child running.
  *
  * @example
- * const worker = spawnWorkerProcess({ DATABASE_URL, REDIS_URL, PORT: '0' });
+ * const worker = spawnWorkerProcess({ DATABASE_URL, REDIS_URL, PORT: '0' }, { onLine: (line) => lines.push(line) });
  * worker.kill('SIGTERM');
  */
-export function spawnWorkerProcess(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'worker/src/main.ts'], {
+export function spawnWorkerProcess(env: NodeJS.ProcessEnv, options: { onLine?: (line: string) => void } = {}): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/src/main.ts'], {
     cwd: repoRoot,
     // Diagnostic job types on, as everywhere in the tests and the benchmark (env may turn them off).
     env: { PATH: process.env.PATH, HOME: process.env.HOME, TANDEM_DIAGNOSTIC_JOBS: 'on', ...env },
-    stdio: 'ignore',
+    stdio: options.onLine ? ['ignore', 'pipe', 'pipe'] : 'ignore',
   });
+  if (options.onLine) {
+    for (const stream of [child.stdout!, child.stderr!]) {
+      let rest = '';
+      stream.on('data', (chunk: Buffer) => {
+        const lines = (rest + chunk.toString()).split('\n');
+        rest = lines.pop() ?? '';
+        for (const line of lines) if (line) options.onLine!(line);
+      });
+    }
+  }
+  return child;
 }

@@ -1,7 +1,8 @@
 /**
- * A private Tandem for fault-injection tests: its own PostgreSQL cluster and redis-server
- * (so they can be restarted), the functions served by Deno, and the worker either
- * in-process or as a child process (so it can be SIGKILLed).
+ * A private Tandem for fault-injection tests: its own PostgreSQL cluster and Redis — a
+ * redis-server, or a 3-node Redis Cluster (devstack/redis/cluster.ts) — so they can be
+ * restarted, the functions served by Deno (one instance or several), and the worker either
+ * in-process or as child processes (so they can be SIGKILLed).
  */
 import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
@@ -10,6 +11,7 @@ import { startFunctions, type RunningFunctions } from '../../devstack/functions/
 import { findFreePort } from '../../devstack/net/ports.ts';
 import { startCluster, type Cluster } from '../../devstack/postgres/cluster.ts';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
+import { startRedisCluster, type RedisCluster } from '../../devstack/redis/cluster.ts';
 import { loadConfig } from '../../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';
@@ -21,8 +23,15 @@ export const JWT_SECRET = 'tandem-resilience-secret-at-least-32-characters';
 
 export interface ResilienceStack {
   cluster: Cluster;
+  /** The redis-server (undefined with `redis: 'cluster'`). */
   redis: RedisServer;
+  /** The Redis Cluster, with `redis: 'cluster'`. */
+  redisCluster: RedisCluster | undefined;
+  redisUrl: string;
+  /** The first function instance. */
   functions: RunningFunctions;
+  /** Every function instance (`functionInstances`, default 1), each its own Deno processes. */
+  functionInstances: RunningFunctions[];
   /** Superuser connection (re-connects after a Postgres restart). */
   sql: Sql;
   owner: TestUser;
@@ -32,8 +41,8 @@ export interface ResilienceStack {
   workerEnv: NodeJS.ProcessEnv;
   /** The in-process worker, with `{ worker: 'in-process' }`. */
   worker: RunningWorker | undefined;
-  /** Starts `worker/src/main.ts` as a child process. */
-  spawnWorker(): ChildProcess;
+  /** Starts `worker/src/main.ts` as a child process (`env` adds to workerEnv, e.g. another PORT). */
+  spawnWorker(env?: NodeJS.ProcessEnv): ChildProcess;
   stop(): Promise<void>;
 }
 
@@ -55,15 +64,23 @@ const FAST_WORKER = {
  * const stack = await startResilienceStack({ worker: 'in-process' });
  * afterAll(() => stack.stop());
  */
-export async function startResilienceStack(options: { worker: 'in-process' | 'child-process' }): Promise<ResilienceStack> {
+export async function startResilienceStack(options: {
+  worker: 'in-process' | 'child-process';
+  redis?: 'single' | 'cluster';
+  functionInstances?: number;
+}): Promise<ResilienceStack> {
   const cluster = await startCluster();
   await setupDatabase({ url: cluster.url });
-  const redis = await startRedisServer();
+  const redisCluster = options.redis === 'cluster' ? await startRedisCluster() : undefined;
+  const redis = redisCluster ? undefined : await startRedisServer();
+  const redisUrl = redisCluster?.url ?? redis!.url;
   const serviceUrl = withUser(cluster.url, 'postgres');
-  const functions = await startFunctions({
-    port: 0,
-    env: functionEnv({ databaseUrl: serviceUrl, redisUrl: redis.url, jwtSecret: JWT_SECRET, underLoad: true }),
-  });
+  const functionInstances = await Promise.all(
+    Array.from({ length: options.functionInstances ?? 1 }, () =>
+      startFunctions({ port: 0, env: functionEnv({ databaseUrl: serviceUrl, redisUrl, jwtSecret: JWT_SECRET, underLoad: true }) }),
+    ),
+  );
+  const functions = functionInstances[0]!;
   const sql = postgres(cluster.url, { max: 4, onnotice: () => undefined });
   const owner = await createUser(sql, { displayName: 'Owner' });
   const ownerToken = await tokenFor(owner, { secret: JWT_SECRET, expiresIn: '2h' });
@@ -74,7 +91,7 @@ export async function startResilienceStack(options: { worker: 'in-process' | 'ch
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     DATABASE_URL: serviceUrl,
-    REDIS_URL: redis.url,
+    REDIS_URL: redisUrl,
     PORT: String(workerPort),
     TANDEM_DIAGNOSTIC_JOBS: 'on',
     ...FAST_WORKER,
@@ -84,24 +101,28 @@ export async function startResilienceStack(options: { worker: 'in-process' | 'ch
   return {
     worker,
     cluster,
-    redis,
+    redis: redis as RedisServer,
+    redisCluster,
+    redisUrl,
     functions,
+    functionInstances,
     sql,
     owner,
     ownerToken,
     projectId: project!.id,
     workerEnv,
-    spawnWorker() {
-      const child = spawnWorkerProcess(workerEnv);
+    spawnWorker(env = {}) {
+      const child = spawnWorkerProcess({ ...workerEnv, ...env });
       children.push(child);
       return child;
     },
     async stop() {
       await worker?.stop();
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await functions.stop();
+      await Promise.all(functionInstances.map((instance) => instance.stop()));
       await sql.end({ timeout: 1 });
-      await redis.stop();
+      await redis?.stop();
+      await redisCluster?.stop();
       await cluster.destroy();
     },
   };
@@ -112,9 +133,10 @@ export async function submitJob(
   stack: ResilienceStack,
   payload: Record<string, unknown>,
   idempotencyKey?: string,
+  functions: RunningFunctions = stack.functions,
 ): Promise<{ status: number; id?: string }> {
   try {
-    const response = await fetch(`${stack.functions.url}/jobs`, {
+    const response = await fetch(`${functions.url}/jobs`, {
       method: 'POST',
       headers: {
         authorization: `Bearer ${stack.ownerToken}`,

@@ -23,7 +23,7 @@ function useWorkers(count: number, overrides: Parameters<typeof testConfig>[1]):
     const first = testConfig(db.url, overrides);
     for (let i = 0; i < count; i++) {
       // One queue (prefix) for all of them, as several worker processes share one in production.
-      workers.push(await startWorker({ ...testConfig(db.url, overrides), queuePrefix: first.queuePrefix }, { log: quietLog }));
+      workers.push(await startWorker({ ...testConfig(db.url, overrides), redisPrefix: first.redisPrefix }, { log: quietLog }));
     }
   });
   afterAll(async () => {

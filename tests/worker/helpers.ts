@@ -3,7 +3,7 @@
  * projects and jobs created by SQL, and polling.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { createLogger } from '../../core/log.ts';
 import type { WorkerConfig } from '../../worker/src/config.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
@@ -11,33 +11,28 @@ import { privateDatabase } from '../harness/database.ts';
 import type { JobRow } from '../../core/jobs/row.ts';
 import postgres from 'postgres';
 import { createUser, type Sql, type TestUser } from '../harness/db.ts';
+import { runRedisUrl } from '../harness/redis.ts';
 
 /** A superuser connection to a (private) test database. */
 export function connect(url: string, max = 4): Sql {
   return postgres(url, { max, onnotice: () => undefined });
 }
 
-/**
- * The run's Redis, database 13: the listing-cache keys have no prefix, and a worker bumps
- * the cache epoch when it starts, which must not disturb other suites' cache tests.
- */
-export function workerRedisUrl(url: string, database = 13): string {
-  return `${url.replace(/\/\d*$/, '')}/${database}`;
-}
 
 /**
  * A configuration for an in-process worker on `databaseUrl` (a private database, see
- * database.ts): short delays, its own queue prefix, a free port.
+ * database.ts): short delays, its own Redis key prefix, a free port.
  */
 export function testConfig(databaseUrl: string, overrides: Partial<WorkerConfig> = {}): WorkerConfig {
   const suffix = randomUUID().slice(0, 8);
   return {
     databaseUrl,
-    redisUrl: workerRedisUrl(inject('redisUrl')),
+    // Its own prefix keeps its queue and cache epoch apart from every other suite's.
+    redisUrl: runRedisUrl(13),
     port: 0,
     metricsHost: '127.0.0.1',
     name: `tw-${suffix}`,
-    queuePrefix: `test-${suffix}`,
+    redisPrefix: `{test-${suffix}}`,
     concurrency: 5,
     dbPoolSize: 5,
     sweepIntervalMs: 60_000,

@@ -7,11 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { repoRoot } from '../../devstack/db/setup.ts';
 import type { Sql } from '../harness/db.ts';
 import { privateDatabase } from '../harness/database.ts';
-import { connect, createProject, insertJob, readJob, waitFor, workerRedisUrl } from './helpers.ts';
+import { connect, createProject, insertJob, readJob, waitFor } from './helpers.ts';
+import { runRedisUrl } from '../harness/redis.ts';
 
 let db: Awaited<ReturnType<typeof privateDatabase>>;
 let sql: Sql;
@@ -59,10 +59,10 @@ function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
   const suffix = randomUUID().slice(0, 8);
   return {
     DATABASE_URL: db.url,
-    REDIS_URL: workerRedisUrl(inject('redisUrl')),
+    REDIS_URL: runRedisUrl(13),
     PORT: '0',
     TANDEM_WORKER_NAME: `tp-${suffix}`,
-    TANDEM_WORKER_QUEUE_PREFIX: `test-${suffix}`,
+    TANDEM_REDIS_PREFIX: `{test-${suffix}}`,
     TANDEM_WORKER_LOCK_DURATION_MS: '2000',
     TANDEM_WORKER_STALLED_INTERVAL_MS: '1000',
     TANDEM_WORKER_PROGRESS_INTERVAL_MS: '50',

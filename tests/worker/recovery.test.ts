@@ -4,15 +4,16 @@
  * finish and new rows are dispatched again; the cache invalidator deletes changed users'
  * listings and, after losing its connection, bumps the epoch so no stale list is served.
  */
-import { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/connection.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { EPOCH_KEY, readListing, storeListing } from '../../core/cache/listing.ts';
+import { readListing, storeListing } from '../../core/cache/listing.ts';
+import { redisKeys } from '../../core/redis/keys.ts';
 import { finalStatuses, type JobStatus } from '../../core/jobs/row.ts';
 import { startRedisServer, type RedisServer } from '../../devstack/redis/server.ts';
 import { startWorker, type RunningWorker } from '../../worker/src/worker.ts';
 import { createUser, type Sql } from '../harness/db.ts';
-import { createProject, insertJob, quietLog, readJob, testConfig, usePrivateDatabase, waitFor, workerRedisUrl } from './helpers.ts';
+import { createProject, insertJob, quietLog, readJob, testConfig, usePrivateDatabase, waitFor } from './helpers.ts';
+import { openTestRedis, runRedisUrl } from '../harness/redis.ts';
 
 const db = usePrivateDatabase();
 let sql: Sql;
@@ -88,38 +89,39 @@ describe('Postgres connections lost', () => {
 
 describe('cache invalidator', () => {
   let worker: RunningWorker;
-  let redis: Redis;
+  let redis: RedisClient;
   afterAll(async () => {
     await worker?.stop();
     redis?.disconnect();
   });
 
   it('drops changed users’ listings, and after a lost connection starts a new epoch', async () => {
-    const redisUrl = workerRedisUrl(inject('redisUrl'), 14);
+    const redisUrl = runRedisUrl(14);
     const config = testConfig(db.url, { redisUrl });
-    redis = new Redis(redisUrl);
-    const epochBefore = Number((await redis.get(EPOCH_KEY)) ?? 0);
+    redis = await openTestRedis(redisUrl);
+    const keys = redisKeys(config.redisPrefix);
+    const epochBefore = Number((await redis.get(keys.cacheEpoch)) ?? 0);
     worker = await startWorker(config, { log: quietLog });
     // Every start is a reconnect as far as the cache knows.
-    await waitFor(async () => Number(await redis.get(EPOCH_KEY)) > epochBefore, 'the start-up epoch bump');
+    await waitFor(async () => Number(await redis.get(keys.cacheEpoch)) > epochBefore, 'the start-up epoch bump');
 
     const { owner, projectId } = await createProject(sql);
     // Creating the project already invalidated the owner's listing once.
-    await waitFor(async () => Number((await readListing(redis, owner.id)).version) >= 1, 'the creation’s invalidation');
-    const read = await readListing(redis, owner.id);
-    expect(await storeListing(redis, owner.id, read, '{"data":[],"next_cursor":null}')).toBe(true);
-    expect((await readListing(redis, owner.id)).body).not.toBeNull();
+    await waitFor(async () => Number((await readListing(redis, keys, owner.id)).version) >= 1, 'the creation’s invalidation');
+    const read = await readListing(redis, keys, owner.id);
+    expect(await storeListing(redis, keys, owner.id, read, '{"data":[],"next_cursor":null}')).toBe(true);
+    expect((await readListing(redis, keys, owner.id)).body).not.toBeNull();
     const newcomer = await createUser(sql);
     await sql`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${newcomer.id}, 'viewer')`;
-    await waitFor(async () => (await readListing(redis, owner.id)).body === null, 'the owner’s listing to be dropped');
-    expect(Number((await readListing(redis, owner.id)).version)).toBeGreaterThan(Number(read.version));
+    await waitFor(async () => (await readListing(redis, keys, owner.id)).body === null, 'the owner’s listing to be dropped');
+    expect(Number((await readListing(redis, keys, owner.id)).version)).toBeGreaterThan(Number(read.version));
 
-    const cached = await readListing(redis, owner.id);
-    expect(await storeListing(redis, owner.id, cached, '{"data":["stale"],"next_cursor":null}')).toBe(true);
+    const cached = await readListing(redis, keys, owner.id);
+    expect(await storeListing(redis, keys, owner.id, cached, '{"data":["stale"],"next_cursor":null}')).toBe(true);
     const epochCached = Number(cached.epoch);
     await sql`select pg_terminate_backend(pid) from pg_stat_activity where application_name like ${config.name + ':tandem_cache:%'}`;
-    await waitFor(async () => Number(await redis.get(EPOCH_KEY)) > epochCached, 'a new epoch after the reconnect');
-    expect((await readListing(redis, owner.id)).body).toBeNull();
+    await waitFor(async () => Number(await redis.get(keys.cacheEpoch)) > epochCached, 'a new epoch after the reconnect');
+    expect((await readListing(redis, keys, owner.id)).body).toBeNull();
     const invalidations = await worker.metrics.registry.getSingleMetricAsString('tandem_worker_cache_invalidations_total');
     expect(Number(/kind="epoch"\} (\d+)/.exec(invalidations)?.[1])).toBeGreaterThanOrEqual(2);
   });

@@ -24,7 +24,7 @@ describe('configuration', () => {
       redisUrl: 'redis://127.0.0.1:6379',
       port: 54334,
       metricsHost: '127.0.0.1',
-      queuePrefix: 'bull',
+      redisPrefix: '{tandem}',
       concurrency: 10,
     });
     expect(config.keepCompleted).toBe(1000);
@@ -42,7 +42,7 @@ describe('configuration', () => {
     const attempt = () => loadConfig({ DATABASE_URL: 'postgres://x@h/db', PORT: '99999', REDIS_URL: 'http://nope', TANDEM_WORKER_BACKOFF_BASE_MS: '1.5' });
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(/PORT: .*65535/);
-    expect(attempt).toThrow(/REDIS_URL: must be a redis/);
+    expect(attempt).toThrow(/REDIS_URL: must be redis:\/\//);
     expect(attempt).toThrow(/TANDEM_WORKER_BACKOFF_BASE_MS: must be an integer/);
     expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', TANDEM_WORKER_METRICS_HOST: 'http://0.0.0.0' })).toThrow(
       /TANDEM_WORKER_METRICS_HOST: must be an IP address or a host name/,

@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { diagnosticJobsFromEnv } from '../../core/jobs/catalog.ts';
+import { parseRedisUrl } from '../../core/redis/connection.ts';
+import { DEFAULT_REDIS_PREFIX, redisPrefixSchema } from '../../core/redis/keys.ts';
 
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int(`must be an integer`).min(min).max(max).default(fallback);
@@ -17,7 +19,13 @@ const postgresUrl = z
 const redisUrl = z
   .string()
   .trim()
-  .refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL');
+  .superRefine((value, ctx) => {
+    try {
+      parseRedisUrl(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message.replace(/^REDIS_URL /, '') });
+    }
+  });
 
 /** Environment variables the worker reads, with their defaults. */
 export const workerEnvSchema = z.object({
@@ -32,10 +40,11 @@ export const workerEnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'must be 1-40 letters, digits or _.:-')
     .default('tandem-worker'),
+  TANDEM_REDIS_PREFIX: redisPrefixSchema.default(DEFAULT_REDIS_PREFIX),
+  /** Replaced by TANDEM_REDIS_PREFIX (shared with the functions): refused with a message saying so. */
   TANDEM_WORKER_QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,60}$/, 'must be 1-60 letters, digits or _.:-')
-    .default('bull'),
+    .never({ error: 'was replaced by TANDEM_REDIS_PREFIX (default {tandem}), which the functions read too: set that instead' })
+    .optional(),
   TANDEM_WORKER_CONCURRENCY: integer(1, 1000, 10),
   TANDEM_WORKER_DB_POOL: integer(2, 200, 10),
   TANDEM_WORKER_SWEEP_INTERVAL_MS: integer(100, 3_600_000, 30_000),
@@ -59,6 +68,7 @@ export const workerEnvSchema = z.object({
 export interface WorkerConfig {
   /** Privileged Postgres URL (a superuser or `postgres`: job status is the service's). */
   databaseUrl: string;
+  /** REDIS_URL: single node or cluster, TLS, credentials (core/redis/connection.ts). */
   redisUrl: string;
   /** Port of /health and /metrics; 0 picks a free one. */
   port: number;
@@ -66,8 +76,8 @@ export interface WorkerConfig {
   metricsHost: string;
   /** Names the worker's Postgres connections (`application_name`) and its logs. */
   name: string;
-  /** BullMQ key prefix of the jobs queue (BullMQ's default is `bull`). */
-  queuePrefix: string;
+  /** TANDEM_REDIS_PREFIX: the prefix of every Redis key, BullMQ's included; hash-tagged (core/redis/keys.ts). */
+  redisPrefix: string;
   concurrency: number;
   dbPoolSize: number;
   sweepIntervalMs: number;
@@ -133,7 +143,7 @@ export function loadConfig(env: Record<string, string | undefined>): WorkerConfi
     port: e.PORT,
     metricsHost: e.TANDEM_WORKER_METRICS_HOST,
     name: e.TANDEM_WORKER_NAME,
-    queuePrefix: e.TANDEM_WORKER_QUEUE_PREFIX,
+    redisPrefix: e.TANDEM_REDIS_PREFIX,
     concurrency: e.TANDEM_WORKER_CONCURRENCY,
     dbPoolSize: e.TANDEM_WORKER_DB_POOL,
     sweepIntervalMs: e.TANDEM_WORKER_SWEEP_INTERVAL_MS,

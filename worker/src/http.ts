@@ -7,7 +7,10 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export interface HealthReport {
-  status: 'ok' | 'degraded' | 'stopping';
+  /** 200 only for `ok`; `starting` is a worker that waits for a usable Redis (the reason says why). */
+  status: 'ok' | 'degraded' | 'starting' | 'stopping';
+  /** Why the status is not `ok`. */
+  reason?: string;
   [detail: string]: unknown;
 }
 

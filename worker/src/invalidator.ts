@@ -6,7 +6,8 @@
  * cache epoch is bumped (retrying until Redis answers), so nothing cached before the gap
  * is served again.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis/connection.ts';
+import type { RedisKeyLayout } from '../../core/redis/keys.ts';
 import { bumpCacheEpoch, invalidateListings } from '../../core/cache/listing.ts';
 import type { Logger } from '../../core/log.ts';
 import type { WorkerMetrics } from './metrics.ts';
@@ -34,27 +35,28 @@ export function parseCacheNotification(payload: string): string[] | null {
  * supervised LISTEN session.
  *
  * @example
- * const invalidator = createInvalidator({ redis, metrics, log });
+ * const invalidator = createInvalidator({ redis, keys, metrics, log });
  * await listenSupervised({ channel: 'tandem_cache', onNotify: invalidator.handle, onListen: invalidator.onListen, ... });
  */
-export function createInvalidator(deps: { redis: Redis; metrics: WorkerMetrics; log: Logger; retryMs?: number }) {
-  const { redis, metrics, log } = deps;
+export function createInvalidator(deps: { redis: RedisClient; keys: RedisKeyLayout; metrics: WorkerMetrics; log: Logger; retryMs?: number }) {
+  const { redis, keys, metrics, log } = deps;
   let bumping: Promise<void> | undefined;
   let bumpWanted = false;
   let stopped = false;
   const pending = new Set<Promise<unknown>>();
 
   async function bumpUntilDone(): Promise<void> {
-    while (bumpWanted && !stopped) {
+    // While Redis stays away the retries back off: from retryMs, doubling, up to 30 s.
+    for (let delayMs = deps.retryMs ?? 1000; bumpWanted && !stopped; delayMs = Math.min(delayMs * 2, 30_000)) {
       bumpWanted = false;
       try {
-        const epoch = await bumpCacheEpoch(redis);
+        const epoch = await bumpCacheEpoch(redis, keys);
         metrics.invalidations.inc({ kind: 'epoch' });
         log.info('cache_epoch_bumped', { epoch });
       } catch (error) {
         bumpWanted = true;
         log.warn('cache_epoch_bump_failed', { error });
-        await new Promise((resolve) => setTimeout(resolve, deps.retryMs ?? 1000));
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
   }
@@ -76,7 +78,7 @@ export function createInvalidator(deps: { redis: Redis; metrics: WorkerMetrics; 
         return;
       }
       if (userIds.length === 0) return;
-      const work = invalidateListings(redis, userIds).then(
+      const work = invalidateListings(redis, keys, userIds).then(
         () => {
           metrics.invalidations.inc({ kind: 'users' }, userIds.length);
         },

@@ -7,8 +7,10 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import { createLogger, type Logger } from '../../core/log.ts';
+import { createRepeatedLog, withRepeatsFolded } from '../../core/log-repeats.ts';
+import { createRedisClient, inspectRedis, parseRedisUrl, type RedisClient, type RedisSettings } from '../../core/redis/connection.ts';
+import { redisKeys, type RedisKeyLayout } from '../../core/redis/keys.ts';
 import { JOBS_QUEUE, openJobQueue, type JobMessage, type JobQueue } from '../../core/queue.ts';
 import { createCancellation, type Cancellation } from './cancellation.ts';
 import type { WorkerConfig } from './config.ts';
@@ -60,14 +62,49 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-async function waitForRedis(redis: Redis, log: Logger): Promise<void> {
-  if (redis.status === 'ready') return;
-  log.info('waiting_for_redis');
-  await once(redis, 'ready');
+/** A Redis refusal (an error reply) counts against /health this long after it was seen. */
+export const REDIS_REFUSAL_MEMORY_MS = 60_000;
+/** Start-up checks of Redis are retried with a doubling delay up to this. */
+const PREFLIGHT_MAX_DELAY_MS = 30_000;
+
+async function settled<T>(work: Promise<T>, timeoutMs: number): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const value = await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('no answer in time')), timeoutMs)))]);
+    return { ok: true, value };
+  } catch (error) {
+    return { ok: false, reason: error instanceof Error ? error.message : String(error) };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
- * Starts a worker.
+ * Why Redis cannot be used yet (undefined: it can), and what is wrong but tolerable: the
+ * client must become ready, and inspectRedis must find no problem. Each try waits at
+ * most a few seconds.
+ */
+async function preflight(
+  redis: RedisClient,
+  settings: RedisSettings,
+  keys: RedisKeyLayout,
+  lastError: () => string | undefined,
+): Promise<{ problem?: string; warnings: string[] }> {
+  if (redis.status !== 'ready') {
+    const ready = await settled(once(redis, 'ready'), 5_000);
+    if (!ready.ok) return { problem: `Redis unreachable (${settings.display}): ${lastError() ?? redis.status}`, warnings: [] };
+  }
+  const inspected = await settled(inspectRedis(redis, settings, keys), 5_000);
+  if (!inspected.ok) return { problem: `Redis did not answer the start-up checks (${settings.display}): ${inspected.reason}`, warnings: [] };
+  const { problems, warnings } = inspected.value;
+  return { problem: problems.length ? problems.join('; ') : undefined, warnings };
+}
+
+/**
+ * Starts a worker. While Redis is unreachable or unusable (a cluster reached as a single
+ * node, a script that fails) it does not start taking jobs: /health answers 503 with the
+ * reason, the reason is logged once per interval, and the checks are retried with a
+ * doubling delay (1 s up to 30 s).
  *
  * @example
  * const worker = await startWorker(loadConfig(process.env));
@@ -83,18 +120,36 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       throw new Error(`job catalog and handlers disagree: ${JSON.stringify(mismatch)}`);
     }
   }
+  const settings = parseRedisUrl(config.redisUrl);
+  const keys = redisKeys(config.redisPrefix);
+  // Failures that recur with every poll, event or reconnection: one line per interval.
+  const repeats = createRepeatedLog(log);
+  const foldedLog = withRepeatsFolded(log);
 
   const sql = connectPostgres(config.databaseUrl, { applicationName: config.name, max: config.dbPoolSize });
   // Commands fail fast while Redis is away (the sweeper catches up); the BullMQ worker's
   // own connections wait and reconnect instead (maxRetriesPerRequest: null).
-  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
-  const workerRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
-  redis.on('error', (error) => log.debug('redis_error', { error }));
-  workerRedis.on('error', (error) => log.debug('redis_error', { error }));
-  await waitForRedis(redis, log);
-  const queue = await openJobQueue(redis, { prefix: config.queuePrefix });
-  queue.on('error', (error) => log.debug('queue_error', { error }));
+  const redis = await createRedisClient(settings, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  const workerRedis = await createRedisClient(settings, { maxRetriesPerRequest: null });
+  let connectionError: string | undefined;
+  let refusal: { reason: string; at: number } | undefined;
+  const onRedisError = (error: Error) => {
+    if (error.name === 'ReplyError') refusal = { reason: error.message, at: Date.now() };
+    else connectionError = error.message;
+    repeats.warn('redis_error', { error: error.message, redis: settings.display });
+  };
+  redis.on('error', onRedisError);
+  workerRedis.on('error', onRedisError);
+  redis.on('ready', () => {
+    connectionError = undefined;
+    repeats.resolved('redis_error');
+  });
 
+  let stopping = false;
+  let starting: string | undefined = `connecting to Redis (${settings.display})`;
+  let warnings: string[] = [];
+  let health: () => Promise<HealthReport> = async () => ({ status: stopping ? 'stopping' : 'starting', reason: starting, redis: false });
+  let queue: JobQueue | undefined;
   const metrics = createMetrics({
     defaultMetrics: options.defaultMetrics,
     collectJobsByStatus: async () => {
@@ -105,10 +160,31 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       return Object.fromEntries(rows.map((row) => [row.status, row.n]));
     },
     collectQueueJobs: async () => {
+      if (!queue) return {};
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed');
       return counts as Record<string, number>;
     },
   });
+
+  // Up before Redis is usable, so that /health can say why the worker is not working.
+  let server: Server | undefined;
+  let port: number | undefined;
+  if (options.http !== false) {
+    ({ server, port } = await startOpsServer({ port: config.port, host: config.metricsHost, registry: metrics.registry, health: () => health() }));
+  }
+  for (let delayMs = 1_000; ; delayMs = Math.min(delayMs * 2, PREFLIGHT_MAX_DELAY_MS)) {
+    const checked = await preflight(redis, settings, keys, () => connectionError);
+    warnings = checked.warnings;
+    if (!checked.problem) break;
+    starting = checked.problem;
+    repeats.error('redis_unusable', { reason: checked.problem, retry_in_ms: delayMs });
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
+  repeats.resolved('redis_unusable');
+  starting = undefined;
+  for (const warning of warnings) log.error('redis_misconfigured', { warning, redis: settings.display });
+  const jobQueue = await openJobQueue(redis, { keys, onError: onRedisError });
+  queue = jobQueue;
 
   const lifecycle = new JobLifecycle(sql, {
     writeBatchMs: config.writeBatchMs,
@@ -120,7 +196,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     onConnectionRetry: (error) => log.warn('status_write_retrying', { error }),
     onWriteSplit: (transition, size, error) => log.warn('status_write_split', { transition, batch_size: size, error }),
   });
-  const cancellation = createCancellation({ sql, queue, lifecycle, log });
+  const cancellation = createCancellation({ sql, queue: jobQueue, lifecycle, log });
   const processor = createProcessor({
     sql,
     lifecycle,
@@ -132,21 +208,21 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     backoff: { baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs },
     progressIntervalMs: config.progressIntervalMs,
   });
-  const dispatcher = createDispatcher({ sql, queue, cancellation, metrics, log });
+  const dispatcher = createDispatcher({ sql, queue: jobQueue, cancellation, metrics, log: foldedLog });
   const sweeper = createSweeper({
     sql,
-    queue,
+    queue: jobQueue,
     cancellation,
     metrics,
-    log,
+    log: foldedLog,
     retentionSeconds: config.retentionSeconds,
     deadLetterSeconds: config.deadLetterSeconds,
   });
-  const invalidator = createInvalidator({ redis, metrics, log });
+  const invalidator = createInvalidator({ redis, keys, metrics, log: foldedLog });
 
   const worker = new Worker<JobMessage>(JOBS_QUEUE, processor.process, {
     connection: workerRedis,
-    prefix: config.queuePrefix,
+    prefix: keys.bullPrefix,
     concurrency: config.concurrency,
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,
@@ -157,7 +233,10 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     autorun: false,
   });
   cancellation.attach(worker);
-  worker.on('error', (error) => log.warn('bullmq_worker_error', { error }));
+  worker.on('error', (error) => {
+    if (error.name === 'ReplyError') refusal = { reason: error.message, at: Date.now() };
+    repeats.warn('bullmq_worker_error', { error: error.message });
+  });
   worker.on('stalled', (jobId) => log.warn('job_stalled', { job_id: jobId }));
 
   const sessions: ListenSession[] = [];
@@ -195,34 +274,28 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
   void sweeper.sweep();
   const sweepTimer = setInterval(() => void sweeper.sweep(), config.sweepIntervalMs);
 
-  let stopping = false;
-  const health = async (): Promise<HealthReport> => {
-    const postgresOk = await sql`select 1`.then(
-      () => true,
-      () => false,
-    );
-    const redisOk = await redis.ping().then(
-      (answer) => answer === 'PONG',
-      () => false,
-    );
+  health = async (): Promise<HealthReport> => {
+    const [postgres, probe] = await Promise.all([settled(sql`select 1`, 2_000), settled(redis.exists(keys.cacheEpoch), 1_500)]);
     const listening = Object.fromEntries(sessions.map((session, index) => [index === 0 ? 'tandem_jobs' : 'tandem_cache', session.listening()]));
-    const ok = postgresOk && redisOk && Object.values(listening).every(Boolean);
+    const recentRefusal = refusal && Date.now() - refusal.at < REDIS_REFUSAL_MEMORY_MS ? refusal : undefined;
+    const reasons: string[] = [];
+    if (!postgres.ok) reasons.push(`Postgres unreachable: ${postgres.reason}`);
+    if (!probe.ok) reasons.push(`Redis unreachable (${settings.display}): ${connectionError ?? probe.reason}`);
+    else if (recentRefusal) reasons.push(`Redis refused a command ${Math.round((Date.now() - recentRefusal.at) / 1000)} s ago: ${recentRefusal.reason}`);
+    for (const [channel, on] of Object.entries(listening)) if (!on) reasons.push(`not listening on ${channel}`);
     return {
-      status: stopping ? 'stopping' : ok ? 'ok' : 'degraded',
-      postgres: postgresOk,
-      redis: redisOk,
+      status: stopping ? 'stopping' : reasons.length === 0 ? 'ok' : 'degraded',
+      postgres: postgres.ok,
+      redis: probe.ok && !recentRefusal,
       listening,
       active_jobs: processor.activeCount(),
       concurrency: config.concurrency,
+      ...(reasons.length ? { reason: reasons.join('; ') } : {}),
+      ...(warnings.length ? { warnings } : {}),
     };
   };
 
-  let server: Server | undefined;
-  let port: number | undefined;
-  if (options.http !== false) {
-    ({ server, port } = await startOpsServer({ port: config.port, host: config.metricsHost, registry: metrics.registry, health }));
-  }
-  log.info('worker_started', { port, concurrency: config.concurrency, queue: JOBS_QUEUE, prefix: config.queuePrefix });
+  log.info('worker_started', { port, concurrency: config.concurrency, queue: JOBS_QUEUE, prefix: keys.prefix, redis: settings.display, redis_mode: settings.mode });
 
   let stopped: Promise<void> | undefined;
   const stop = () =>
@@ -252,7 +325,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       await sweeper.idle();
       await invalidator.idle();
       await lifecycle.drain().catch((error: unknown) => log.warn('final_writes_failed', { error }));
-      await queue.close().catch(() => undefined);
+      await jobQueue.close().catch(() => undefined);
       redis.disconnect();
       workerRedis.disconnect();
       await sql.end({ timeout: 5 });
@@ -260,5 +333,5 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       log.info('worker_stopped', { drained });
     })());
 
-  return { config, metrics, port, sql, queue, lifecycle, processor, cancellation, dispatcher, sweeper, health, stop };
+  return { config, metrics, port, sql, queue: jobQueue, lifecycle, processor, cancellation, dispatcher, sweeper, health, stop };
 }

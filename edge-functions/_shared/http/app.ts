@@ -6,13 +6,12 @@
  * JSON body — then the error shape for every failure and the public `/health`,
  * `/openapi.json` and `/docs` routes.
  */
-import { OpenAPIHono, createRoute, z } from '@hono/zod-openapi';
-import { useRedis } from '../redis.ts';
+import { OpenAPIHono } from '@hono/zod-openapi';
 import type { FunctionDeps } from '../runtime.ts';
 import { registerDocs } from './docs.ts';
+import { registerHealth } from './health.ts';
 import type { FunctionEnv } from './env.ts';
 import { notFound, renderError } from './error-handler.ts';
-import { ApiError } from './errors.ts';
 import { accessLog } from './middleware/access-log.ts';
 import { authenticate } from './middleware/authenticate.ts';
 import { functionCors } from './middleware/cors.ts';
@@ -23,7 +22,6 @@ import { requestId } from './middleware/request-id.ts';
 import { routeGuard } from './middleware/route-guard.ts';
 import { rejectBrokenEncoding } from './middleware/url-encoding.ts';
 import { warmUp } from './middleware/warm-up.ts';
-import { ErrorSchema, jsonResponse } from './schemas.ts';
 import { validationHook } from './validation-hook.ts';
 
 export interface FunctionAppOptions {
@@ -50,7 +48,7 @@ export function createFunctionApp(deps: FunctionDeps, options: FunctionAppOption
   app.use('*', rejectBrokenEncoding());
   app.use('*', rejectRepeatedQuery());
   app.use('*', authenticate(deps));
-  app.use('*', rateLimit({ name: deps.name, redis: deps.redis, limits: deps.config.rateLimit, listingRoutes: options.listingRoutes }));
+  app.use('*', rateLimit({ name: deps.name, redis: deps.redis, keys: deps.config.redisKeys, repeats: deps.repeats, limits: deps.config.rateLimit, listingRoutes: options.listingRoutes }));
   app.use('*', checkJsonBody());
   app.onError(renderError(deps.log));
   app.notFound(notFound);
@@ -67,47 +65,3 @@ export function createFunctionApp(deps: FunctionDeps, options: FunctionAppOption
 }
 
 export type FunctionApp = ReturnType<typeof createFunctionApp>;
-
-const HealthSchema = z
-  .object({ status: z.literal('ok'), postgres: z.literal('ok'), redis: z.literal('ok') })
-  .openapi('Health');
-
-async function check(probe: () => Promise<unknown>, timeoutMs: number): Promise<'ok' | 'down'> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await Promise.race([probe(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('timeout')), timeoutMs)))]);
-    return 'ok';
-  } catch {
-    return 'down';
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** `GET /health`: 200 when Postgres and Redis both answer, else 503 saying which is down. */
-function registerHealth(app: OpenAPIHono<FunctionEnv, {}, string>, deps: FunctionDeps): void {
-  app.openapi(
-    createRoute({
-      method: 'get',
-      path: '/health',
-      tags: ['health'],
-      summary: 'Postgres and Redis are reachable',
-      responses: {
-        200: jsonResponse(HealthSchema, 'Both are reachable'),
-        503: jsonResponse(ErrorSchema, 'Postgres or Redis is unreachable'),
-      },
-    }),
-    async (c) => {
-      const [postgres, redis] = await Promise.all([
-        check(async () => {
-          const sql = await deps.db();
-          await sql`select 1`;
-        }, 2_000),
-        check(() => useRedis(deps.redis, (client) => client.ping(), 1_000), 1_500),
-      ]);
-      if (postgres === 'ok' && redis === 'ok') return c.json({ status: 'ok' as const, postgres, redis }, 200);
-      const down = [postgres === 'down' ? 'Postgres' : '', redis === 'down' ? 'Redis' : ''].filter(Boolean).join(' and ');
-      return c.json(new ApiError('unavailable', `${down} unreachable`, { postgres, redis }).toBody(), 503);
-    },
-  );
-}

@@ -5,6 +5,7 @@
  */
 import { SignJWT } from 'jose';
 import { createJwtVerifier } from '../../../core/auth/jwt.ts';
+import { createRepeatedLog } from '../../../core/log-repeats.ts';
 import { createLogger } from '../../../core/log.ts';
 import { configFromEnv } from '../config.ts';
 import { createRedis } from '../redis.ts';
@@ -31,16 +32,18 @@ export function testDeps(name: string, env: Record<string, string> = {}, overrid
   const values: Record<string, string | undefined> = { TANDEM_JWT_SECRET: TEST_JWT_SECRET, REDIS_URL: Deno.env.get('REDIS_URL'), ...env };
   const config = configFromEnv((key) => values[key]);
   const lines: Record<string, unknown>[] = [];
+  const log = createLogger({ service: 'test' }, { level: 'debug', write: (line) => lines.push(JSON.parse(line)) });
   return {
     name,
     title: `Tandem ${name}`,
     description: `The ${name} function under test`,
     config,
     db: () => Promise.reject(new Error('this test has no database')),
-    redis: createRedis(config.redisUrl),
+    redis: createRedis(config.redis),
     verify: createJwtVerifier(config.jwt),
     userExists: () => Promise.resolve(true),
-    log: createLogger({ service: 'test' }, { level: 'debug', write: (line) => lines.push(JSON.parse(line)) }),
+    log,
+    repeats: createRepeatedLog(log),
     warmUp: () => undefined,
     lines,
     ...overrides,

@@ -14,7 +14,7 @@ function app(env: Record<string, string>) {
   const deps = testDeps('jobs', { TANDEM_RATE_LIMIT_USER_WRITES: '2', TANDEM_RATE_LIMIT_USER_READS: '1', TANDEM_RATE_LIMIT_IP: '0', ...env });
   const api = new Hono<FunctionEnv>().basePath('/jobs');
   api.use('*', requestId(), accessLog(deps.log), authenticate(deps));
-  api.use('*', rateLimit({ name: deps.name, redis: deps.redis, limits: deps.config.rateLimit, listingRoutes: ['/'] }));
+  api.use('*', rateLimit({ name: deps.name, redis: deps.redis, keys: deps.config.redisKeys, repeats: deps.repeats, limits: deps.config.rateLimit, listingRoutes: ['/'] }));
   api.onError(renderError(deps.log));
   api.on(['GET', 'POST'], ['/', '/:id'], (c) => c.text('ok'));
   return { api, deps };

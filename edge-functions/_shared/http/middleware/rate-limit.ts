@@ -1,12 +1,14 @@
 /**
  * Writes and listings count against the caller's and the client IP's sliding windows
  * (../../rate-limit.ts; limits in docs/functions.md). Redis being away never blocks a
- * request: the limit is then not enforced.
+ * request: the limit is then not enforced, and /health says so (../health.ts).
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { RateLimitConfig } from '../../config.ts';
-import { consumeRateLimits, type RateLimit } from '../../rate-limit.ts';
-import { useRedis, type LazyRedis } from '../../redis.ts';
+import type { RedisKeyLayout } from '../../../../core/redis/keys.ts';
+import type { RepeatedLog } from '../../../../core/log-repeats.ts';
+import { enforceRateLimits, type RateLimit } from '../../rate-limit.ts';
+import type { LazyRedis } from '../../redis.ts';
 import { clientAddress } from '../client-address.ts';
 import type { FunctionEnv } from '../env.ts';
 import { ApiError } from '../errors.ts';
@@ -16,6 +18,10 @@ export interface RateLimitOptions {
   /** The function's name (its base path). */
   name: string;
   redis: LazyRedis;
+  /** Where the counters live (core/redis/keys.ts). */
+  keys: RedisKeyLayout;
+  /** Logs a skipped check once per interval (core/log-repeats.ts). */
+  repeats: RepeatedLog;
   limits: RateLimitConfig;
   /** GET routes (relative to the base path) that are listings and so are limited, e.g. `['/']`. */
   listingRoutes: readonly string[];
@@ -45,13 +51,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler<Function
       write ? { scope: 'user-writes', subject: user.userId, limit: userWrites } : { scope: 'user-reads', subject: user.userId, limit: userReads },
       { scope: 'ip', subject: clientIp(c, trustedProxyHops), limit: ip },
     ];
-    let verdict;
-    try {
-      verdict = await useRedis(options.redis, (redis) => consumeRateLimits(redis, windowSeconds, limits));
-    } catch (error) {
-      c.get('log').warn('rate_limit_skipped', { reason: String((error as Error).message ?? error) });
-      return next();
-    }
+    const verdict = await enforceRateLimits({ redis: options.redis, keys: options.keys, windowSeconds, repeats: options.repeats }, limits);
     if (!verdict.allowed) {
       throw new ApiError(
         'rate_limited',
