@@ -13,6 +13,8 @@
  * Redis that answers but refused one of our calls in the last minute (a CROSSSLOT, a
  * MOVED, an OOM): reachable is not the same as usable. Without Postgres nothing works: 503.
  *
+ * The reasons never name the Redis address or user: /health is public (the logs name them).
+ *
  * Cheap on purpose (benchmarks use it as a baseline): one `select 1`, one keyed Redis
  * command (it goes to the node that owns Tandem's slot, where a PING would go to any
  * node), and what earlier requests recorded.
@@ -62,7 +64,7 @@ function redisHealth(deps: FunctionDeps, probe: Probe): Omit<Health, 'postgres'>
     return {
       status: 'degraded',
       redis: 'failing',
-      reason: `Redis (${deps.redis.settings.display}) refuses Tandem's keys: ${probe.reason}`,
+      reason: `Redis refuses Tandem's keys: ${probe.reason}`,
       rate_limits: 'not_enforced',
       listing_cache: deps.config.listingCache ? 'bypassed' : 'off',
       job_submissions: 'deferred',
@@ -73,7 +75,7 @@ function redisHealth(deps: FunctionDeps, probe: Probe): Omit<Health, 'postgres'>
     return {
       status: 'degraded',
       redis: 'down',
-      reason: `Redis unreachable (${deps.redis.settings.display}): ${cause}; listings come from Postgres, submitted jobs wait for the worker's sweeper, rate limits are not enforced`,
+      reason: `Redis unreachable: ${cause}; listings come from Postgres, submitted jobs wait for the worker's sweeper, rate limits are not enforced`,
       rate_limits: 'not_enforced',
       listing_cache: deps.config.listingCache ? 'bypassed' : 'off',
       job_submissions: 'deferred',
