@@ -481,7 +481,8 @@ function listValue(c: Cursor): string[] {
   return values;
 }
 
-function listElement(c: Cursor): string {
+/** A quoted value that ends the element (followed by `,`, `)` or the end); else undefined, the cursor unmoved. */
+function quotedElement(c: Cursor): string | undefined {
   const save = c.pos;
   try {
     const q = quoted(c);
@@ -490,6 +491,12 @@ function listElement(c: Cursor): string {
     if (!(error instanceof Failure)) throw error;
   }
   c.pos = save;
+  return undefined;
+}
+
+function listElement(c: Cursor): string {
+  const q = quotedElement(c);
+  if (q !== undefined) return q;
   const start = c.pos;
   while (!c.done && c.peek() !== ',' && c.peek() !== ')') c.pos++;
   return c.text.slice(start, c.pos);
@@ -497,14 +504,8 @@ function listElement(c: Cursor): string {
 
 /** pLogicSingleVal: a quoted value, a `{...}` array literal, or up to `,` or `)`. */
 function logicValue(c: Cursor): string {
-  const save = c.pos;
-  try {
-    const q = quoted(c);
-    if (q !== undefined && (c.done || c.peek() === ',' || c.peek() === ')')) return q;
-  } catch (error) {
-    if (!(error instanceof Failure)) throw error;
-  }
-  c.pos = save;
+  const q = quotedElement(c);
+  if (q !== undefined) return q;
   if (c.peek() === '{') {
     const close = c.text.indexOf('}', c.pos);
     const inner = close === -1 ? '' : c.text.slice(c.pos + 1, close);
