@@ -37,6 +37,7 @@ import {
   sessionExists,
   signInUser,
   signOut,
+  signUpAnonymousUser,
   signUpUser,
   userAlreadyExists,
   userJson,
@@ -265,14 +266,16 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   }
 
   async function signUp({ req, res, client, url }: AuthRequest): Promise<void> {
-    if (!enableSignup) throw new AuthApiFailure(422, 'signup_disabled', 'Signups not allowed for this instance');
     const body = await readJsonObject(req);
+    // Neither email nor phone is an anonymous sign-in, refused before anything else when
+    // off (upstream supabase/auth internal/api/api.go, the /signup route).
+    if (!stringField(body, 'email') && !stringField(body, 'phone')) return signUpAnonymously(body, res, client);
+    if (!enableSignup) throw new AuthApiFailure(422, 'signup_disabled', 'Signups not allowed for this instance');
     if (body.code_challenge) throw new AuthApiFailure(400, 'validation_failed', 'PKCE (code_challenge) is not supported by local Auth; use the implicit flow');
     const email = stringField(body, 'email');
     const phone = stringField(body, 'phone');
     const password = stringField(body, 'password');
     const metadata = objectField(body, 'data');
-    if (!email && !phone) throw new AuthApiFailure(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
     enforce(signUpLimiter, client);
     if (!password) throw new AuthApiFailure(400, 'validation_failed', 'Signup requires a valid password');
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
@@ -306,6 +309,15 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     await accounts.sendConfirmation(user, url.searchParams.get('redirect_to'));
     const current = (await findUserById(sql, user.id))!;
     writeJson(res, 200, userJson(current, await identitiesOf(sql, user.id)));
+  }
+
+  /** supabase-js `signInAnonymously()` (upstream supabase/auth internal/api/anonymous.go). */
+  async function signUpAnonymously(body: Record<string, unknown>, res: AuthRequest['res'], client: ClientInfo): Promise<void> {
+    if (!(options.enableAnonymousSignIns ?? false)) throw new AuthApiFailure(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
+    enforce(signUpLimiter, client);
+    if (!enableSignup) throw new AuthApiFailure(422, 'signup_disabled', 'Signups not allowed for this instance');
+    const metadata = objectField(body, 'data');
+    writeJson(res, 200, await sessionResponse(await signUpAnonymousUser(sql, metadata, client), 'anonymous'));
   }
 
   async function passwordGrant({ req, res, client }: AuthRequest): Promise<void> {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { describe, expect, inject, it } from 'vitest';
 import { authOptionsFromConfigToml, projectAuthOptions, tomlSections } from '../../devstack/auth/config.ts';
 import { createAuthServer } from '../../devstack/auth/server.ts';
@@ -189,6 +189,39 @@ describe('each config.toml auth setting, on and off', () => {
     } finally {
       await boxed.close();
       await open.close();
+    }
+  });
+
+  it('enable_anonymous_sign_ins = true: signInAnonymously() gives an anonymous user and session', async () => {
+    const auth = await startAuth({ enableAnonymousSignIns: true });
+    try {
+      const client = auth.client();
+      const { data, error } = await client.auth.signInAnonymously({ options: { data: { theme: 'dark' } } });
+      expect(error).toBeNull();
+      const { session, user } = data;
+      expect(user).toMatchObject({ is_anonymous: true, role: 'authenticated', aud: 'authenticated', email: '', app_metadata: {}, user_metadata: { theme: 'dark' }, identities: [] });
+      const claims = decodeJwt(session!.access_token);
+      expect(claims).toMatchObject({ sub: user!.id, role: 'authenticated', is_anonymous: true, email: '', aal: 'aal1' });
+      expect((claims.amr as { method: string }[]).map((entry) => entry.method)).toEqual(['anonymous']);
+      // The session is a real one: the user reads itself and refreshes.
+      expect((await client.auth.getUser(session!.access_token)).data.user).toMatchObject({ id: user!.id, is_anonymous: true });
+      const refreshed = await client.auth.refreshSession({ refresh_token: session!.refresh_token });
+      expect(refreshed.error).toBeNull();
+      expect(decodeJwt(refreshed.data.session!.access_token).is_anonymous).toBe(true);
+      // Each call is a new user.
+      const again = await auth.client().auth.signInAnonymously();
+      expect(again.data.user!.id).not.toBe(user!.id);
+    } finally {
+      await auth.close();
+    }
+  });
+
+  it('enable_anonymous_sign_ins = true with enable_signup = false: signup_disabled', async () => {
+    const auth = await startAuth({ enableAnonymousSignIns: true, enableSignup: false });
+    try {
+      expect((await auth.client().auth.signInAnonymously()).error).toMatchObject({ status: 422, code: 'signup_disabled' });
+    } finally {
+      await auth.close();
     }
   });
 
