@@ -4,9 +4,17 @@
  * when REDIS_TLS_CA names that CA, with the `default` user's password or an ACL user;
  * a wrong CA, no CA or a wrong password fail with an error saying so; the worker's and
  * the functions' configurations take REDIS_TLS_CA and refuse it where it cannot apply;
- * and the worker runs on that Redis and reports healthy.
+ * the functions' runtime (Deno, ioredis through node:tls) connects with it; and the worker
+ * runs on that Redis and reports healthy.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../devstack/db/setup.ts';
+import { denoBinary } from '../../devstack/functions/serve.ts';
 import { configFromEnv } from '../../edge-functions/_shared/config.ts';
 import { createRedisClient, parseRedisUrl, type RedisClient } from '../../core/redis/connection.ts';
 import { loadConfig } from '../../worker/src/config.ts';
@@ -88,6 +96,48 @@ describe('REDIS_TLS_CA in the configurations', () => {
     env.REDIS_URL = 'redis://127.0.0.1:6379';
     expect(() => configFromEnv((name) => env[name])).toThrow(/REDIS_TLS_CA is set but REDIS_URL is not rediss:\/\//);
   });
+});
+
+/** Runs the functions' configuration and Redis client under Deno with `env`; what it printed. */
+async function pingFromDeno(env: Record<string, string>): Promise<{ ping?: string; error?: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-deno-tls-'));
+  const module = (path: string) => pathToFileURL(join(repoRoot, path)).href;
+  const script = join(dir, 'probe.ts');
+  writeFileSync(
+    script,
+    [
+      `import { configFromEnv } from '${module('edge-functions/_shared/config.ts')}';`,
+      `import { createRedisClient } from '${module('core/redis/connection.ts')}';`,
+      `const config = configFromEnv((name) => Deno.env.get(name));`,
+      `const redis = await createRedisClient(config.redis, { retryStrategy: () => null, maxRetriesPerRequest: 0 });`,
+      `redis.on('error', (error: Error) => { console.log(JSON.stringify({ error: error.message })); Deno.exit(0); });`,
+      `console.log(JSON.stringify({ ping: await redis.ping() }));`,
+      `redis.disconnect();`,
+    ].join('\n'),
+  );
+  try {
+    const args = ['run', '--config', join(repoRoot, 'edge-functions', 'projects', 'deno.json'), '--allow-env', '--allow-net=127.0.0.1', '--allow-read', script];
+    const output = await new Promise<string>((resolve) => {
+      const child = spawn(denoBinary, args, { cwd: repoRoot, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NO_COLOR: '1', DENO_NO_UPDATE_CHECK: '1', ...env } });
+      let text = '';
+      child.stdout.on('data', (chunk) => (text += chunk));
+      child.stderr.on('data', (chunk) => (text += chunk));
+      child.on('close', () => resolve(text));
+    });
+    const line = output.split('\n').find((entry) => entry.startsWith('{'));
+    if (!line) throw new Error(`Deno printed no result:\n${output}`);
+    return JSON.parse(line) as { ping?: string; error?: string };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the functions over TLS (Deno)', () => {
+  it('connect with REDIS_TLS_CA, and fail on another CA', async () => {
+    const url = urlWith(`default:${PASSWORD}`);
+    expect(await pingFromDeno({ REDIS_URL: url, REDIS_TLS_CA: server.ca })).toEqual({ ping: 'PONG' });
+    expect((await pingFromDeno({ REDIS_URL: url, REDIS_TLS_CA: makeTestCertificates().ca })).error).toMatch(/certificate|issuer/i);
+  }, 120_000);
 });
 
 describe('the worker over TLS', () => {
