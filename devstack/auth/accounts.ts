@@ -193,6 +193,32 @@ export function registerAccountRoutes(ctx: AccountContext): {
     if (codeCurrent) await send(user.email!, 'email_change', { code: codeCurrent, newEmail, link: actionLink(hashCurrent, 'email_change', redirectTo) });
   }
 
+  /**
+   * GoTrue's emailChangeVerify, last step: the new address becomes the user's; an anonymous
+   * user becomes a permanent one, with an email identity and provider.
+   */
+  async function applyEmailChange(userId: string, newEmail: string): Promise<void> {
+    await sql.begin(async (tx) => {
+      await tx`
+        update auth.users set email = ${newEmail}, email_change = '', email_change_token_new = '', email_change_token_current = '',
+          email_change_confirm_status = 0, email_change_sent_at = null, email_confirmed_at = coalesce(email_confirmed_at, now()),
+          raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || ${tx.json({ email: newEmail, email_verified: true })},
+          raw_app_meta_data = case when is_anonymous then coalesce(raw_app_meta_data, '{}'::jsonb) || '{"provider": "email", "providers": ["email"]}'
+                                   else raw_app_meta_data end,
+          is_anonymous = false, updated_at = now()
+        where id = ${userId}`;
+      const updated = await tx`
+        update auth.identities set identity_data = identity_data || ${tx.json({ email: newEmail, email_verified: true })}, updated_at = now()
+        where user_id = ${userId} and provider = 'email' returning id`;
+      if (updated.length === 0) {
+        const identityData = { sub: userId, email: newEmail, email_verified: true, phone_verified: false };
+        await tx`
+          insert into auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
+          values (${userId}, ${userId}, ${tx.json(identityData)}, 'email', now(), now())`;
+      }
+    });
+  }
+
   async function passwordHash(password: string): Promise<string> {
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
       throw new AuthApiFailure(400, 'validation_failed', `Password cannot be longer than ${MAX_PASSWORD_BYTES} characters`);
@@ -225,6 +251,9 @@ export function registerAccountRoutes(ctx: AccountContext): {
     const email = stringField(body, 'email') ? validEmail(stringField(body, 'email')) : '';
     const password = body.password === undefined || body.password === null ? undefined : stringField(body, 'password');
     const nonce = stringField(body, 'nonce');
+    if (user.is_anonymous && password && !email) {
+      throw new AuthApiFailure(422, 'validation_failed', 'Updating password of an anonymous user without an email or phone is not allowed');
+    }
     if (password !== undefined && password !== '') {
       const weakness = ctx.passwordWeakness(password);
       if (weakness) throw new AuthApiFailure(422, 'weak_password', weakness.message, { weak_password: { reasons: weakness.reasons } });
@@ -263,7 +292,11 @@ export function registerAccountRoutes(ctx: AccountContext): {
       if (sessionId) await sql`delete from auth.sessions where user_id = ${user.id} and id <> ${sessionId}`;
     }
     if (body.data !== undefined && body.data !== null) await mergeMetadata(user.id, 'raw_user_meta_data', objectField(body, 'data'));
-    if (email && email !== user.email) await startEmailChange(await reload(user.id), email, referrer(url.searchParams.get('redirect_to')), pkce);
+    if (email && email !== user.email) {
+      // An anonymous user adding an address with auto-confirm is signing up: no mail (GoTrue's UserUpdate).
+      if (user.is_anonymous && settings.autoconfirm) await applyEmailChange(user.id, email);
+      else await startEmailChange(await reload(user.id), email, referrer(url.searchParams.get('redirect_to')), pkce);
+    }
     await respondUser(res, await reload(user.id));
   }
 
@@ -400,17 +433,7 @@ export function registerAccountRoutes(ctx: AccountContext): {
         await sql`update auth.users set email_change_confirm_status = 1, ${sql(column)} = '' where id = ${user.id}`;
         return { kind: 'half' };
       }
-      const newEmail = user.email_change!;
-      await sql.begin(async (tx) => {
-        await tx`
-          update auth.users set email = ${newEmail}, email_change = '', email_change_token_new = '', email_change_token_current = '',
-            email_change_confirm_status = 0, email_change_sent_at = null, email_confirmed_at = coalesce(email_confirmed_at, now()),
-            raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || ${tx.json({ email: newEmail, email_verified: true })}, updated_at = now()
-          where id = ${user.id}`;
-        await tx`
-          update auth.identities set identity_data = identity_data || ${tx.json({ email: newEmail, email_verified: true })}, updated_at = now()
-          where user_id = ${user.id} and provider = 'email'`;
-      });
+      await applyEmailChange(user.id, user.email_change!);
     }
     if (!session) return { kind: 'verified', user };
     return { kind: 'session', issued: await signInUser(sql, user.id, client) };

@@ -216,6 +216,31 @@ describe('each config.toml auth setting, on and off', () => {
     }
   });
 
+  it('an anonymous user becomes a permanent one by adding an email (and a password) with auto-confirm', async () => {
+    const auth = await startAuth({ enableAnonymousSignIns: true });
+    try {
+      const client = auth.client();
+      const { data } = await client.auth.signInAnonymously();
+      const id = data.user!.id;
+      expect((await client.auth.updateUser({ password: 'password123' })).error).toMatchObject({
+        status: 422,
+        code: 'validation_failed',
+        message: 'Updating password of an anonymous user without an email or phone is not allowed',
+      });
+      const email = uniqueEmail();
+      const updated = await client.auth.updateUser({ email, password: 'password123' });
+      expect(updated.error).toBeNull();
+      expect(updated.data.user).toMatchObject({ id, email, is_anonymous: false, app_metadata: { provider: 'email', providers: ['email'] } });
+      expect(updated.data.user!.identities).toMatchObject([{ provider: 'email', user_id: id, identity_data: { email, email_verified: true } }]);
+      const signIn = await auth.client().auth.signInWithPassword({ email, password: 'password123' });
+      expect(signIn.error).toBeNull();
+      expect(signIn.data.user!.id).toBe(id);
+      expect(decodeJwt(signIn.data.session!.access_token).is_anonymous).toBe(false);
+    } finally {
+      await auth.close();
+    }
+  });
+
   it('enable_anonymous_sign_ins = true with enable_signup = false: signup_disabled', async () => {
     const auth = await startAuth({ enableAnonymousSignIns: true, enableSignup: false });
     try {
