@@ -63,7 +63,12 @@ export function pkceChallengeOf(body: Record<string, unknown>): PkceChallenge | 
   return { challenge, method: normalized };
 }
 
-/** The flow method of a verification type (upstream models.ParseAuthenticationMethod). */
+/**
+ * The flow method of a verification type (upstream models.ParseAuthenticationMethod).
+ *
+ * @example
+ * flowMethodOf('signup'); // 'email/signup'
+ */
 export function flowMethodOf(verificationType: string): FlowMethod {
   if (verificationType === 'signup') return 'email/signup';
   return verificationType as FlowMethod;
