@@ -8,6 +8,11 @@
  *   redis+cluster://[user:password@]host[:port][,host[:port]...]   Redis Cluster (seed nodes; the rest are discovered)
  *   rediss+cluster://...                              Redis Cluster over TLS
  *
+ * A TLS server whose certificate is signed by a private CA (Redis Cloud, a self-hosted
+ * Redis with its own CA) is trusted through `REDIS_TLS_CA`, the CA's PEM text (a secret, not
+ * a file: hosted functions have no files of their own); without it the runtime's public CAs
+ * are used.
+ *
  * ioredis is imported lazily, so a function that never touches Redis never loads it.
  */
 import type { Cluster, ClusterNode, ClusterOptions, Redis, RedisOptions } from 'ioredis';
@@ -25,19 +30,24 @@ export interface RedisSettings {
   password?: string;
   /** The logical database (single node only; a cluster has only 0). */
   db: number;
+  /** REDIS_TLS_CA: PEM certificate(s) to trust instead of the runtime's public CAs (TLS only). */
+  tlsCa?: string;
   /** The URL without its password, for logs and /health. */
   display: string;
 }
 
 const URL_PATTERN = /^(rediss?)(\+cluster)?:\/\/(?:([^@/?#]*)@)?([^/?#]*)(?:\/(\d*))?\/?(?:\?.*)?$/i;
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/;
+
 /**
- * Parses REDIS_URL; throws an Error saying what is wrong.
+ * Parses REDIS_URL (and REDIS_TLS_CA, when given); throws an Error saying what is wrong.
  *
  * @example
  * parseRedisUrl('rediss+cluster://default:s3cret@node-1:6379,node-2:6379').mode // 'cluster'
+ * parseRedisUrl('rediss://default:s3cret@redis.example:6380', { tlsCa: process.env.REDIS_TLS_CA }).tlsCa
  */
-export function parseRedisUrl(url: string): RedisSettings {
+export function parseRedisUrl(url: string, options: { tlsCa?: string } = {}): RedisSettings {
   const match = URL_PATTERN.exec(url.trim());
   if (!match) {
     throw new Error('REDIS_URL must be redis://, rediss://, redis+cluster:// or rediss+cluster:// followed by host[:port]');
@@ -61,14 +71,19 @@ export function parseRedisUrl(url: string): RedisSettings {
     username = decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon)) || undefined;
     password = colon < 0 ? undefined : decodeURIComponent(userinfo.slice(colon + 1)) || undefined;
   }
+  const tls = scheme!.toLowerCase() === 'rediss';
+  const tlsCa = options.tlsCa?.trim() || undefined;
+  if (tlsCa && !tls) throw new Error('REDIS_TLS_CA is set but REDIS_URL is not rediss:// or rediss+cluster:// (the CA is only used over TLS)');
+  if (tlsCa && !PEM_CERTIFICATE.test(tlsCa)) throw new Error('REDIS_TLS_CA must be PEM text (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----), not a file name');
   const credentials = username || password ? `${username ?? ''}${password ? ':***' : ''}@` : '';
   return {
     mode,
     nodes,
-    tls: scheme!.toLowerCase() === 'rediss',
+    tls,
     username,
     password,
     db: database,
+    ...(tlsCa ? { tlsCa } : {}),
     display: `${scheme!.toLowerCase()}${cluster ? '+cluster' : ''}://${credentials}${hostList}${database ? `/${database}` : ''}`,
   };
 }
@@ -84,9 +99,10 @@ export function parseRedisUrl(url: string): RedisSettings {
 export async function createRedisClient(settings: RedisSettings, options: RedisOptions = {}, clusterOptions: ClusterOptions = {}): Promise<RedisClient> {
   const { Redis, Cluster } = await import('ioredis');
   const auth = { username: settings.username, password: settings.password };
+  const tls = settings.tls ? { tls: settings.tlsCa ? { ca: settings.tlsCa } : {} } : {};
   if (settings.mode === 'single') {
     const node = settings.nodes[0]!;
-    return new Redis({ host: node.host, port: node.port, db: settings.db, ...auth, ...(settings.tls ? { tls: {} } : {}), ...options });
+    return new Redis({ host: node.host, port: node.port, db: settings.db, ...auth, ...tls, ...options });
   }
   const { retryStrategy, enableOfflineQueue, ...perNode } = options;
   return new Cluster(settings.nodes as ClusterNode[], {
@@ -102,7 +118,7 @@ export async function createRedisClient(settings: RedisSettings, options: RedisO
     // those names: keep them rather than resolve them to addresses (ioredis's advice for
     // AWS ElastiCache).
     ...(settings.tls ? { dnsLookup: (address: string, callback: (error: null, address: string) => void) => callback(null, address) } : {}),
-    redisOptions: { ...auth, ...(settings.tls ? { tls: {} } : {}), ...perNode },
+    redisOptions: { ...auth, ...tls, ...perNode },
     ...clusterOptions,
   });
 }

@@ -13,7 +13,9 @@
  *   POST /invite                 (service_role) invites an address
  *   GET/POST /admin/users, GET/PUT/DELETE /admin/users/<id>, POST /admin/generate_link (service_role)
  *
- * Only the implicit flow: a `code_challenge` (PKCE) is refused with 400 validation_failed.
+ * The implicit flow and PKCE: a `code_challenge` on sign-up, /otp, /recover or an email
+ * change leaves a flow state (flow-state.ts) and mails a `pkce_` link, whose /verify
+ * redirects with `?code=` for `POST /token?grant_type=pkce` (server.ts).
  * One-time tokens live in GoTrue's columns of auth.users (confirmation_token,
  * recovery_token, email_change_token_new/current, reauthentication_token) as GoTrue keeps
  * them: the SHA-224 of the address and the code, in hex.
@@ -24,6 +26,7 @@ import bcrypt from 'bcryptjs';
 import type postgres from 'postgres';
 import { bearerToken, InvalidTokenError } from '../../core/auth/jwt.ts';
 import { AuthApiFailure, writeJson } from './errors.ts';
+import { flowMethodOf, PKCE_PREFIX, pkceChallengeOf, type FlowMethod, type FlowStates, type PkceChallenge } from './flow-state.ts';
 import type { Mailer, MailKind } from './mail.ts';
 import { EMAIL, MAX_PASSWORD_BYTES, objectField, readJsonObject, stringField } from './request.ts';
 import {
@@ -68,6 +71,8 @@ export interface AccountContext {
   sql: Sql;
   settings: AccountSettings;
   mailer: Mailer | undefined;
+  /** PKCE flow states, shared with the PKCE grant of /token. */
+  flows: FlowStates;
   authenticate(req: IncomingMessage): Promise<{ user: UserRow; sessionId: string | undefined }>;
   verifyClaims(token: string): Promise<Record<string, unknown>>;
   sessionResponse(issued: IssuedSession, method?: string): Promise<Record<string, unknown>>;
@@ -92,12 +97,6 @@ function validEmail(email: string): string {
   return email.toLowerCase();
 }
 
-function refusePkce(body: Record<string, unknown>): void {
-  if (body.code_challenge) {
-    throw new AuthApiFailure(400, 'validation_failed', 'PKCE (code_challenge) is not supported by local Auth; use the implicit flow');
-  }
-}
-
 /**
  * The account routes, to merge into local Auth's route table.
  *
@@ -106,7 +105,7 @@ function refusePkce(body: Record<string, unknown>): void {
  */
 export function registerAccountRoutes(ctx: AccountContext): {
   /** Mails a sign-up confirmation (sign-up with confirmations on). */
-  sendConfirmation(user: UserRow, redirectTo: string | null): Promise<void>;
+  sendConfirmation(user: UserRow, redirectTo: string | null, pkce?: PkceChallenge): Promise<void>;
   exact: Record<string, Partial<Record<string, Route>>>;
   adminUser: Partial<Record<string, (request: AccountRequest, id: string) => Promise<void>>>;
 } {
@@ -150,29 +149,74 @@ export function registerAccountRoutes(ctx: AccountContext): {
     }
   }
 
+  /**
+   * A PKCE request's flow state, and the token prefix its mailed links carry (GoTrue's
+   * generateFlowState and addFlowPrefixToToken); no prefix for the implicit flow.
+   */
+  function startFlow(user: UserRow, pkce: PkceChallenge | undefined, method: FlowMethod): string {
+    if (!pkce) return '';
+    ctx.flows.create(user.id, method, pkce);
+    return PKCE_PREFIX;
+  }
+
   type TokenColumn = 'confirmation' | 'recovery' | 'reauthentication';
-  /** Stores a new code for `column` and mails it (with a link unless reauthentication). */
-  async function issueAndMail(user: UserRow, column: TokenColumn, kind: MailKind, linkType: string | undefined, redirectTo: string): Promise<void> {
+  /** Stores a new code for `column` and mails it (with a link unless reauthentication); with `pkce`, as a PKCE flow of `linkType`. */
+  async function issueAndMail(
+    user: UserRow,
+    column: TokenColumn,
+    kind: MailKind,
+    linkType: string | undefined,
+    redirectTo: string,
+    pkce?: PkceChallenge,
+  ): Promise<void> {
     frequencyCheck(user[`${column}_sent_at`]);
     const code = newCode(settings.otpLength);
-    const hash = tokenHash(user.email!, code);
+    const prefix = linkType ? startFlow(user, pkce, flowMethodOf(linkType)) : '';
+    const hash = prefix + tokenHash(user.email!, code);
     await sql`update auth.users set ${sql(`${column}_token`)} = ${hash}, ${sql(`${column}_sent_at`)} = now(), updated_at = now() where id = ${user.id}`;
     await send(user.email!, kind, { code, link: linkType ? actionLink(hash, linkType, redirectTo) : undefined });
   }
 
   /** Starts an email change (GoTrue's sendEmailChange): a link to the new address, and to the current one when changes are double-confirmed. */
-  async function startEmailChange(user: UserRow, newEmail: string, redirectTo: string): Promise<void> {
+  async function startEmailChange(user: UserRow, newEmail: string, redirectTo: string, pkce?: PkceChallenge): Promise<void> {
     frequencyCheck(user.email_change_sent_at);
+    const prefix = startFlow(user, pkce, 'email_change');
     const codeNew = newCode(settings.otpLength);
-    const hashNew = tokenHash(newEmail, codeNew);
+    const hashNew = prefix + tokenHash(newEmail, codeNew);
     const codeCurrent = settings.doubleConfirmChanges && user.email ? newCode(settings.otpLength) : undefined;
-    const hashCurrent = codeCurrent ? tokenHash(user.email!, codeCurrent) : '';
+    const hashCurrent = codeCurrent ? prefix + tokenHash(user.email!, codeCurrent) : '';
     await sql`
       update auth.users set email_change = ${newEmail}, email_change_token_new = ${hashNew}, email_change_token_current = ${hashCurrent},
         email_change_confirm_status = 0, email_change_sent_at = now(), updated_at = now()
       where id = ${user.id}`;
     await send(newEmail, 'email_change', { code: codeNew, newEmail, link: actionLink(hashNew, 'email_change', redirectTo) });
     if (codeCurrent) await send(user.email!, 'email_change', { code: codeCurrent, newEmail, link: actionLink(hashCurrent, 'email_change', redirectTo) });
+  }
+
+  /**
+   * GoTrue's emailChangeVerify, last step: the new address becomes the user's; an anonymous
+   * user becomes a permanent one, with an email identity and provider.
+   */
+  async function applyEmailChange(userId: string, newEmail: string): Promise<void> {
+    await sql.begin(async (tx) => {
+      await tx`
+        update auth.users set email = ${newEmail}, email_change = '', email_change_token_new = '', email_change_token_current = '',
+          email_change_confirm_status = 0, email_change_sent_at = null, email_confirmed_at = coalesce(email_confirmed_at, now()),
+          raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || ${tx.json({ email: newEmail, email_verified: true })},
+          raw_app_meta_data = case when is_anonymous then coalesce(raw_app_meta_data, '{}'::jsonb) || '{"provider": "email", "providers": ["email"]}'
+                                   else raw_app_meta_data end,
+          is_anonymous = false, updated_at = now()
+        where id = ${userId}`;
+      const updated = await tx`
+        update auth.identities set identity_data = identity_data || ${tx.json({ email: newEmail, email_verified: true })}, updated_at = now()
+        where user_id = ${userId} and provider = 'email' returning id`;
+      if (updated.length === 0) {
+        const identityData = { sub: userId, email: newEmail, email_verified: true, phone_verified: false };
+        await tx`
+          insert into auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
+          values (${userId}, ${userId}, ${tx.json(identityData)}, 'email', now(), now())`;
+      }
+    });
   }
 
   async function passwordHash(password: string): Promise<string> {
@@ -203,10 +247,13 @@ export function registerAccountRoutes(ctx: AccountContext): {
   async function updateUser({ req, res, url }: AccountRequest): Promise<void> {
     const { user, sessionId } = await ctx.authenticate(req);
     const body = await readJsonObject(req);
-    refusePkce(body);
+    const pkce = pkceChallengeOf(body);
     const email = stringField(body, 'email') ? validEmail(stringField(body, 'email')) : '';
     const password = body.password === undefined || body.password === null ? undefined : stringField(body, 'password');
     const nonce = stringField(body, 'nonce');
+    if (user.is_anonymous && password && !email) {
+      throw new AuthApiFailure(422, 'validation_failed', 'Updating password of an anonymous user without an email or phone is not allowed');
+    }
     if (password !== undefined && password !== '') {
       const weakness = ctx.passwordWeakness(password);
       if (weakness) throw new AuthApiFailure(422, 'weak_password', weakness.message, { weak_password: { reasons: weakness.reasons } });
@@ -245,7 +292,11 @@ export function registerAccountRoutes(ctx: AccountContext): {
       if (sessionId) await sql`delete from auth.sessions where user_id = ${user.id} and id <> ${sessionId}`;
     }
     if (body.data !== undefined && body.data !== null) await mergeMetadata(user.id, 'raw_user_meta_data', objectField(body, 'data'));
-    if (email && email !== user.email) await startEmailChange(await reload(user.id), email, referrer(url.searchParams.get('redirect_to')));
+    if (email && email !== user.email) {
+      // An anonymous user adding an address with auto-confirm is signing up: no mail (GoTrue's UserUpdate).
+      if (user.is_anonymous && settings.autoconfirm) await applyEmailChange(user.id, email);
+      else await startEmailChange(await reload(user.id), email, referrer(url.searchParams.get('redirect_to')), pkce);
+    }
     await respondUser(res, await reload(user.id));
   }
 
@@ -264,10 +315,10 @@ export function registerAccountRoutes(ctx: AccountContext): {
     const body = await readJsonObject(req);
     if (!stringField(body, 'email')) throw new AuthApiFailure(400, 'validation_failed', 'Password recovery requires an email');
     const email = validEmail(stringField(body, 'email'));
-    refusePkce(body);
+    const pkce = pkceChallengeOf(body);
     const user = await findUserByEmail(sql, email);
     // An unknown address gets the same answer, so the route tells nobody who has an account.
-    if (user) await issueAndMail(user, 'recovery', 'recovery', 'recovery', referrer(url.searchParams.get('redirect_to')));
+    if (user) await issueAndMail(user, 'recovery', 'recovery', 'recovery', referrer(url.searchParams.get('redirect_to')), pkce);
     writeJson(res, 200, {});
   }
 
@@ -280,7 +331,7 @@ export function registerAccountRoutes(ctx: AccountContext): {
     if (!email) throw new AuthApiFailure(400, 'validation_failed', 'One of email or phone must be set');
     const createUser = body.create_user === undefined ? true : body.create_user === true;
     const address = validEmail(email);
-    refusePkce(body);
+    const pkce = pkceChallengeOf(body);
     if (!settings.enableEmailProvider) throw new AuthApiFailure(422, 'email_provider_disabled', 'Email logins are disabled');
     const redirectTo = referrer(url.searchParams.get('redirect_to'));
     let user = await findUserByEmail(sql, address);
@@ -292,11 +343,11 @@ export function registerAccountRoutes(ctx: AccountContext): {
         user = await signUpUser(sql, { email: address, passwordHash: null, metadata: objectField(body, 'data'), confirmed: settings.autoconfirm }, undefined, async (created) => created);
       }
       if (!settings.autoconfirm) {
-        await issueAndMail(user, 'confirmation', 'confirmation', 'signup', redirectTo);
+        await issueAndMail(user, 'confirmation', 'confirmation', 'signup', redirectTo, pkce);
         return writeJson(res, 200, {});
       }
     }
-    await issueAndMail(user, 'recovery', 'magic_link', 'magiclink', redirectTo);
+    await issueAndMail(user, 'recovery', 'magic_link', 'magiclink', redirectTo, pkce);
     writeJson(res, 200, {});
   }
 
@@ -330,7 +381,7 @@ export function registerAccountRoutes(ctx: AccountContext): {
 
   // ---- /verify ---------------------------------------------------------------------------
 
-  type Verified = { kind: 'session'; issued: IssuedSession } | { kind: 'half' };
+  type Verified = { kind: 'session'; issued: IssuedSession } | { kind: 'verified'; user: UserRow } | { kind: 'half' };
 
   const linkInvalid = () => new AuthApiFailure(403, 'otp_expired', 'Email link is invalid or has expired');
   const codeInvalid = () => new AuthApiFailure(403, 'otp_expired', 'Token has expired or is invalid');
@@ -349,7 +400,7 @@ export function registerAccountRoutes(ctx: AccountContext): {
     for (const column of columns[type] ?? []) {
       const [user] = await sql<UserRow[]>`
         select ${sql.unsafe(USER_COLUMNS)} from auth.users
-        where instance_id = ${NIL_UUID} and ${sql(column)} = ${hash}
+        where instance_id = ${NIL_UUID} and ${sql(column)} in (${hash}, ${PKCE_PREFIX + hash})
           and (${address ?? null}::text is null or lower(email) = ${address ?? ''} or lower(email_change) = ${address ?? ''})`;
       if (!user) continue;
       const sentAt = column === 'confirmation_token' ? user.confirmation_sent_at : column === 'recovery_token' ? user.recovery_sent_at : user.email_change_sent_at;
@@ -360,7 +411,8 @@ export function registerAccountRoutes(ctx: AccountContext): {
     return undefined;
   }
 
-  async function completeVerification(found: { user: UserRow; type: string }, hash: string, client: ClientInfo): Promise<Verified> {
+  /** Applies a verified token; then a session, or (`session` false: a PKCE link) only the user. */
+  async function completeVerification(found: { user: UserRow; type: string }, hash: string, client: ClientInfo, session = true): Promise<Verified> {
     const { user, type } = found;
     if (isBanned(user)) throw new AuthApiFailure(403, 'user_banned', 'User is banned');
     if (type === 'signup' || type === 'invite') {
@@ -377,22 +429,13 @@ export function registerAccountRoutes(ctx: AccountContext): {
       // GoTrue's emailChangeVerify: with confirmations on and secure changes, the first of
       // the two links only marks itself used; the change happens on the second.
       if (!settings.autoconfirm && settings.doubleConfirmChanges && user.email_change_confirm_status === 0 && user.email) {
-        const column = hash === user.email_change_token_current ? 'email_change_token_current' : 'email_change_token_new';
+        const column = hash === user.email_change_token_current || PKCE_PREFIX + hash === user.email_change_token_current ? 'email_change_token_current' : 'email_change_token_new';
         await sql`update auth.users set email_change_confirm_status = 1, ${sql(column)} = '' where id = ${user.id}`;
         return { kind: 'half' };
       }
-      const newEmail = user.email_change!;
-      await sql.begin(async (tx) => {
-        await tx`
-          update auth.users set email = ${newEmail}, email_change = '', email_change_token_new = '', email_change_token_current = '',
-            email_change_confirm_status = 0, email_change_sent_at = null, email_confirmed_at = coalesce(email_confirmed_at, now()),
-            raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || ${tx.json({ email: newEmail, email_verified: true })}, updated_at = now()
-          where id = ${user.id}`;
-        await tx`
-          update auth.identities set identity_data = identity_data || ${tx.json({ email: newEmail, email_verified: true })}, updated_at = now()
-          where user_id = ${user.id} and provider = 'email'`;
-      });
+      await applyEmailChange(user.id, user.email_change!);
     }
+    if (!session) return { kind: 'verified', user };
     return { kind: 'session', issued: await signInUser(sql, user.id, client) };
   }
 
@@ -404,15 +447,34 @@ export function registerAccountRoutes(ctx: AccountContext): {
     const redirectTo = referrer(url.searchParams.get('redirect_to') ?? (typeof req.headers.referer === 'string' ? req.headers.referer : undefined));
     const target = new URL(redirectTo);
     const fragment = new URLSearchParams();
+    // A PKCE link (GoTrue's verifyGet): the app gets an auth code in the query, not a
+    // session in the fragment; messages and errors go in the query too.
+    const pkce = token.startsWith(PKCE_PREFIX);
+    const alsoInQuery = (key: string, value: string) => {
+      fragment.set(key, value);
+      if (pkce) target.searchParams.set(key, value);
+    };
     try {
       if (!['signup', 'invite', 'recovery', 'magiclink', 'email_change'].includes(type)) {
         throw new AuthApiFailure(400, 'validation_failed', 'Unsupported verification type');
       }
       const found = await findByToken(type, token, undefined);
       if (!found) throw linkInvalid();
-      const outcome = await completeVerification(found, token, client);
+      const outcome = await completeVerification(found, token, client, !pkce);
       if (outcome.kind === 'half') {
-        fragment.set('message', SINGLE_CONFIRMATION);
+        alsoInQuery('message', SINGLE_CONFIRMATION);
+      } else if (outcome.kind === 'verified') {
+        let code: string;
+        try {
+          code = ctx.flows.issueAuthCode(outcome.user.id, flowMethodOf(type));
+        } catch (error) {
+          if (!(error instanceof AuthApiFailure)) throw error;
+          throw new AuthApiFailure(400, 'flow_state_not_found', `No associated flow state found. ${error.message}`);
+        }
+        target.searchParams.set('code', code);
+        res.writeHead(303, { location: target.toString() });
+        res.end();
+        return;
       } else {
         const session = await ctx.sessionResponse(outcome.issued, 'otp');
         for (const key of ['access_token', 'token_type', 'expires_in', 'expires_at', 'refresh_token']) fragment.set(key, String(session[key]));
@@ -421,9 +483,9 @@ export function registerAccountRoutes(ctx: AccountContext): {
     } catch (error) {
       if (!(error instanceof AuthApiFailure)) throw error;
       // GoTrue's prepErrorRedirectURL: the error goes to the app in the fragment.
-      fragment.set('error', error.status === 403 ? 'access_denied' : error.status >= 500 ? 'server_error' : 'invalid_request');
-      fragment.set('error_code', error.errorCode);
-      fragment.set('error_description', error.message);
+      alsoInQuery('error', error.status === 403 ? 'access_denied' : error.status >= 500 ? 'server_error' : 'invalid_request');
+      alsoInQuery('error_code', error.errorCode);
+      alsoInQuery('error_description', error.message);
     }
     fragment.set('sb', '');
     target.hash = fragment.toString();
@@ -458,6 +520,7 @@ export function registerAccountRoutes(ctx: AccountContext): {
     if (!found) throw token ? codeInvalid() : linkInvalid();
     const outcome = await completeVerification(found, hash, client);
     if (outcome.kind === 'half') return writeJson(res, 200, { msg: SINGLE_CONFIRMATION, code: '200' });
+    if (outcome.kind !== 'session') throw new Error('a code or token hash always ends in a session');
     writeJson(res, 200, await ctx.sessionResponse(outcome.issued, 'otp'));
   }
 
@@ -643,7 +706,7 @@ export function registerAccountRoutes(ctx: AccountContext): {
   }
 
   return {
-    sendConfirmation: (user, redirectTo) => issueAndMail(user, 'confirmation', 'confirmation', 'signup', referrer(redirectTo)),
+    sendConfirmation: (user, redirectTo, pkce) => issueAndMail(user, 'confirmation', 'confirmation', 'signup', referrer(redirectTo), pkce),
     exact: {
       '/user': { PUT: updateUser },
       '/reauthenticate': { GET: reauthenticate },

@@ -27,6 +27,7 @@ import { AuthConfigError, loadSigningKeys, type SigningKeys } from './keys.ts';
 import { createMailer, type Mailer, type SmtpSettings } from './mail.ts';
 import { createRateLimiter, type RateLimit, type RateLimiter } from './rate-limit.ts';
 import { registerAccountRoutes } from './accounts.ts';
+import { createFlowStates, pkceChallengeOf } from './flow-state.ts';
 import {
   findUserByEmail,
   findUserById,
@@ -37,6 +38,7 @@ import {
   sessionExists,
   signInUser,
   signOut,
+  signUpAnonymousUser,
   signUpUser,
   userAlreadyExists,
   userJson,
@@ -190,6 +192,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   const requiredCharacters = options.requiredCharacters ?? [];
   const mailer: Mailer | undefined = options.smtp ? createMailer(options.smtp) : undefined;
   const sql = await connect(options.databaseUrl);
+  const flows = createFlowStates();
 
   function enforce(rateLimiter: RateLimiter | undefined, client: ClientInfo): void {
     const waitSeconds = rateLimiter?.take(client.ip ?? 'unknown') ?? 0;
@@ -265,14 +268,18 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   }
 
   async function signUp({ req, res, client, url }: AuthRequest): Promise<void> {
-    if (!enableSignup) throw new AuthApiFailure(422, 'signup_disabled', 'Signups not allowed for this instance');
     const body = await readJsonObject(req);
-    if (body.code_challenge) throw new AuthApiFailure(400, 'validation_failed', 'PKCE (code_challenge) is not supported by local Auth; use the implicit flow');
+    // Neither email nor phone is an anonymous sign-in, refused before anything else when
+    // off (upstream supabase/auth internal/api/api.go, the /signup route).
+    if (!stringField(body, 'email') && !stringField(body, 'phone')) return signUpAnonymously(body, res, client);
+    if (!enableSignup) throw new AuthApiFailure(422, 'signup_disabled', 'Signups not allowed for this instance');
+    // A PKCE sign-up matters only with confirmations: the mailed link then ends in an auth code.
+    if (stringField(body, 'phone') && body.code_challenge) throw new AuthApiFailure(400, 'validation_failed', 'PKCE not supported for phone signups');
+    const pkce = pkceChallengeOf(body);
     const email = stringField(body, 'email');
     const phone = stringField(body, 'phone');
     const password = stringField(body, 'password');
     const metadata = objectField(body, 'data');
-    if (!email && !phone) throw new AuthApiFailure(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
     enforce(signUpLimiter, client);
     if (!password) throw new AuthApiFailure(400, 'validation_failed', 'Signup requires a valid password');
     if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) {
@@ -293,7 +300,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     if (existing) {
       // With confirmations on GoTrue does not tell who has an account: an unconfirmed user
       // gets the confirmation mail again, and either way the answer looks like a new user.
-      if (!existing.email_confirmed_at) await accounts.sendConfirmation(existing, url.searchParams.get('redirect_to'));
+      if (!existing.email_confirmed_at) await accounts.sendConfirmation(existing, url.searchParams.get('redirect_to'), pkce);
       return writeJson(res, 200, { id: randomUUID(), aud: 'authenticated', role: '', email: normalizedEmail, phone: '', app_metadata: { provider: 'email', providers: ['email'] }, user_metadata: {}, identities: [], created_at: new Date().toISOString(), updated_at: new Date().toISOString(), is_anonymous: false });
     }
     const passwordHash = await bcrypt.hash(password, bcryptCost);
@@ -303,9 +310,18 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     }
     // GoTrue answers an unconfirmed sign-up with the user alone and mails the confirmation.
     const user = await signUpUser(sql, { email: normalizedEmail, passwordHash, metadata, confirmed: false }, undefined, async (created) => created);
-    await accounts.sendConfirmation(user, url.searchParams.get('redirect_to'));
+    await accounts.sendConfirmation(user, url.searchParams.get('redirect_to'), pkce);
     const current = (await findUserById(sql, user.id))!;
     writeJson(res, 200, userJson(current, await identitiesOf(sql, user.id)));
+  }
+
+  /** supabase-js `signInAnonymously()` (upstream supabase/auth internal/api/anonymous.go). */
+  async function signUpAnonymously(body: Record<string, unknown>, res: AuthRequest['res'], client: ClientInfo): Promise<void> {
+    if (!(options.enableAnonymousSignIns ?? false)) throw new AuthApiFailure(422, 'anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
+    enforce(signUpLimiter, client);
+    if (!enableSignup) throw new AuthApiFailure(422, 'signup_disabled', 'Signups not allowed for this instance');
+    const metadata = objectField(body, 'data');
+    writeJson(res, 200, await sessionResponse(await signUpAnonymousUser(sql, metadata, client), 'anonymous'));
   }
 
   async function passwordGrant({ req, res, client }: AuthRequest): Promise<void> {
@@ -341,9 +357,20 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
         })));
   }
 
+  /** supabase-js `exchangeCodeForSession` (upstream supabase/auth internal/api/token.go, PKCE). */
+  async function pkceGrant({ req, res, client }: AuthRequest): Promise<void> {
+    const body = await readJsonObject(req);
+    const { userId, authMethod } = flows.exchange(stringField(body, 'auth_code'), stringField(body, 'code_verifier'));
+    const user = await findUserById(sql, userId);
+    if (!user) throw new AuthApiFailure(404, 'user_not_found', 'User not found');
+    if (isBanned(user)) throw new AuthApiFailure(400, 'user_banned', 'User is banned');
+    writeJson(res, 200, await sessionResponse(await signInUser(sql, user.id, client), authMethod));
+  }
+
   async function token(request: AuthRequest): Promise<void> {
     const grantType = request.url.searchParams.get('grant_type');
-    const grant = grantType === 'password' ? passwordGrant : grantType === 'refresh_token' ? refreshGrant : undefined;
+    const grants: Record<string, (request: AuthRequest) => Promise<void>> = { password: passwordGrant, refresh_token: refreshGrant, pkce: pkceGrant };
+    const grant = grantType && Object.hasOwn(grants, grantType) ? grants[grantType] : undefined;
     if (!grant) throw new AuthApiFailure(400, 'invalid_credentials', 'unsupported_grant_type');
     enforce(tokenLimiter, request.client);
     await grant(request);
@@ -392,6 +419,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   const accounts = registerAccountRoutes({
     sql,
     mailer,
+    flows,
     settings: {
       externalUrl: issuer,
       siteUrl: options.siteUrl ?? 'http://127.0.0.1:3000',

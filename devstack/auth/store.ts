@@ -273,6 +273,26 @@ export async function signUpUser<T>(
 }
 
 /**
+ * GoTrue's anonymous sign-in (upstream supabase/auth internal/api/anonymous.go): a user
+ * with no email, password or identity, `is_anonymous` true, no provider in its app
+ * metadata, and a session at once.
+ *
+ * @example
+ * const issued = await signUpAnonymousUser(sql, { theme: 'dark' }, client);
+ */
+export async function signUpAnonymousUser(sql: Sql, metadata: Record<string, unknown>, client: ClientInfo): Promise<IssuedSession> {
+  return sql.begin(async (tx) => {
+    const id = randomUUID();
+    await tx`
+      insert into auth.users (instance_id, id, aud, role, email, encrypted_password, confirmation_token, recovery_token,
+                              email_change_token_new, email_change, raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_anonymous)
+      values (${NIL_UUID}, ${id}, 'authenticated', 'authenticated', null, null, '', '', '', '',
+              ${tx.json({})}, ${tx.json(metadata as postgres.JSONValue)}, now(), now(), true)`;
+    return { ...(await startSession(tx, id, client)), identities: [] };
+  }) as Promise<IssuedSession>;
+}
+
+/**
  * Opens a new session for a user who proved who they are.
  *
  * @example

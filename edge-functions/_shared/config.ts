@@ -77,6 +77,8 @@ export const functionEnvSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** A private CA's PEM text for rediss:// (core/redis/connection.ts). */
+  REDIS_TLS_CA: z.preprocess(blankAsUnset, z.string().optional()),
   TANDEM_RATE_LIMIT_WINDOW_SECONDS: nonNegativeInteger(60).transform((value) => Math.max(1, value)),
   TANDEM_RATE_LIMIT_USER_WRITES: nonNegativeInteger(300),
   TANDEM_RATE_LIMIT_USER_READS: nonNegativeInteger(1200),
@@ -103,10 +105,12 @@ export function configFromEnv(get: (name: string) => string | undefined): Functi
     throw new Error(parsed.error.issues.map((issue) => `${issue.path.join('.')} ${issue.message}`).join('; '));
   }
   const e = parsed.data;
+  // The CA is checked against the URL's scheme here, once both are read.
+  const redis = e.REDIS_TLS_CA ? parseRedisUrl(e.REDIS_URL.url, { tlsCa: e.REDIS_TLS_CA }) : e.REDIS_URL.settings;
   return {
     databaseUrl: e.SUPABASE_DB_URL ?? e.DATABASE_URL,
     redisUrl: e.REDIS_URL.url,
-    redis: e.REDIS_URL.settings,
+    redis,
     redisKeys: redisKeys(redisPrefixFromEnv(get)),
     jwt: jwtVerifierConfigFromEnv(get),
     rateLimit: {

@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify } from 'jose';
 import { describe, expect, inject, it } from 'vitest';
 import { authOptionsFromConfigToml, projectAuthOptions, tomlSections } from '../../devstack/auth/config.ts';
 import { createAuthServer } from '../../devstack/auth/server.ts';
@@ -189,6 +189,64 @@ describe('each config.toml auth setting, on and off', () => {
     } finally {
       await boxed.close();
       await open.close();
+    }
+  });
+
+  it('enable_anonymous_sign_ins = true: signInAnonymously() gives an anonymous user and session', async () => {
+    const auth = await startAuth({ enableAnonymousSignIns: true });
+    try {
+      const client = auth.client();
+      const { data, error } = await client.auth.signInAnonymously({ options: { data: { theme: 'dark' } } });
+      expect(error).toBeNull();
+      const { session, user } = data;
+      expect(user).toMatchObject({ is_anonymous: true, role: 'authenticated', aud: 'authenticated', email: '', app_metadata: {}, user_metadata: { theme: 'dark' }, identities: [] });
+      const claims = decodeJwt(session!.access_token);
+      expect(claims).toMatchObject({ sub: user!.id, role: 'authenticated', is_anonymous: true, email: '', aal: 'aal1' });
+      expect((claims.amr as { method: string }[]).map((entry) => entry.method)).toEqual(['anonymous']);
+      // The session is a real one: the user reads itself and refreshes.
+      expect((await client.auth.getUser(session!.access_token)).data.user).toMatchObject({ id: user!.id, is_anonymous: true });
+      const refreshed = await client.auth.refreshSession({ refresh_token: session!.refresh_token });
+      expect(refreshed.error).toBeNull();
+      expect(decodeJwt(refreshed.data.session!.access_token).is_anonymous).toBe(true);
+      // Each call is a new user.
+      const again = await auth.client().auth.signInAnonymously();
+      expect(again.data.user!.id).not.toBe(user!.id);
+    } finally {
+      await auth.close();
+    }
+  });
+
+  it('an anonymous user becomes a permanent one by adding an email (and a password) with auto-confirm', async () => {
+    const auth = await startAuth({ enableAnonymousSignIns: true });
+    try {
+      const client = auth.client();
+      const { data } = await client.auth.signInAnonymously();
+      const id = data.user!.id;
+      expect((await client.auth.updateUser({ password: 'password123' })).error).toMatchObject({
+        status: 422,
+        code: 'validation_failed',
+        message: 'Updating password of an anonymous user without an email or phone is not allowed',
+      });
+      const email = uniqueEmail();
+      const updated = await client.auth.updateUser({ email, password: 'password123' });
+      expect(updated.error).toBeNull();
+      expect(updated.data.user).toMatchObject({ id, email, is_anonymous: false, app_metadata: { provider: 'email', providers: ['email'] } });
+      expect(updated.data.user!.identities).toMatchObject([{ provider: 'email', user_id: id, identity_data: { email, email_verified: true } }]);
+      const signIn = await auth.client().auth.signInWithPassword({ email, password: 'password123' });
+      expect(signIn.error).toBeNull();
+      expect(signIn.data.user!.id).toBe(id);
+      expect(decodeJwt(signIn.data.session!.access_token).is_anonymous).toBe(false);
+    } finally {
+      await auth.close();
+    }
+  });
+
+  it('enable_anonymous_sign_ins = true with enable_signup = false: signup_disabled', async () => {
+    const auth = await startAuth({ enableAnonymousSignIns: true, enableSignup: false });
+    try {
+      expect((await auth.client().auth.signInAnonymously()).error).toMatchObject({ status: 422, code: 'signup_disabled' });
+    } finally {
+      await auth.close();
     }
   });
 

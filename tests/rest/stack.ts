@@ -46,10 +46,17 @@ export async function startRestStack(options: { setupSql?: string; config?: Part
   const serviceUrl = withUser(database.url, 'postgres');
   const sql = postgres(serviceUrl, { max: 4, onnotice: () => undefined, prepare: false });
   const warnings: string[] = [];
-  const dataApi = await createDataApi({ sql, config: { ...projectDataApiConfig(), ...options.config }, jwt: { jwtSecret: DEFAULT_JWT_SECRET }, warn: (m) => warnings.push(m) });
   const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
   const auth = await createAuthServer({ databaseUrl: database.url, jwtSecret: DEFAULT_JWT_SECRET, issuer: `${url}/auth/v1` });
+  // As in `npm run dev` (devstack/dev.ts): the Data API also trusts local Auth's ES256 keys,
+  // so the tokens of users signed in through /auth/v1 are accepted.
+  const dataApi = await createDataApi({
+    sql,
+    config: { ...projectDataApiConfig(), ...options.config },
+    jwt: { jwtSecret: DEFAULT_JWT_SECRET, jwks: auth.jwks },
+    warn: (m) => warnings.push(m),
+  });
   const anonKey = await cliApiKey(DEFAULT_JWT_SECRET, 'anon');
   const serviceKey = await cliApiKey(DEFAULT_JWT_SECRET, 'service_role');
   const gateway = await startGateway({

@@ -32,6 +32,7 @@ export const workerEnvSchema = z.object({
   SUPABASE_DB_URL: postgresUrl.optional(),
   DATABASE_URL: postgresUrl.optional(),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  REDIS_TLS_CA: z.string().optional(),
   PORT: integer(0, 65_535, 54_334),
   TANDEM_WORKER_METRICS_HOST: z
     .union([z.ipv4(), z.ipv6(), z.hostname()], 'must be an IP address or a host name')
@@ -70,6 +71,8 @@ export interface WorkerConfig {
   databaseUrl: string;
   /** REDIS_URL: single node or cluster, TLS, credentials (core/redis/connection.ts). */
   redisUrl: string;
+  /** REDIS_TLS_CA: the PEM text of a private CA to trust for rediss:// (core/redis/connection.ts). */
+  redisTlsCa?: string;
   /** Port of /health and /metrics; 0 picks a free one. */
   port: number;
   /** Address /health and /metrics listen on: loopback unless exposed on purpose (0.0.0.0 in a container). */
@@ -137,9 +140,15 @@ export function loadConfig(env: Record<string, string | undefined>): WorkerConfi
   if (e.TANDEM_WORKER_BACKOFF_MAX_MS < e.TANDEM_WORKER_BACKOFF_BASE_MS) {
     throw new ConfigError('invalid worker configuration:\n  TANDEM_WORKER_BACKOFF_MAX_MS: must be at least TANDEM_WORKER_BACKOFF_BASE_MS');
   }
+  try {
+    parseRedisUrl(e.REDIS_URL, { tlsCa: e.REDIS_TLS_CA });
+  } catch (error) {
+    throw new ConfigError(`invalid worker configuration:\n  ${(error as Error).message}`);
+  }
   return {
     databaseUrl,
     redisUrl: e.REDIS_URL,
+    ...(e.REDIS_TLS_CA ? { redisTlsCa: e.REDIS_TLS_CA } : {}),
     port: e.PORT,
     metricsHost: e.TANDEM_WORKER_METRICS_HOST,
     name: e.TANDEM_WORKER_NAME,

@@ -120,7 +120,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       throw new Error(`job catalog and handlers disagree: ${JSON.stringify(mismatch)}`);
     }
   }
-  const settings = parseRedisUrl(config.redisUrl);
+  const settings = parseRedisUrl(config.redisUrl, { tlsCa: config.redisTlsCa });
   const keys = redisKeys(config.redisPrefix);
   // Failures that recur with every poll, event or reconnection: one line per interval.
   const repeats = createRepeatedLog(log);
