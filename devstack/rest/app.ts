@@ -24,6 +24,9 @@ import { planRead } from './read-plan.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.ts';
 import { countSourceSql, readSql, type ReadQuery } from './sql.ts';
+import { MAX_BODY_BYTES, readBody } from './body.ts';
+import { loadWriteCatalog } from './write-plan.ts';
+import { serveWrite } from './write.ts';
 
 export const DATA_API_PREFIX = '/rest/v1';
 
@@ -35,6 +38,8 @@ export interface DataApiOptions {
   /** Opaque `sb_…` keys → the JWT the gateway puts in their place (the CLI's Kong rule). */
   resolveApiKey?: (apiKey: string) => string | undefined;
   warn?: (message: string) => void;
+  /** Largest request body taken (413 beyond); default body.ts MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
 }
 
 export interface DataApi {
@@ -138,6 +143,7 @@ function castResolver(sql: postgres.Sql<Record<string, unknown>>): (cast: string
 export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
   const warn = options.warn ?? (() => undefined);
   const cache = await loadSchemaCache(options.sql, options.config.schemas, warn);
+  const catalog = await loadWriteCatalog(options.sql, cache.schemas);
   const verify = createClaimsVerifier(options.jwt);
   const resolveCast = castResolver(options.sql);
   const app = new Hono();
@@ -199,8 +205,8 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       if (!['GET', 'HEAD'].includes(method)) throw unsupportedMethod(method);
       throw notBuiltYet('The OpenAPI description (GET /rest/v1/)');
     }
-    if (['POST', 'PATCH', 'PUT', 'DELETE'].includes(method)) throw notBuiltYet(`Writes (${method} /${resource.name})`);
-    if (method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
+    const isWrite = ['POST', 'PATCH', 'PUT', 'DELETE'].includes(method);
+    if (!isWrite && method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
 
     const params = parseQueryParams(url.search.slice(1));
     const prefs = readPreferences(c.req.raw.headers.get('prefer') ? [c.req.raw.headers.get('prefer')!] : []);
@@ -210,7 +216,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       limit: top?.limit,
       offset: top?.offset ?? 0,
       hasLimit: top?.limit !== undefined,
-      maxRows: options.config.maxRows,
+      maxRows: isWrite ? undefined : options.config.maxRows,
     });
 
     // Token and role
@@ -222,6 +228,37 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       throw new PgrstError(403, '42501', `permission denied to set role "${role}"`);
     }
     const claims: JwtClaims | null = verified ? { ...verified, role } : null;
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of c.req.raw.headers) if (name !== 'cookie') headers[name] = value;
+    if (authorization !== undefined) headers.authorization = authorization;
+    else delete headers.authorization;
+    const settings = {
+      path: rawPath,
+      headers,
+      cookies: parseCookies(c.req.header('cookie')),
+      searchPath: [schema, ...options.config.extraSearchPath],
+      roleSettings: cache.roleSettings.get(role) ?? {},
+    };
+
+    if (isWrite) {
+      return serveWrite({
+        sql: options.sql,
+        cache,
+        catalog,
+        method,
+        relation: resource.name,
+        schema,
+        negotiatedByProfile,
+        params,
+        headers: c.req.raw.headers,
+        body: await c.req.text(),
+        role,
+        claims,
+        settings,
+        resolveCast,
+      });
+    }
 
     const media = negotiateRead(c.req.header('accept'));
     const plan = planRead(cache, schema, resource.name, params);
@@ -239,24 +276,15 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       stripNulls: media.stripNulls,
     };
 
-    const headers: Record<string, string> = {};
-    for (const [name, value] of c.req.raw.headers) if (name !== 'cookie') headers[name] = value;
-    if (authorization !== undefined) headers.authorization = authorization;
-    else delete headers.authorization;
-
     let row: { total: string | null; page_total: string; body: string };
     let planned: number | undefined;
     try {
       [row, planned] = await withRequestSettings(
         options.sql,
         {
+          ...settings,
           claims,
           method,
-          path: rawPath,
-          headers,
-          cookies: parseCookies(c.req.header('cookie')),
-          searchPath: [schema, ...options.config.extraSearchPath],
-          roleSettings: cache.roleSettings.get(role) ?? {},
           readOnly: true,
           ...(prefs.timezone !== undefined ? { timezone: prefs.timezone } : {}),
         },
@@ -301,11 +329,18 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     return new Response(method === 'HEAD' ? null : row.body, { status, headers: responseHeaders });
   }
 
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    void toFetchRequest(req).then(async (request) => {
+    void toFetchRequest(req, maxBodyBytes).then(async (request) => {
       const response = await app.fetch(request);
       await writeResponse(res, response, req.method === 'HEAD');
-    }).catch((error: unknown) => {
+    }).catch(async (error: unknown) => {
+      if (error instanceof PgrstError && !res.headersSent) {
+        const response = errorResponse(error);
+        response.headers.set('access-control-allow-origin', '*');
+        await writeResponse(res, response, false);
+        return;
+      }
       warn(`local Data API: ${error instanceof Error ? error.message : String(error)}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
       res.end();
@@ -314,16 +349,16 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
   return { app, handle, cache };
 }
 
-async function toFetchRequest(req: IncomingMessage): Promise<Request> {
+async function toFetchRequest(req: IncomingMessage, maxBodyBytes: number): Promise<Request> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const method = req.method ?? 'GET';
-  // Bodies are read only to be discarded: no route of this part reads one.
-  for await (const _chunk of req) void _chunk;
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method, headers });
+  const body = await readBody(req, maxBodyBytes);
+  const withBody = method !== 'GET' && method !== 'HEAD' && body.length > 0;
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method, headers, ...(withBody ? { body: new Uint8Array(body) } : {}) });
 }
 
 async function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {
