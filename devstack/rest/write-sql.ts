@@ -42,7 +42,7 @@ function bodySource(q: TransactionSql, plan: WritePlan, limitOne: boolean): Frag
   const payload = plan.payload!;
   const defaults = plan.applyDefaults ? plan.columns.filter((c) => c.default !== undefined) : [];
   const jsonb = plan.applyDefaults;
-  const data = jsonb ? q`${payload.json}::jsonb` : q`${payload.json}::json`;
+  const data = jsonb ? q`${payload.json}::text::jsonb` : q`${payload.json}::text::json`;
   let defaultsClause = q``;
   if (jsonb) {
     const defs = q.unsafe(`jsonb_build_object(${defaults.map((c) => `${literal(c.name)}, ${c.default}`).join(',')})`);

@@ -131,7 +131,9 @@ export async function serveWrite(request: WriteRequest): Promise<Response> {
       if (row.location && row.location.length > 0) out.location = locationOf(request.relation, row.location);
       out['content-range'] = contentRange(1, 0, total);
       status = prefs.resolution === 'merge-duplicates' && plan.onConflict && (row.inserted ?? 0) <= 0 ? 200 : 201;
-      return new Response(full ? row.body : '', { status, headers: out });
+      // PostgREST sends an empty body with Content-Length: 0 (and no Content-Type) here.
+      if (!full) out['content-length'] = '0';
+      return new Response(full ? row.body : null, { status, headers: out });
     case 'update':
       out['content-range'] = contentRange(0, pageTotal - 1, total);
       return new Response(full ? row.body : null, { status: full ? 200 : 204, headers: out });
