@@ -116,7 +116,8 @@ export async function serveWrite(request: WriteRequest): Promise<Response> {
   }
 
   const pageTotal = Number(row.page_total);
-  const total = prefs.count !== undefined ? pageTotal : undefined;
+  // shouldCount: exact and estimated count a write's rows; planned does not.
+  const total = prefs.count === 'exact' || prefs.count === 'estimated' ? pageTotal : undefined;
   const hasConflictTarget = plan.primaryKey.length > 0 || params.onConflict !== undefined;
   const applied = writePreferenceApplied(prefs, mutation, hasConflictTarget);
   const out: Record<string, string> = {

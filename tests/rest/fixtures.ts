@@ -54,6 +54,8 @@ create policy guarded_read on test.guarded for select using (true);
 create policy guarded_insert on test.guarded for insert with check (id < 100);
 create policy guarded_update on test.guarded for update using (id < 10);
 insert into test.guarded values (1, 'x'), (50, 'y');
+create table test.write_log (id serial primary key, note text, method text default current_setting('request.method', true),
+  role text default current_user, read_only text default current_setting('transaction_read_only'));
 grant select, insert, update, delete on all tables in schema test to anon, authenticated;
 grant usage on all sequences in schema test to anon, authenticated;
 revoke all on test.limited from anon, authenticated;
