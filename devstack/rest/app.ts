@@ -1,14 +1,15 @@
 /**
- * The local Data API: `/rest/v1` of the Docker-free devstack, answering reads on the
- * exposed tables and views as PostgREST v16.2 answers them (the version the pinned
+ * The local Data API: `/rest/v1` of the Docker-free devstack, answering reads and writes
+ * on the exposed tables and views as PostgREST v16.2 answers them (the version the pinned
  * Supabase CLI runs) and refusing the rest in PostgREST's error shape. A Hono app; the
  * gateway hands it Node requests through {@link createDataApiHandler}.
  *
  * What a request goes through, in PostgREST's order (src/PostgREST/App.hs, ApiRequest.hs):
- * the resource from the path, the schema from Accept-Profile, the method, the query
- * parameters, Prefer, the range, the token (none = anon), the media type; then one
- * read-only transaction with the request's settings (request-settings.ts) and one
- * statement built by sql.ts.
+ * the resource from the path, the schema from Accept-Profile (Content-Profile for writes),
+ * the method, the query parameters, Prefer, the range, the token (none = anon); then a
+ * write goes to write.ts; a read negotiates its media type and runs one read-only
+ * transaction with the request's settings (request-settings.ts) and one statement built by
+ * sql.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono, type Context } from 'hono';

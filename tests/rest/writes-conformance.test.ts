@@ -281,6 +281,15 @@ const cases: Case[] = [
     body: [{ a: 'csv1', b: null }, { a: 'c,2', b: 'q"x' }],
   },
   {
+    name: 'a form-urlencoded insert',
+    method: 'POST',
+    path: '/no_pk',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', prefer: 'return=representation' },
+    send: 'a=form%20a&b=x%26y',
+    status: 201,
+    body: [{ a: 'form a', b: 'x&y' }],
+  },
+  {
     name: 'an unknown content type is PGRST102',
     method: 'POST',
     path: '/no_pk',
