@@ -39,7 +39,13 @@ export interface ReadQuery {
 /** A plan as the builder reads it: with a source, columns are qualified by the relation's name alone. */
 type Target = ReadPlan & { source?: string };
 
-function join(q: TransactionSql, parts: Fragment[], separator: Fragment): Fragment {
+/**
+ * Fragments joined by a separator (the caller passes at least one part).
+ *
+ * @example
+ * join(tx, [tx`a`, tx`b`], tx`, `); // a, b
+ */
+export function join(q: TransactionSql, parts: Fragment[], separator: Fragment): Fragment {
   return parts.reduce((acc, part, i) => (i === 0 ? part : q`${acc}${separator}${part}`));
 }
 

@@ -9,17 +9,13 @@
 import type postgres from 'postgres';
 import type { TransactionSql } from '../../core/db/rls.ts';
 import type { ReadPlan } from './read-plan.ts';
-import { conditionsSql, readSql, whereSql, type ReadQuery } from './sql.ts';
+import { conditionsSql, join, readSql, whereSql, type ReadQuery } from './sql.ts';
 import type { WritePlan } from './write-plan.ts';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /** The CTE holding the rows the statement returned. */
 export const WRITE_SOURCE = 'pgrst_write';
-
-function join(q: TransactionSql, parts: Fragment[], separator: Fragment): Fragment {
-  return parts.reduce((acc, part, i) => (i === 0 ? part : q`${acc}${separator}${part}`));
-}
 
 function table(q: TransactionSql, plan: WritePlan): Fragment {
   return q`${q(plan.relation.schema)}.${q(plan.relation.name)}`;

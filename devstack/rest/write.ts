@@ -13,7 +13,7 @@ import type { JwtClaims } from '../../core/db/rls.ts';
 import { parsePayload, type Payload } from './body.ts';
 import { fromPostgresError, maxAffectedViolation, PgrstError, putMatchingPk, safeUpdateRefusal, singularityError } from './errors.ts';
 import type { QueryParams } from './grammar.ts';
-import { negotiateRead, readPreferences, writePreferenceApplied } from './negotiate.ts';
+import { contentRange, negotiateRead, readPreferences, writePreferenceApplied } from './negotiate.ts';
 import { planRead } from './read-plan.ts';
 import { withRequestSettings } from './request-settings.ts';
 import type { SchemaCache } from './schema-cache.ts';
@@ -37,11 +37,6 @@ export interface WriteRequest {
   /** What withRequestSettings needs besides the claims. */
   settings: { path: string; headers: Record<string, string>; cookies: Record<string, string>; searchPath: string[]; roleSettings: Record<string, string> };
   resolveCast: (cast: string) => Promise<string>;
-}
-
-function contentRange(lower: number, upper: number, total: number | undefined): string {
-  const range = total !== 0 && lower <= upper ? `${lower}-${upper}` : '*';
-  return `${range}/${total === undefined ? '*' : total}`;
 }
 
 /** renderSimpleQuery of the Location pairs (`k=eq.v`), values percent-encoded. */
@@ -127,19 +122,21 @@ export async function serveWrite(request: WriteRequest): Promise<Response> {
   const full = returns === 'representation';
   if (full) out['content-type'] = media.contentType;
   let status: number;
+  // Content-Range as Response.hs builds it: contentRangeH 1 0 (always `*/total`) for inserts
+  // and deletes, contentRangeH 0 (n - 1) for updates; none for PUT.
   switch (mutation) {
     case 'create':
       if (row.location && row.location.length > 0) out.location = locationOf(request.relation, row.location);
-      out['content-range'] = contentRange(1, 0, total);
+      out['content-range'] = contentRange(1, 0, total).header;
       status = prefs.resolution === 'merge-duplicates' && plan.onConflict && (row.inserted ?? 0) <= 0 ? 200 : 201;
       // PostgREST sends an empty body with Content-Length: 0 (and no Content-Type) here.
       if (!full) out['content-length'] = '0';
       return new Response(full ? row.body : null, { status, headers: out });
     case 'update':
-      out['content-range'] = contentRange(0, pageTotal - 1, total);
+      out['content-range'] = contentRange(0, pageTotal, total).header;
       return new Response(full ? row.body : null, { status: full ? 200 : 204, headers: out });
     case 'delete':
-      out['content-range'] = contentRange(1, 0, total);
+      out['content-range'] = contentRange(1, 0, total).header;
       return new Response(full ? row.body : null, { status: full ? 200 : 204, headers: out });
     case 'upsert':
       return new Response(full ? row.body : null, { status: full ? ((row.inserted ?? 0) > 0 ? 201 : 200) : 204, headers: out });
