@@ -619,6 +619,17 @@ const cases: Case[] = [
     after: { sql: "select rank from test.tiobe_pls where name = 'Lua'", rows: [{ rank: 70 }] },
   },
   {
+    // v16.2 dropped limited updates (CHANGELOG #3013): limit and order shape only the representation.
+    name: 'limit on PATCH limits the representation, not the update',
+    method: 'PATCH',
+    path: '/tiobe_pls?name=in.(Perl,Lua)&order=name.desc&limit=1&select=name',
+    headers: rep,
+    send: { rank: 80 },
+    status: 200,
+    body: [{ name: 'Perl' }],
+    after: { sql: "select name from test.tiobe_pls where rank = 80 order by name", rows: [{ name: 'Lua' }, { name: 'Perl' }] },
+  },
+  {
     name: 'RLS hides rows from an update: 200 []',
     method: 'PATCH',
     path: '/guarded?id=eq.50',
