@@ -253,7 +253,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
         negotiatedByProfile,
         params,
         headers: c.req.raw.headers,
-        body: await c.req.text(),
+        body: Buffer.from(await c.req.arrayBuffer()),
         role,
         claims,
         settings,

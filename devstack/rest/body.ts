@@ -126,7 +126,13 @@ function mediaTypeOf(contentType: string | undefined): string {
  */
 export function parsePayload(body: Buffer, contentType: string | undefined, columns: string[] | undefined): Payload {
   const media = mediaTypeOf(contentType);
-  const text = body.toString('utf8');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    // Aeson, which decodes PostgREST's JSON bodies, takes only UTF-8.
+    throw invalidBody('Empty or invalid json');
+  }
   if (media === 'application/json') {
     checkDepth(text);
     if (columns !== undefined) return { json: text, keys: sortKeys(columns), isObject: text.replace(/^[ \t\n\r]+/, '').startsWith('{') };

@@ -31,7 +31,7 @@ export interface WriteRequest {
   negotiatedByProfile: boolean;
   params: QueryParams;
   headers: Headers;
-  body: string;
+  body: Buffer;
   role: string;
   claims: JwtClaims | null;
   /** What withRequestSettings needs besides the claims. */
@@ -64,7 +64,7 @@ export async function serveWrite(request: WriteRequest): Promise<Response> {
   const readPlan = planRead(request.cache, request.schema, request.relation, params);
   let payload: Payload | undefined;
   if (mutation !== 'delete') {
-    payload = parsePayload(Buffer.from(request.body, 'utf8'), headers.get('content-type') ?? undefined, mutation === 'upsert' ? undefined : params.columns);
+    payload = parsePayload(request.body, headers.get('content-type') ?? undefined, mutation === 'upsert' ? undefined : params.columns);
   }
   const plan = planWrite({ mutation, readPlan, params, prefs, payload, catalog: request.catalog });
   const media = negotiateRead(headers.get('accept') ?? undefined);

@@ -58,6 +58,10 @@ describe('parsePayload', () => {
     expect(parse('a=1&b=x+y', 'application/x-www-form-urlencoded')).toEqual({ json: '{"a":"1","b":"x y"}', keys: ['a', 'b'], isObject: true });
   });
 
+  it('refuses a body that is not UTF-8', () => {
+    expect(failure(() => parsePayload(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]), 'application/json', undefined))).toMatchObject({ code: 'PGRST102' });
+  });
+
   it('refuses other media types', () => {
     expect(failure(() => parse('x', 'text/plain'))).toMatchObject({ code: 'PGRST102', message: 'Content-Type not acceptable: text/plain' });
   });

@@ -139,6 +139,18 @@ describe('project takeover by upsert (supabase/migrations/20261202000100_project
     expect(before.project).toEqual([{ name: 'Apollo', created_by: users.owner }]);
   });
 
+  it('a multi-row upsert mixing a new id and an existing one: only the new row gets an owner', async () => {
+    const before = await members(projectId);
+    const fresh = randomUUID();
+    const outsider = await client('outsider').from('projects').upsert([{ id: fresh, name: 'New' }, { id: projectId, name: 'Taken' }], { onConflict: 'id', ignoreDuplicates: true }).select('id');
+    expect({ status: outsider.status, code: outsider.error?.code }).toEqual({ status: 403, code: '42501' });
+    expect({ project: await project(fresh), members: await members(fresh) }).toEqual({ project: [], members: [] });
+    const viewer = await client('viewer').from('projects').upsert([{ id: fresh, name: 'New' }, { id: projectId, name: 'Taken' }], { onConflict: 'id', ignoreDuplicates: true }).select('id');
+    expect({ status: viewer.status, data: viewer.data }).toEqual({ status: 201, data: [{ id: fresh }] });
+    expect(await members(fresh)).toEqual([{ user_id: users.viewer, role: 'owner' }]);
+    expect({ members: await members(projectId), project: await project(projectId) }).toEqual({ members: before, project: [{ name: 'Apollo', created_by: users.owner }] });
+  });
+
   it('the same through raw POST with return=minimal and Prefer only', async () => {
     const before = await members(projectId);
     const response = await stack.rest('/projects?on_conflict=id', {
@@ -189,6 +201,8 @@ describe('the write matrix on Tandem tables', () => {
     expect({ status: userIdChange.status, code: userIdChange.error?.code }).toEqual({ status: 403, code: '42501' });
     const kick = await client('outsider').from('project_members').delete().eq('project_id', id).select('user_id');
     expect(kick.data).toEqual([]);
+    const anon = await client().from('project_members').delete().eq('project_id', id);
+    expect({ status: anon.status, code: anon.error?.code }).toEqual({ status: 401, code: '42501' });
     const leave = await client('viewer').from('project_members').delete().eq('project_id', id).eq('user_id', users.viewer).select('user_id');
     expect(leave.data).toEqual([{ user_id: users.viewer }]);
     expect(await members(id)).toEqual(
@@ -227,6 +241,8 @@ describe('the write matrix on Tandem tables', () => {
     expect({ status: insert.status, code: insert.error?.code }).toEqual({ status: 403, code: '42501' });
     const del = await client('viewer').from('profiles').delete().eq('id', users.viewer);
     expect({ status: del.status, code: del.error?.code }).toEqual({ status: 403, code: '42501' });
+    const anon = await client().from('profiles').update({ display_name: 'anon' }).eq('id', users.viewer);
+    expect({ status: anon.status, code: anon.error?.code }).toEqual({ status: 401, code: '42501' });
     const [row] = await stack.admin<{ display_name: string | null }[]>`select display_name from public.profiles where id = ${users.owner}`;
     expect(row?.display_name).not.toBe('Hacked');
   });
