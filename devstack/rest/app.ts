@@ -1,14 +1,15 @@
 /**
- * The local Data API: `/rest/v1` of the Docker-free devstack, answering reads on the
- * exposed tables and views as PostgREST v16.2 answers them (the version the pinned
+ * The local Data API: `/rest/v1` of the Docker-free devstack, answering reads and writes
+ * on the exposed tables and views as PostgREST v16.2 answers them (the version the pinned
  * Supabase CLI runs) and refusing the rest in PostgREST's error shape. A Hono app; the
  * gateway hands it Node requests through {@link createDataApiHandler}.
  *
  * What a request goes through, in PostgREST's order (src/PostgREST/App.hs, ApiRequest.hs):
- * the resource from the path, the schema from Accept-Profile, the method, the query
- * parameters, Prefer, the range, the token (none = anon), the media type; then one
- * read-only transaction with the request's settings (request-settings.ts) and one
- * statement built by sql.ts.
+ * the resource from the path, the schema from Accept-Profile (Content-Profile for writes),
+ * the method, the query parameters, Prefer, the range, the token (none = anon); then a
+ * write goes to write.ts; a read negotiates its media type and runs one read-only
+ * transaction with the request's settings (request-settings.ts) and one statement built by
+ * sql.ts.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono, type Context } from 'hono';
@@ -24,6 +25,9 @@ import { planRead } from './read-plan.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.ts';
 import { countSourceSql, readSql, type ReadQuery } from './sql.ts';
+import { MAX_BODY_BYTES, readBody } from './body.ts';
+import { loadWriteCatalog } from './write-plan.ts';
+import { serveWrite } from './write.ts';
 
 export const DATA_API_PREFIX = '/rest/v1';
 
@@ -35,6 +39,8 @@ export interface DataApiOptions {
   /** Opaque `sb_…` keys → the JWT the gateway puts in their place (the CLI's Kong rule). */
   resolveApiKey?: (apiKey: string) => string | undefined;
   warn?: (message: string) => void;
+  /** Largest request body taken (413 beyond); default body.ts MAX_BODY_BYTES. */
+  maxBodyBytes?: number;
 }
 
 export interface DataApi {
@@ -138,6 +144,7 @@ function castResolver(sql: postgres.Sql<Record<string, unknown>>): (cast: string
 export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
   const warn = options.warn ?? (() => undefined);
   const cache = await loadSchemaCache(options.sql, options.config.schemas, warn);
+  const catalog = await loadWriteCatalog(options.sql, cache.schemas);
   const verify = createClaimsVerifier(options.jwt);
   const resolveCast = castResolver(options.sql);
   const app = new Hono();
@@ -199,8 +206,8 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       if (!['GET', 'HEAD'].includes(method)) throw unsupportedMethod(method);
       throw notBuiltYet('The OpenAPI description (GET /rest/v1/)');
     }
-    if (['POST', 'PATCH', 'PUT', 'DELETE'].includes(method)) throw notBuiltYet(`Writes (${method} /${resource.name})`);
-    if (method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
+    const isWrite = ['POST', 'PATCH', 'PUT', 'DELETE'].includes(method);
+    if (!isWrite && method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
 
     const params = parseQueryParams(url.search.slice(1));
     const prefs = readPreferences(c.req.raw.headers.get('prefer') ? [c.req.raw.headers.get('prefer')!] : []);
@@ -210,7 +217,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       limit: top?.limit,
       offset: top?.offset ?? 0,
       hasLimit: top?.limit !== undefined,
-      maxRows: options.config.maxRows,
+      maxRows: isWrite ? undefined : options.config.maxRows,
     });
 
     // Token and role
@@ -222,6 +229,37 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       throw new PgrstError(403, '42501', `permission denied to set role "${role}"`);
     }
     const claims: JwtClaims | null = verified ? { ...verified, role } : null;
+
+    const headers: Record<string, string> = {};
+    for (const [name, value] of c.req.raw.headers) if (name !== 'cookie') headers[name] = value;
+    if (authorization !== undefined) headers.authorization = authorization;
+    else delete headers.authorization;
+    const settings = {
+      path: rawPath,
+      headers,
+      cookies: parseCookies(c.req.header('cookie')),
+      searchPath: [schema, ...options.config.extraSearchPath],
+      roleSettings: cache.roleSettings.get(role) ?? {},
+    };
+
+    if (isWrite) {
+      return serveWrite({
+        sql: options.sql,
+        cache,
+        catalog,
+        method,
+        relation: resource.name,
+        schema,
+        negotiatedByProfile,
+        params,
+        headers: c.req.raw.headers,
+        body: Buffer.from(await c.req.arrayBuffer()),
+        role,
+        claims,
+        settings,
+        resolveCast,
+      });
+    }
 
     const media = negotiateRead(c.req.header('accept'));
     const plan = planRead(cache, schema, resource.name, params);
@@ -239,24 +277,15 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       stripNulls: media.stripNulls,
     };
 
-    const headers: Record<string, string> = {};
-    for (const [name, value] of c.req.raw.headers) if (name !== 'cookie') headers[name] = value;
-    if (authorization !== undefined) headers.authorization = authorization;
-    else delete headers.authorization;
-
     let row: { total: string | null; page_total: string; body: string };
     let planned: number | undefined;
     try {
       [row, planned] = await withRequestSettings(
         options.sql,
         {
+          ...settings,
           claims,
           method,
-          path: rawPath,
-          headers,
-          cookies: parseCookies(c.req.header('cookie')),
-          searchPath: [schema, ...options.config.extraSearchPath],
-          roleSettings: cache.roleSettings.get(role) ?? {},
           readOnly: true,
           ...(prefs.timezone !== undefined ? { timezone: prefs.timezone } : {}),
         },
@@ -301,11 +330,18 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     return new Response(method === 'HEAD' ? null : row.body, { status, headers: responseHeaders });
   }
 
+  const maxBodyBytes = options.maxBodyBytes ?? MAX_BODY_BYTES;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    void toFetchRequest(req).then(async (request) => {
+    void toFetchRequest(req, maxBodyBytes).then(async (request) => {
       const response = await app.fetch(request);
       await writeResponse(res, response, req.method === 'HEAD');
-    }).catch((error: unknown) => {
+    }).catch(async (error: unknown) => {
+      if (error instanceof PgrstError && !res.headersSent) {
+        const response = errorResponse(error);
+        response.headers.set('access-control-allow-origin', '*');
+        await writeResponse(res, response, false);
+        return;
+      }
       warn(`local Data API: ${error instanceof Error ? error.message : String(error)}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
       res.end();
@@ -314,16 +350,16 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
   return { app, handle, cache };
 }
 
-async function toFetchRequest(req: IncomingMessage): Promise<Request> {
+async function toFetchRequest(req: IncomingMessage, maxBodyBytes: number): Promise<Request> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const method = req.method ?? 'GET';
-  // Bodies are read only to be discarded: no route of this part reads one.
-  for await (const _chunk of req) void _chunk;
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method, headers });
+  const body = await readBody(req, maxBodyBytes);
+  const withBody = method !== 'GET' && method !== 'HEAD' && body.length > 0;
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method, headers, ...(withBody ? { body: new Uint8Array(body) } : {}) });
 }
 
 async function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {

@@ -36,6 +36,53 @@ export function queryParamError(message: string, details: string): PgrstError {
   return new PgrstError(400, 'PGRST100', message, details);
 }
 
+/** PGRST102: a request body PostgREST cannot take (ApiRequest/Payload.hs). */
+export function invalidBody(message: string): PgrstError {
+  return new PgrstError(400, 'PGRST102', message);
+}
+
+/** PGRST105: a PUT whose filters are not exactly `eq` on every primary key column. */
+export function invalidPutFilters(): PgrstError {
+  return new PgrstError(405, 'PGRST105', "Filters must include all and only primary key columns with 'eq' operators");
+}
+
+/** PGRST114: limit or offset on a PUT. */
+export function putLimitNotAllowed(): PgrstError {
+  return new PgrstError(400, 'PGRST114', 'limit/offset querystring parameters are not allowed for PUT');
+}
+
+/** PGRST115: a PUT whose body does not carry the primary key of its URL. */
+export function putMatchingPk(): PgrstError {
+  return new PgrstError(400, 'PGRST115', 'Payload values do not match URL in primary key column(s)');
+}
+
+/** PGRST124: more rows written than `Prefer: max-affected` allows (with handling=strict). */
+export function maxAffectedViolation(rows: number): PgrstError {
+  return new PgrstError(400, 'PGRST124', 'Query result exceeds max-affected preference constraint', `The query affects ${rows} rows`);
+}
+
+/** PGRST204: a body key or `columns=` entry that is not a column of the relation. */
+export function writeColumnNotFound(relation: string, column: string): PgrstError {
+  return new PgrstError(400, 'PGRST204', `Could not find the '${column}' column of '${relation}' in the schema cache`);
+}
+
+/**
+ * 21000 from pg-safeupdate, which Supabase preloads for PostgREST's authenticator
+ * (upstream supabase/postgres migrations/db/migrations/20220224211803_fix-postgrest-supautils.sql):
+ * an UPDATE or DELETE without a WHERE clause. PostgREST answers it 400 (Error.hs).
+ */
+export function safeUpdateRefusal(statement: 'UPDATE' | 'DELETE'): PgrstError {
+  return new PgrstError(400, '21000', `${statement} requires a WHERE clause`);
+}
+
+/**
+ * A body larger than the local gateway takes. PostgREST sets no limit; this stand-in does,
+ * so a runaway client cannot exhaust the devstack's memory (a code of its own: PGRSTX..).
+ */
+export function payloadTooLarge(limit: number): PgrstError {
+  return new PgrstError(413, 'PGRSTX13', 'Request body too large', `The local Data API takes request bodies of at most ${limit} bytes`);
+}
+
 /** PGRST103: an unsatisfiable Range header or limit. */
 export function invalidRange(kind: 'negative' | 'lower-gt-upper' | { offset: number; total: number }): PgrstError {
   const details =

@@ -73,6 +73,11 @@ export interface Preferences {
   count: CountPreference | undefined;
   handling: 'strict' | 'lenient' | undefined;
   timezone: string | undefined;
+  resolution: 'merge-duplicates' | 'ignore-duplicates' | undefined;
+  representation: 'representation' | 'minimal' | 'headers-only' | undefined;
+  missing: 'default' | 'null' | undefined;
+  /** `max-affected=n` (an integer; anything else is ignored, as readMaybe does). */
+  maxAffected: number | undefined;
   /** `Preference-Applied` for a read. */
   applied: string | undefined;
 }
@@ -102,10 +107,38 @@ export function readPreferences(headers: string[]): Preferences {
   const count = first('count=', ['exact', 'planned', 'estimated'] as const);
   const handling = first('handling=', ['strict', 'lenient'] as const);
   const timezone = prefs.find((p) => p.startsWith('timezone='))?.slice('timezone='.length);
+  const resolution = first('resolution=', ['merge-duplicates', 'ignore-duplicates'] as const);
+  const representation = first('return=', ['representation', 'minimal', 'headers-only'] as const);
+  const missing = first('missing=', ['default', 'null'] as const);
+  const maxRaw = prefs.find((p) => p.startsWith('max-affected='))?.slice('max-affected='.length);
+  const maxAffected = maxRaw !== undefined && /^-?\d+$/.test(maxRaw) ? Number(maxRaw) : undefined;
+  // tx=commit|rollback are valid but ignored: the CLI leaves db-tx-end at "commit", which
+  // allows no override (upstream PostgREST src/library/PostgREST/Config.hs parseTxEnd).
   const invalid = prefs.filter((p) => p !== '' && !ACCEPTED.includes(p) && !p.startsWith('timezone=') && !p.startsWith('max-affected='));
   if (invalid.length > 0 && handling === 'strict') throw invalidPreferences(invalid);
   const applied = [count && `count=${count}`, handling && `handling=${handling}`, timezone !== undefined ? `timezone=${timezone}` : undefined].filter(Boolean).join(', ');
-  return { count, handling, timezone, applied: applied || undefined };
+  return { count, handling, timezone, resolution, representation, missing, maxAffected, applied: applied || undefined };
+}
+
+/**
+ * `Preference-Applied` of a write (Response.hs responsePreferences, Preferences.hs
+ * prefAppliedHeader): resolution only on POST with a conflict target, missing on POST and
+ * PATCH, max-affected on PATCH and DELETE with handling=strict.
+ *
+ * @example
+ * writePreferenceApplied(readPreferences(['return=minimal']), 'update', false); // 'return=minimal'
+ */
+export function writePreferenceApplied(prefs: Preferences, mutation: 'create' | 'update' | 'upsert' | 'delete', hasConflictTarget: boolean): string | undefined {
+  const values = [
+    mutation === 'create' && hasConflictTarget && prefs.resolution ? `resolution=${prefs.resolution}` : undefined,
+    (mutation === 'create' || mutation === 'update') && prefs.missing ? `missing=${prefs.missing}` : undefined,
+    prefs.representation ? `return=${prefs.representation}` : undefined,
+    prefs.count ? `count=${prefs.count}` : undefined,
+    prefs.handling ? `handling=${prefs.handling}` : undefined,
+    prefs.timezone !== undefined ? `timezone=${prefs.timezone}` : undefined,
+    (mutation === 'update' || mutation === 'delete') && prefs.handling === 'strict' && prefs.maxAffected !== undefined ? `max-affected=${prefs.maxAffected}` : undefined,
+  ].filter((v): v is string => v !== undefined);
+  return values.length > 0 ? values.join(', ') : undefined;
 }
 
 /** A range of row numbers, `upper` undefined meaning unbounded; empty when upper < lower. */

@@ -29,17 +29,35 @@ export interface ReadQuery {
   body: BodyFormat;
   /** `nulls=stripped` media types: json_strip_nulls around each object. */
   stripNulls: boolean;
+  /**
+   * A CTE to read instead of the relation (a write's `RETURNING` rows), aliased as the
+   * relation's name as PostgREST does (Plan.hs addRels, root case); default the relation.
+   */
+  source?: string;
 }
 
-function join(q: TransactionSql, parts: Fragment[], separator: Fragment): Fragment {
+/** A plan as the builder reads it: with a source, columns are qualified by the relation's name alone. */
+type Target = ReadPlan & { source?: string };
+
+/**
+ * Fragments joined by a separator (the caller passes at least one part).
+ *
+ * @example
+ * join(tx, [tx`a`, tx`b`], tx`, `); // a, b
+ */
+export function join(q: TransactionSql, parts: Fragment[], separator: Fragment): Fragment {
   return parts.reduce((acc, part, i) => (i === 0 ? part : q`${acc}${separator}${part}`));
 }
 
-function column(q: TransactionSql, plan: ReadPlan, name: string): Fragment {
-  return q`${q(plan.relation.schema)}.${q(plan.relation.name)}.${q(name)}`;
+function qualifier(q: TransactionSql, plan: Target): Fragment {
+  return plan.source !== undefined ? q`${q(plan.relation.name)}` : q`${q(plan.relation.schema)}.${q(plan.relation.name)}`;
 }
 
-function fieldSql(q: TransactionSql, plan: ReadPlan, field: Field): Fragment {
+function column(q: TransactionSql, plan: Target, name: string): Fragment {
+  return q`${qualifier(q, plan)}.${q(name)}`;
+}
+
+function fieldSql(q: TransactionSql, plan: Target, field: Field): Fragment {
   let out = column(q, plan, field.name);
   for (const step of field.jsonPath) {
     const operand = step.isIndex ? q`${step.operand}::int` : q`${step.operand}`;
@@ -90,39 +108,55 @@ function opSql(q: TransactionSql, target: Fragment, expr: OpExpr): Fragment {
   return expr.negated ? q`NOT ${body}` : body;
 }
 
-function filterSql(q: TransactionSql, plan: ReadPlan, filter: Filter): Fragment {
+function filterSql(q: TransactionSql, plan: Target, filter: Filter): Fragment {
   return opSql(q, fieldSql(q, plan, filter.field), filter.expr);
 }
 
-function logicSql(q: TransactionSql, plan: ReadPlan, tree: LogicTree): Fragment {
+function logicSql(q: TransactionSql, plan: Target, tree: LogicTree): Fragment {
   if (tree.kind === 'filter') return filterSql(q, plan, tree.filter);
   const inner = join(q, tree.children.map((child) => logicSql(q, plan, child)), tree.operator === 'and' ? q` AND ` : q` OR `);
   return tree.negated ? q`NOT (${inner})` : q`(${inner})`;
 }
 
-function orderSql(q: TransactionSql, plan: ReadPlan, term: OrderTerm): Fragment {
+function orderSql(q: TransactionSql, plan: Target, term: OrderTerm): Fragment {
   let out = fieldSql(q, plan, term.field);
   if (term.direction) out = q`${out} ${q.unsafe(term.direction === 'asc' ? 'ASC' : 'DESC')}`;
   if (term.nulls) out = q`${out} ${q.unsafe(term.nulls === 'nullsfirst' ? 'NULLS FIRST' : 'NULLS LAST')}`;
   return out;
 }
 
-function whereSql(q: TransactionSql, plan: ReadPlan): Fragment {
-  const conditions = [...plan.filters.map((f) => filterSql(q, plan, f)), ...plan.logic.map((t) => logicSql(q, plan, t))];
+/**
+ * The plan's filters and logic trees as conditions on its relation, or, with `source`, on
+ * that name (a write's WHERE; PUT's conditions on `pgrst_body`).
+ *
+ * @example
+ * const [first] = conditionsSql(tx, { ...plan, source: 'pgrst_body', relation: { ...plan.relation, name: 'pgrst_body' } });
+ */
+export function conditionsSql(q: TransactionSql, plan: Target): Fragment[] {
+  return [...plan.filters.map((f) => filterSql(q, plan, f)), ...plan.logic.map((t) => logicSql(q, plan, t))];
+}
+
+/**
+ * ` WHERE …` of the plan's conditions, or nothing.
+ *
+ * @example
+ * tx`DELETE FROM t${whereSql(tx, plan)}`;
+ */
+export function whereSql(q: TransactionSql, plan: Target): Fragment {
+  const conditions = conditionsSql(q, plan);
   return conditions.length === 0 ? q`` : q` WHERE ${join(q, conditions, q` AND `)}`;
 }
 
-function fromSql(q: TransactionSql, plan: ReadPlan): Fragment {
-  return q`${q(plan.relation.schema)}.${q(plan.relation.name)}`;
+function fromSql(q: TransactionSql, plan: Target): Fragment {
+  return plan.source !== undefined ? q`${q(plan.source)} AS ${q(plan.relation.name)}` : q`${q(plan.relation.schema)}.${q(plan.relation.name)}`;
 }
 
-function selectListSql(q: TransactionSql, query: ReadQuery): Fragment {
-  const { plan } = query;
+function selectListSql(q: TransactionSql, query: ReadQuery, plan: Target): Fragment {
   if (plan.select.length === 0) return q``;
   return join(
     q,
     plan.select.map((item) => {
-      if (item.star) return q`${fromSql(q, plan)}.*`;
+      if (item.star) return q`${qualifier(q, plan)}.*`;
       let out = fieldSql(q, plan, item.field);
       if (item.cast !== undefined) out = q`CAST( ${out} AS ${q.unsafe(query.casts.get(item.cast)!)} )`;
       return item.alias !== undefined ? q`${out} AS ${q(item.alias)}` : out;
@@ -132,7 +166,7 @@ function selectListSql(q: TransactionSql, query: ReadQuery): Fragment {
 }
 
 /** The query whose EXPLAIN gives `Prefer: count=planned` its estimate. */
-export function countSourceSql(q: TransactionSql, plan: ReadPlan): Fragment {
+export function countSourceSql(q: TransactionSql, plan: Target): Fragment {
   return q`SELECT 1 FROM ${fromSql(q, plan)}${whereSql(q, plan)}`;
 }
 
@@ -141,11 +175,11 @@ export function countSourceSql(q: TransactionSql, plan: ReadPlan): Fragment {
  * Postgres, or '' for HEAD.
  */
 export function readSql(q: TransactionSql, query: ReadQuery): Fragment {
-  const { plan } = query;
+  const plan: Target = query.source !== undefined ? { ...query.plan, source: query.source } : query.plan;
   const order = plan.order.length === 0 ? q`` : q` ORDER BY ${join(q, plan.order.map((t) => orderSql(q, plan, t)), q`, `)}`;
   const paged = query.limit !== undefined || query.offset !== 0;
   const limit = !paged ? q`` : q` LIMIT ${query.limit === undefined ? q`ALL` : q`${String(query.limit)}`} OFFSET ${String(query.offset)}`;
-  const source = q`SELECT ${selectListSql(q, query)} FROM ${fromSql(q, plan)}${whereSql(q, plan)}${order}${limit}`;
+  const source = q`SELECT ${selectListSql(q, query, plan)} FROM ${fromSql(q, plan)}${whereSql(q, plan)}${order}${limit}`;
   const countSource = query.countLimit === undefined ? countSourceSql(q, plan) : q`${countSourceSql(q, plan)} LIMIT ${String(query.countLimit)}`;
   const separateCount = query.count && (paged || query.countLimit !== undefined);
   const countCte = separateCount ? q`, pgrst_source_count AS (${countSource})` : q``;
