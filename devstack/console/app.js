@@ -9,7 +9,7 @@
   });
 
   const $ = (selector) => document.querySelector(selector);
-  const state = { user: null, profileName: '', avatarUrl: null, projects: [], current: null, channel: null, events: null, jobs: new Map() };
+  const state = { user: null, profileName: '', avatarUrl: null, members: new Map(), projects: [], current: null, channel: null, events: null, jobs: new Map() };
 
   function showError(error) {
     const message = error?.context?.message ?? error?.message ?? String(error ?? '');
@@ -217,6 +217,8 @@
   async function loadMembers(projectId) {
     const { data } = await api(`projects/${projectId}/members`);
     if (state.current?.id !== projectId) return;
+    state.members = new Map(data.map((member) => [member.user_id, member]));
+    renderOnline();
     $('#members').replaceChildren(...data.map((member) => {
       const item = document.createElement('li');
       item.className = 'row';
@@ -281,10 +283,14 @@
 
   // Section: workspace (presence, events, jobs)
 
+  // Names and avatars come from the member list (profiles under RLS), never from what a
+  // client tracks: presence says only which member keys are online.
+  const memberName = (userId) => state.members.get(userId)?.display_name || userId;
+
   function renderOnline() {
     const presence = state.channel?.presenceState() ?? {};
-    const members = Object.values(presence).map((metas) => metas[0]).filter(Boolean);
-    $('#online').replaceChildren(...members.map((member) => avatarFor(member.user_id, member.display_name, member.avatar_url)));
+    const online = Object.keys(presence).map((key) => state.members.get(key)).filter(Boolean);
+    $('#online').replaceChildren(...online.map((member) => avatarFor(member.user_id, member.display_name, member.avatar_url)));
   }
 
   function trackPresence(channel) {
@@ -320,6 +326,7 @@
     state.events = null;
     state.current = null;
     state.jobs.clear();
+    state.members = new Map();
     $('#workspace').hidden = true;
   }
 
@@ -351,11 +358,13 @@
     state.channel = channel;
     channel
       .on('presence', { event: 'sync' }, renderOnline)
-      .on('presence', { event: 'join' }, ({ newPresences }) => {
-        for (const presence of newPresences) logEvent(`${presence.display_name} is online`);
+      .on('presence', { event: 'join' }, ({ key }) => {
+        logEvent(`${memberName(key)} is online`);
+        // Someone (re)joined, perhaps with a new name or avatar: read the profiles again.
+        loadMembers(project.id).catch(showError);
       })
-      .on('presence', { event: 'leave' }, ({ leftPresences }) => {
-        for (const presence of leftPresences) logEvent(`${presence.display_name} went offline`);
+      .on('presence', { event: 'leave' }, ({ key }) => {
+        logEvent(`${memberName(key)} went offline`);
       })
       .subscribe(async (status, error) => {
         if (status === 'SUBSCRIBED') {

@@ -22,7 +22,9 @@
 -- 4. Profiles: `public.profiles` is the source of truth for display_name and avatar_url
 --    (RLS: the user updates their own row). supabase-js `auth.updateUser({ data: {
 --    display_name, avatar_url } })` is kept in sync both ways by triggers: metadata
---    changes are copied to the profile, profile changes to `raw_user_meta_data`.
+--    changes are copied to the profile, profile changes to `raw_user_meta_data`. Avatars
+--    are images apps render: only http(s) URLs are kept (a check on new writes; from the
+--    metadata, anything else becomes null rather than failing the Auth request).
 -- =============================================================================
 
 set local lock_timeout = '5s';
@@ -287,8 +289,52 @@ grant execute on function public.revoke_invitation(uuid) to authenticated, servi
 -- Section: profiles in step with the Auth user's metadata
 
 /**
+ * The avatar URL to store for `url`: trimmed, http(s), at most 2048 characters; else null.
+ */
+create or replace function private.avatar_url_or_null(url text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when btrim(url) ~* '^https?://[^\s]+$' and char_length(btrim(url)) <= 2048 then btrim(url) end;
+$$;
+comment on function private.avatar_url_or_null(text) is 'An http(s) avatar URL of at most 2048 characters, else null.';
+revoke all on function private.avatar_url_or_null(text) from public, anon, authenticated, service_role;
+
+/**
+ * Creates the profile of a new auth user from the sign-up metadata (as before), keeping
+ * only an http(s) avatar URL.
+ */
+create or replace function private.create_profile_for_user()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  insert into public.profiles (id, email, display_name, avatar_url)
+  values (
+    new.id,
+    new.email,
+    left(coalesce(
+      nullif(btrim(new.raw_user_meta_data ->> 'display_name'), ''),
+      nullif(btrim(new.raw_user_meta_data ->> 'full_name'), ''),
+      nullif(split_part(new.email, '@', 1), '')
+    ), 100),
+    private.avatar_url_or_null(new.raw_user_meta_data ->> 'avatar_url')
+  )
+  on conflict (id) do nothing;
+  return new;
+end;
+$$;
+comment on function private.create_profile_for_user() is 'Trigger on auth.users: creates the user''s profile.';
+revoke all on function private.create_profile_for_user() from public, anon, authenticated, service_role;
+
+/**
  * Trigger on auth.users: a display_name or avatar_url set through `auth.updateUser({ data
- * })` is copied to the profile (only the keys present; an empty string clears it).
+ * })` is copied to the profile (only the keys present; an empty string, or an avatar that
+ * is not an http(s) URL, clears it).
  */
 create or replace function private.profile_from_user_metadata()
 returns trigger
@@ -303,10 +349,10 @@ begin
   set display_name = case when meta ? 'display_name'
                           then left(nullif(btrim(meta ->> 'display_name'), ''), 100) else p.display_name end,
       avatar_url = case when meta ? 'avatar_url'
-                        then left(nullif(btrim(meta ->> 'avatar_url'), ''), 2048) else p.avatar_url end
+                        then private.avatar_url_or_null(meta ->> 'avatar_url') else p.avatar_url end
   where p.id = new.id
     and ((meta ? 'display_name' and p.display_name is distinct from left(nullif(btrim(meta ->> 'display_name'), ''), 100))
-      or (meta ? 'avatar_url' and p.avatar_url is distinct from left(nullif(btrim(meta ->> 'avatar_url'), ''), 2048)));
+      or (meta ? 'avatar_url' and p.avatar_url is distinct from private.avatar_url_or_null(meta ->> 'avatar_url')));
   return new;
 end;
 $$;
@@ -347,3 +393,8 @@ create trigger profiles_to_user_metadata
   after update of display_name, avatar_url on public.profiles
   for each row when (old.display_name is distinct from new.display_name or old.avatar_url is distinct from new.avatar_url)
   execute function private.user_metadata_from_profile();
+
+-- Rows written before this migration are left as they are (`not valid`); every new write
+-- is checked, so a client's update with another scheme is a 400 (23514).
+alter table public.profiles
+  add constraint profiles_avatar_url_http check (avatar_url is null or avatar_url ~* '^https?://[^\s]+$') not valid;

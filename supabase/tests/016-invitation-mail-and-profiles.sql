@@ -2,7 +2,7 @@
 -- order for a wrong user, and profiles kept in step with the Auth user's metadata
 -- (supabase/migrations/20261202002100_invitation_mail_and_profiles.sql).
 begin;
-select plan(38);
+select plan(41);
 \ir helpers/fixture.psql
 
 \set confirmed_id '''a0000000-0000-4000-8000-0000000000c1'''
@@ -155,6 +155,19 @@ update auth.users set raw_user_meta_data = raw_user_meta_data || '{"theme": "dar
 select is((select display_name from public.profiles where id = :collab_id), 'Collab Two', 'other metadata keys leave the profile alone');
 update auth.users set raw_user_meta_data = raw_user_meta_data || '{"avatar_url": ""}' where id = :collab_id;
 select is((select avatar_url from public.profiles where id = :collab_id), null, 'an empty avatar_url clears it');
+
+-- Avatars are http(s) URLs only.
+:as_viewer
+select throws_ok(format('update public.profiles set avatar_url = %L where id = %L', 'javascript:alert(1)', :viewer_id), '23514', null,
+                 'a profile avatar must be an http(s) URL');
+reset role;
+update auth.users set raw_user_meta_data = raw_user_meta_data || '{"avatar_url": "javascript:alert(1)"}' where id = :collab_id;
+select is((select avatar_url from public.profiles where id = :collab_id), null, 'a non-http avatar from the metadata is not kept (and fails nothing)');
+insert into auth.users (id, aud, role, email, raw_user_meta_data, created_at, updated_at)
+values ('a0000000-0000-4000-8000-0000000000c3', 'authenticated', 'authenticated', 'avatar@pgtap.test',
+        '{"avatar_url": "data:image/png;base64,AAAA"}', now(), now());
+select is((select avatar_url from public.profiles where id = 'a0000000-0000-4000-8000-0000000000c3'), null,
+          'a sign-up with a non-http avatar still gets a profile, without the avatar');
 
 select * from finish();
 rollback;
