@@ -367,7 +367,8 @@ create trigger on_auth_user_metadata_changed
 
 /**
  * Trigger on profiles: an edited display_name or avatar_url is written back to the Auth
- * user's metadata, so a session refreshed afterwards carries the same values.
+ * user's metadata, so a session refreshed afterwards carries the same values. Only the
+ * fields that changed are touched; a cleared one is removed from the metadata.
  */
 create or replace function private.user_metadata_from_profile()
 returns trigger
@@ -375,13 +376,26 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  current_meta jsonb;
+  meta jsonb;
 begin
-  update auth.users u
-  set raw_user_meta_data = coalesce(u.raw_user_meta_data, '{}')
-        || jsonb_build_object('display_name', new.display_name, 'avatar_url', new.avatar_url)
-  where u.id = new.id
-    and (u.raw_user_meta_data ->> 'display_name' is distinct from new.display_name
-      or u.raw_user_meta_data ->> 'avatar_url' is distinct from new.avatar_url);
+  select coalesce(u.raw_user_meta_data, '{}') into current_meta from auth.users u where u.id = new.id;
+  if not found then
+    return new;
+  end if;
+  meta := current_meta;
+  if old.display_name is distinct from new.display_name then
+    meta := case when new.display_name is null then meta - 'display_name'
+                 else meta || jsonb_build_object('display_name', new.display_name) end;
+  end if;
+  if old.avatar_url is distinct from new.avatar_url then
+    meta := case when new.avatar_url is null then meta - 'avatar_url'
+                 else meta || jsonb_build_object('avatar_url', new.avatar_url) end;
+  end if;
+  if meta is distinct from current_meta then
+    update auth.users u set raw_user_meta_data = meta where u.id = new.id;
+  end if;
   return new;
 end;
 $$;

@@ -2,7 +2,7 @@
 -- order for a wrong user, and profiles kept in step with the Auth user's metadata
 -- (supabase/migrations/20261202002100_invitation_mail_and_profiles.sql).
 begin;
-select plan(41);
+select plan(42);
 \ir helpers/fixture.psql
 
 \set confirmed_id '''a0000000-0000-4000-8000-0000000000c1'''
@@ -155,6 +155,8 @@ update auth.users set raw_user_meta_data = raw_user_meta_data || '{"theme": "dar
 select is((select display_name from public.profiles where id = :collab_id), 'Collab Two', 'other metadata keys leave the profile alone');
 update auth.users set raw_user_meta_data = raw_user_meta_data || '{"avatar_url": ""}' where id = :collab_id;
 select is((select avatar_url from public.profiles where id = :collab_id), null, 'an empty avatar_url clears it');
+select is((select raw_user_meta_data ? 'avatar_url' from auth.users where id = :collab_id), false,
+          'and the cleared avatar leaves the metadata (no null left behind)');
 
 -- Avatars are http(s) URLs only.
 :as_viewer
