@@ -112,7 +112,11 @@ export type Database = {
           expires_at: string
           id: string
           invited_by: string | null
+          last_mail_error: string | null
+          mail_attempts: number
+          mailed_at: string | null
           project_id: string
+          replaced_by: string | null
           revoked_at: string | null
           role: Database["public"]["Enums"]["project_role"]
           token_hash: string
@@ -124,7 +128,11 @@ export type Database = {
           expires_at?: string
           id?: string
           invited_by?: string | null
+          last_mail_error?: string | null
+          mail_attempts?: number
+          mailed_at?: string | null
           project_id: string
+          replaced_by?: string | null
           revoked_at?: string | null
           role?: Database["public"]["Enums"]["project_role"]
           token_hash: string
@@ -136,7 +144,11 @@ export type Database = {
           expires_at?: string
           id?: string
           invited_by?: string | null
+          last_mail_error?: string | null
+          mail_attempts?: number
+          mailed_at?: string | null
           project_id?: string
+          replaced_by?: string | null
           revoked_at?: string | null
           role?: Database["public"]["Enums"]["project_role"]
           token_hash?: string
@@ -147,6 +159,13 @@ export type Database = {
             columns: ["project_id"]
             isOneToOne: false
             referencedRelation: "projects"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "project_invitations_replaced_by_fkey"
+            columns: ["replaced_by"]
+            isOneToOne: false
+            referencedRelation: "project_invitations"
             referencedColumns: ["id"]
           },
         ]
@@ -216,6 +235,10 @@ export type Database = {
     }
     Functions: {
       accept_invitation: { Args: { token: string }; Returns: string }
+      accept_invitation_from_list: {
+        Args: { invitation_id: string }
+        Returns: string
+      }
       cancel_job: { Args: { job_id: string }; Returns: undefined }
       create_invitation: {
         Args: {

@@ -12,5 +12,7 @@ export type {
   WorkspaceServerEvent,
   WorkspaceServerEvents,
 } from './workspace.ts';
+export { acceptInvitation, acceptInvitationFromList, InvitationError, invitationTokenFromUrl, updateProfile } from './invitations.ts';
+export type { JoinedProject } from './invitations.ts';
 export type { Database, Json, Tables, TablesInsert, TablesUpdate, Enums } from './database.types.ts';
 export { Constants } from './database.types.ts';

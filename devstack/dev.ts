@@ -134,8 +134,19 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
       if (postgres.source !== 'environment') serviceDbUrl = withUser(postgres.url, 'postgres');
     }
 
+    // The mail catcher and the gateway's address come first: the worker mails invitations
+    // through the catcher, with accept links to the console behind the gateway. The
+    // gateway's own URL is known only once it listens; Auth's issuer, the functions'
+    // SUPABASE_URL and the worker's site URL need it, so a free port is chosen up front.
+    const mail = supabaseMode ? undefined : await startMailCatcher({ smtpPort: 0 });
+    if (mail) stoppers.push({ name: 'mail', stop: () => mail.close() });
+    const resolvedGatewayPort = gatewayPort === 0 ? await findFreePort() : gatewayPort;
+    const gatewayUrl = `http://127.0.0.1:${resolvedGatewayPort}`;
+    const mailEnv = mail
+      ? { SMTP_HOST: '127.0.0.1', SMTP_PORT: String(mail.smtpPort), SMTP_USER: undefined, SMTP_PASS: undefined, TANDEM_SITE_URL: baseEnv.TANDEM_SITE_URL ?? gatewayUrl }
+      : {};
     const worker: RunningWorker = await startWorker(
-      loadConfig({ ...baseEnv, DATABASE_URL: serviceDbUrl, SUPABASE_DB_URL: undefined, REDIS_URL: redis.url, PORT: String(workerPort), TANDEM_LOG_LEVEL: quietLogs }),
+      loadConfig({ ...baseEnv, ...mailEnv, DATABASE_URL: serviceDbUrl, SUPABASE_DB_URL: undefined, REDIS_URL: redis.url, PORT: String(workerPort), TANDEM_LOG_LEVEL: quietLogs }),
     );
     stoppers.push({ name: 'worker', stop: () => worker.stop() });
     const workerUrl = `http://127.0.0.1:${worker.port ?? workerPort}`;
@@ -153,13 +164,7 @@ export async function startDevstack(options: DevstackOptions = {}): Promise<Runn
     }
 
     const log = createLogger({ service: 'devstack' }, { level: quietLogs as 'warn' });
-    const mail = await startMailCatcher({ smtpPort: 0 });
-    stoppers.push({ name: 'mail', stop: () => mail.close() });
-
-    // The gateway's own URL is known only once it listens; Auth's issuer and the functions'
-    // SUPABASE_URL need it, so a free port is chosen up front.
-    const resolvedGatewayPort = gatewayPort === 0 ? await findFreePort() : gatewayPort;
-    const gatewayUrl = `http://127.0.0.1:${resolvedGatewayPort}`;
+    if (!mail) throw new Error('the mail catcher runs in devstack mode');
     const auth = await createAuthServer({
       ...projectAuthOptions(),
       databaseUrl: postgres.url,

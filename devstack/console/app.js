@@ -9,7 +9,7 @@
   });
 
   const $ = (selector) => document.querySelector(selector);
-  const state = { user: null, profileName: '', projects: [], current: null, channel: null, events: null, jobs: new Map() };
+  const state = { user: null, profileName: '', avatarUrl: null, members: new Map(), projects: [], current: null, channel: null, events: null, jobs: new Map() };
 
   function showError(error) {
     const message = error?.context?.message ?? error?.message ?? String(error ?? '');
@@ -37,10 +37,67 @@
     return `hsl(${hash % 360} 55% 45%)`;
   }
 
+  const isHttpUrl = (value) => typeof value === 'string' && /^https?:\/\//i.test(value);
+
+  /** An avatar: the picture when the profile has an http(s) URL, else the initial on a colour. */
+  function avatarFor(userId, name, url) {
+    const avatar = document.createElement('div');
+    avatar.className = 'avatar';
+    avatar.title = name || '';
+    avatar.dataset.userId = userId;
+    avatar.style.background = colorFor(userId);
+    if (isHttpUrl(url)) {
+      const img = document.createElement('img');
+      img.src = url;
+      img.alt = name || '';
+      img.referrerPolicy = 'no-referrer';
+      avatar.append(img);
+    } else {
+      avatar.textContent = (name || '?').slice(0, 1).toUpperCase();
+    }
+    return avatar;
+  }
+
   function logEvent(text) {
     const item = document.createElement('li');
     item.textContent = `${new Date().toLocaleTimeString()} — ${text}`;
     $('#events').prepend(item);
+  }
+
+  // Section: invitation links
+  // The mail's link is <site>/#/invitations/accept?token=…: the token stays in the fragment
+  // (never sent to a server), is kept for this tab until the invitee is signed in, and
+  // leaves the address bar at once.
+
+  const LINK_TOKEN_KEY = 'tandem-invitation-token';
+  function takeLinkToken() {
+    const match = /^#\/invitations\/accept\?(.*)$/.exec(location.hash);
+    if (!match) return;
+    const token = new URLSearchParams(match[1]).get('token');
+    history.replaceState(null, '', location.pathname + location.search);
+    if (token) sessionStorage.setItem(LINK_TOKEN_KEY, token);
+    $('#pending-link').hidden = !token;
+  }
+  takeLinkToken();
+  window.addEventListener('hashchange', () => {
+    takeLinkToken();
+    if (state.user) acceptLinkToken().catch(showError);
+  });
+
+  async function acceptLinkToken() {
+    const token = sessionStorage.getItem(LINK_TOKEN_KEY);
+    if (!token) return;
+    sessionStorage.removeItem(LINK_TOKEN_KEY);
+    $('#pending-link').hidden = true;
+    try {
+      const project = await api('projects/invitations/accept', { method: 'POST', body: { token } });
+      $('#invitation-notice').textContent = `You joined ${project.name} as ${project.role}.`;
+    } catch (error) {
+      $('#invitation-notice').textContent = `The invitation link could not be used: ${error.message}`;
+      throw error;
+    } finally {
+      await Promise.all([loadProjects(), loadInvitations()]);
+    }
   }
 
   // Section: auth
@@ -68,12 +125,44 @@
 
   async function enterApp(user) {
     state.profileName = user.user_metadata?.display_name ?? user.email.split('@')[0];
+    state.avatarUrl = user.user_metadata?.avatar_url ?? null;
     $('#whoami').textContent = `${state.profileName} (${user.email})`;
     $('#auth-panel').hidden = true;
     $('#app-panel').hidden = false;
     $('#sign-out').hidden = false;
-    await Promise.all([loadProjects(), loadInvitations()]).catch(showError);
+    await Promise.all([loadProjects(), loadInvitations(), loadProfile()]).catch(showError);
+    await acceptLinkToken().catch(showError);
   }
+
+  // Section: profile (public.profiles is the source of truth; saved through Auth's user
+  // metadata, which a trigger copies to the profile — supabase/migrations/20261202002100_…)
+
+  async function loadProfile() {
+    const { data, error } = await client.from('profiles').select('display_name, avatar_url').eq('id', state.user.id).maybeSingle();
+    if (error) throw error;
+    if (data) {
+      state.profileName = data.display_name ?? state.profileName;
+      state.avatarUrl = data.avatar_url;
+    }
+    const form = $('#profile');
+    form.elements.display_name.value = state.profileName ?? '';
+    form.elements.avatar_url.value = state.avatarUrl ?? '';
+    $('#whoami').textContent = `${state.profileName} (${state.user.email})`;
+  }
+
+  $('#profile').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const displayName = String(form.get('display_name') ?? '').trim();
+    const avatarUrl = String(form.get('avatar_url') ?? '').trim();
+    const { error } = await client.auth.updateUser({ data: { display_name: displayName, avatar_url: avatarUrl } });
+    if (error) return showError(error);
+    try {
+      await loadProfile();
+      if (state.channel) await trackPresence(state.channel);
+      if (state.current) await loadMembers(state.current.id);
+    } catch (loadError) { showError(loadError); }
+  });
 
   async function leaveApp() {
     await closeWorkspace();
@@ -105,7 +194,54 @@
     const { data } = await api('projects/invitations/mine');
     $('#my-invitations').replaceChildren(...data.map((invitation) => {
       const item = document.createElement('li');
-      item.textContent = `${invitation.project_name} as ${invitation.role} (expires ${new Date(invitation.expires_at).toLocaleDateString()})`;
+      item.className = 'row';
+      item.dataset.invitationId = invitation.id;
+      const text = document.createElement('span');
+      text.textContent = `${invitation.project_name} as ${invitation.role} (expires ${new Date(invitation.expires_at).toLocaleDateString()})`;
+      const accept = document.createElement('button');
+      accept.type = 'button';
+      accept.textContent = 'Accept';
+      // Accepting from the list needs a confirmed email; the mailed link works regardless.
+      accept.addEventListener('click', async () => {
+        try {
+          const project = await api(`projects/invitations/${invitation.id}/accept`, { method: 'POST' });
+          $('#invitation-notice').textContent = `You joined ${project.name} as ${project.role}.`;
+          await Promise.all([loadProjects(), loadInvitations()]);
+        } catch (error) { showError(error); }
+      });
+      item.append(text, accept);
+      return item;
+    }));
+  }
+
+  async function loadMembers(projectId) {
+    const { data } = await api(`projects/${projectId}/members`);
+    if (state.current?.id !== projectId) return;
+    state.members = new Map(data.map((member) => [member.user_id, member]));
+    renderOnline();
+    $('#members').replaceChildren(...data.map((member) => {
+      const item = document.createElement('li');
+      item.className = 'row';
+      item.dataset.userId = member.user_id;
+      const name = document.createElement('span');
+      name.className = 'member-name';
+      name.textContent = member.display_name || member.email || member.user_id;
+      const role = document.createElement('span');
+      role.className = 'badge';
+      role.textContent = member.role;
+      item.append(avatarFor(member.user_id, member.display_name, member.avatar_url), name, role);
+      return item;
+    }));
+  }
+
+  async function loadProjectInvitations(projectId) {
+    const { data } = await api(`projects/${projectId}/invitations`);
+    if (state.current?.id !== projectId) return;
+    $('#project-invitations').replaceChildren(...data.filter((row) => row.status === 'pending').map((row) => {
+      const item = document.createElement('li');
+      item.dataset.invitationId = row.id;
+      const mail = row.mailed_at ? 'mailed' : row.last_mail_error ? `mail failed (${row.mail_attempts}×): ${row.last_mail_error}` : 'mail queued';
+      item.textContent = `${row.email} as ${row.role} — ${mail}`;
       return item;
     }));
   }
@@ -137,25 +273,33 @@
       const invitation = await api(`projects/${state.current.id}/invitations`, {
         method: 'POST', body: { email: form.get('email'), role: form.get('role') },
       });
-      $('#invite-token').textContent = `Token for ${invitation.email} (shown once): ${invitation.token}`;
+      const replaced = invitation.replaced_invitation_id ? ' It replaces the earlier pending invitation, whose link no longer works.' : '';
+      $('#invite-token').textContent =
+        `Invitation for ${invitation.email} queued to be mailed with its link.${replaced} Token (shown once): ${invitation.token}`;
       event.target.reset();
+      await loadProjectInvitations(state.current.id);
     } catch (error) { showError(error); }
   });
 
   // Section: workspace (presence, events, jobs)
 
+  // Names and avatars come from the member list (profiles under RLS), never from what a
+  // client tracks: presence says only which member keys are online.
+  const memberName = (userId) => state.members.get(userId)?.display_name || userId;
+
   function renderOnline() {
     const presence = state.channel?.presenceState() ?? {};
-    const members = Object.values(presence).map((metas) => metas[0]).filter(Boolean);
-    $('#online').replaceChildren(...members.map((member) => {
-      const avatar = document.createElement('div');
-      avatar.className = 'avatar';
-      avatar.title = member.display_name;
-      avatar.dataset.userId = member.user_id;
-      avatar.style.background = colorFor(member.user_id);
-      avatar.textContent = (member.display_name || '?').slice(0, 1).toUpperCase();
-      return avatar;
-    }));
+    const online = Object.keys(presence).map((key) => state.members.get(key)).filter(Boolean);
+    $('#online').replaceChildren(...online.map((member) => avatarFor(member.user_id, member.display_name, member.avatar_url)));
+  }
+
+  function trackPresence(channel) {
+    return channel.track({
+      user_id: state.user.id,
+      display_name: state.profileName,
+      avatar_url: state.avatarUrl ?? null,
+      online_at: new Date().toISOString(),
+    });
   }
 
   function renderJob(job) {
@@ -182,6 +326,7 @@
     state.events = null;
     state.current = null;
     state.jobs.clear();
+    state.members = new Map();
     $('#workspace').hidden = true;
   }
 
@@ -196,12 +341,16 @@
     $('#jobs').replaceChildren();
     $('#events').replaceChildren();
     $('#online').replaceChildren();
+    $('#members').replaceChildren();
+    $('#project-invitations').replaceChildren();
+    $('#invite-token').textContent = '';
     for (const item of document.querySelectorAll('#projects li')) {
       item.className = item.dataset.projectId === project.id ? 'selected' : '';
     }
 
     const { data: jobs } = await api(`jobs?project_id=${project.id}&limit=20`);
     for (const job of jobs.reverse()) renderJob(job);
+    await Promise.all([loadMembers(project.id), project.role === 'owner' ? loadProjectInvitations(project.id) : null]);
 
     const channel = client.channel(`project:${project.id}`, {
       config: { private: true, presence: { key: state.user.id } },
@@ -209,20 +358,17 @@
     state.channel = channel;
     channel
       .on('presence', { event: 'sync' }, renderOnline)
-      .on('presence', { event: 'join' }, ({ newPresences }) => {
-        for (const presence of newPresences) logEvent(`${presence.display_name} is online`);
+      .on('presence', { event: 'join' }, ({ key }) => {
+        logEvent(`${memberName(key)} is online`);
+        // Someone (re)joined, perhaps with a new name or avatar: read the profiles again.
+        loadMembers(project.id).catch(showError);
       })
-      .on('presence', { event: 'leave' }, ({ leftPresences }) => {
-        for (const presence of leftPresences) logEvent(`${presence.display_name} went offline`);
+      .on('presence', { event: 'leave' }, ({ key }) => {
+        logEvent(`${memberName(key)} went offline`);
       })
       .subscribe(async (status, error) => {
         if (status === 'SUBSCRIBED') {
-          await channel.track({
-            user_id: state.user.id,
-            display_name: state.profileName,
-            avatar_url: state.user.user_metadata?.avatar_url ?? null,
-            online_at: new Date().toISOString(),
-          });
+          await trackPresence(channel);
         } else if (status === 'CHANNEL_ERROR') {
           showError(error ?? new Error('could not join the workspace channel'));
         }
@@ -237,14 +383,17 @@
       .on('broadcast', { event: 'job_updated' }, ({ payload }) => renderJob(payload))
       .on('broadcast', { event: 'member_joined' }, ({ payload }) => {
         logEvent(`member ${payload.user_id} joined as ${payload.role}`);
-        loadProjects().catch(showError);
+        Promise.all([loadProjects(), loadMembers(project.id), state.current?.role === 'owner' ? loadProjectInvitations(project.id) : null]).catch(showError);
       })
       .on('broadcast', { event: 'member_left' }, ({ payload }) => {
         logEvent(`member ${payload.user_id} left`);
         if (payload.user_id === state.user.id) closeWorkspace().then(loadProjects).catch(showError);
-        else loadProjects().catch(showError);
+        else Promise.all([loadProjects(), loadMembers(project.id)]).catch(showError);
       })
-      .on('broadcast', { event: 'member_role_changed' }, ({ payload }) => logEvent(`member ${payload.user_id} is now ${payload.role}`))
+      .on('broadcast', { event: 'member_role_changed' }, ({ payload }) => {
+        logEvent(`member ${payload.user_id} is now ${payload.role}`);
+        loadMembers(project.id).catch(showError);
+      })
       .on('broadcast', { event: 'project_updated' }, ({ payload }) => {
         logEvent(`project ${payload.fields.join(' and ')} changed`);
         loadProjects()

@@ -1,7 +1,10 @@
 /**
  * Invitations: owners list, create and revoke them for a project; invitees see theirs
- * (`/projects/invitations/mine`) and accept with the token. Creating, revoking and
- * accepting go through the RPCs, which hash the token and enforce the rules.
+ * (`/projects/invitations/mine`) and accept with the mailed token or, with a confirmed
+ * email, straight from that list (`/projects/invitations/:invitationId/accept`). Creating,
+ * revoking and accepting go through the RPCs, which hash the token and enforce the rules;
+ * creating also queues the invitation mail for the worker
+ * (supabase/migrations/20261202002100_invitation_mail_and_profiles.sql).
  */
 import { createRoute } from '@hono/zod-openapi';
 import { withRls, type TransactionSql } from '../../core/db/rls.ts';
@@ -18,6 +21,7 @@ import {
   InvitationList,
   InvitationParams,
   MyInvitationList,
+  MyInvitationParams,
   Project,
   ProjectIdParam,
   type InvitationRow,
@@ -54,6 +58,16 @@ const acceptRoute = createRoute({
   security: bearerSecurity,
   request: { body: jsonBody(AcceptInvitation, 'The token') },
   responses: { 200: jsonResponse(Project, 'The joined project'), ...errorResponses(403, 404, 409, 413, 415) },
+});
+
+const acceptFromListRoute = createRoute({
+  method: 'post',
+  path: '/invitations/{invitationId}/accept',
+  tags,
+  summary: 'Accept one of your pending invitations without the token; your account email must be confirmed',
+  security: bearerSecurity,
+  request: { params: MyInvitationParams },
+  responses: { 200: jsonResponse(Project, 'The joined project'), ...errorResponses(403, 404, 409) },
 });
 
 const listRoute = createRoute({
@@ -117,6 +131,17 @@ export function registerMyInvitationRoutes(app: FunctionApp, deps: FunctionDeps,
     await listing.invalidate(affected, c.get('log'));
     return c.json(project!, 200);
   });
+
+  app.openapi(acceptFromListRoute, async (c) => {
+    const { invitationId } = c.req.valid('param');
+    const { project, affected } = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
+      const [accepted] = await tx<{ project_id: string }[]>`select public.accept_invitation_from_list(${invitationId}) as project_id`;
+      const projectId = accepted!.project_id;
+      return { project: await readProject(tx, projectId), affected: await memberIds(tx, projectId) };
+    });
+    await listing.invalidate(affected, c.get('log'));
+    return c.json(project!, 200);
+  });
 }
 
 /**
@@ -138,7 +163,9 @@ export function registerInvitationRoutes(app: FunctionApp, deps: FunctionDeps): 
             'id', i.id, 'project_id', i.project_id, 'email', i.email, 'role', i.role, 'invited_by', i.invited_by,
             'created_at', i.created_at, 'expires_at', i.expires_at, 'accepted_at', i.accepted_at, 'revoked_at', i.revoked_at,
             'status', case when i.accepted_at is not null then 'accepted' when i.revoked_at is not null then 'revoked'
-                           when i.expires_at <= now() then 'expired' else 'pending' end) as invitation
+                           when i.expires_at <= now() then 'expired' else 'pending' end,
+            'mailed_at', i.mailed_at, 'mail_attempts', i.mail_attempts, 'last_mail_error', i.last_mail_error,
+            'replaced_by', i.replaced_by) as invitation
           from public.project_invitations i
           where i.project_id = ${id}
           order by i.created_at desc, i.id`;
@@ -153,9 +180,11 @@ export function registerInvitationRoutes(app: FunctionApp, deps: FunctionDeps): 
     const { email, role } = c.req.valid('json');
     const created = await withRls(await deps.db(), c.get('user').claims, async (tx) => {
       const [issued] = await tx<{ token: string }[]>`select public.create_invitation(${id}, ${email}, ${role}) as token`;
-      // create_invitation revoked any earlier pending invitation of this email: this is the one.
-      const [row] = await tx<{ invitation: { id: string; email: string; role: 'owner' | 'collaborator' | 'viewer'; expires_at: string } }[]>`
-        select jsonb_build_object('id', i.id, 'email', i.email, 'role', i.role, 'expires_at', i.expires_at) as invitation
+      // create_invitation revoked any earlier pending invitation of this email, naming this
+      // one in its replaced_by: this is the pending one.
+      const [row] = await tx<{ invitation: { id: string; email: string; role: 'owner' | 'collaborator' | 'viewer'; expires_at: string; replaced_invitation_id: string | null } }[]>`
+        select jsonb_build_object('id', i.id, 'email', i.email, 'role', i.role, 'expires_at', i.expires_at,
+                                  'replaced_invitation_id', (select r.id from public.project_invitations r where r.replaced_by = i.id limit 1)) as invitation
         from public.project_invitations i
         where i.project_id = ${id} and i.email = lower(btrim(${email}))
           and i.accepted_at is null and i.revoked_at is null

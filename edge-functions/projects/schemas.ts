@@ -65,6 +65,13 @@ export const Invitation = z
     accepted_at: Timestamp.nullable(),
     revoked_at: Timestamp.nullable(),
     status: z.enum(['pending', 'accepted', 'revoked', 'expired']),
+    /** When the worker handed the invitation mail to the SMTP server (null: not yet). */
+    mailed_at: Timestamp.nullable(),
+    mail_attempts: z.number().int(),
+    /** Why the last send failed; null once one succeeded. */
+    last_mail_error: z.string().nullable(),
+    /** The newer invitation of the same address that replaced this one. */
+    replaced_by: Uuid.nullable(),
   })
   .openapi('Invitation');
 
@@ -79,7 +86,15 @@ export const CreateInvitation = z
   .openapi('CreateInvitation', { example: { email: 'bob@example.com', role: 'collaborator' } });
 
 export const CreatedInvitation = z
-  .object({ id: Uuid, email: z.string(), role: ProjectRole, expires_at: Timestamp, token: z.string() })
+  .object({
+    id: Uuid,
+    email: z.string(),
+    role: ProjectRole,
+    expires_at: Timestamp,
+    token: z.string(),
+    /** The pending invitation of the same address that this one revoked and replaced, if any. */
+    replaced_invitation_id: Uuid.nullable(),
+  })
   .openapi('CreatedInvitation');
 
 export const MyInvitation = z
@@ -95,6 +110,7 @@ export const AcceptInvitation = z
 
 export const ProjectIdParam = z.object({ id: Uuid.openapi({ param: { name: 'id', in: 'path' } }) });
 export const MemberParams = ProjectIdParam.extend({ userId: Uuid.openapi({ param: { name: 'userId', in: 'path' } }) });
+export const MyInvitationParams = z.object({ invitationId: Uuid.openapi({ param: { name: 'invitationId', in: 'path' } }) });
 export const InvitationParams = ProjectIdParam.extend({ invitationId: Uuid.openapi({ param: { name: 'invitationId', in: 'path' } }) });
 
 export type ProjectRow = z.infer<typeof Project>;

@@ -146,7 +146,7 @@ describe('supabase db reset --db-url on a database prepared by db:setup', () => 
     expect(profile?.display_name).toBe('Reset');
     const triggers = await sql<{ tgname: string }[]>`
       select tgname from pg_trigger where tgrelid = 'auth.users'::regclass and not tgisinternal order by tgname`;
-    expect(triggers.map((t) => t.tgname)).toEqual(['on_auth_user_created', 'on_auth_user_email_changed']);
+    expect(triggers.map((t) => t.tgname)).toEqual(['on_auth_user_created', 'on_auth_user_email_changed', 'on_auth_user_metadata_changed']);
   }
 
   test('db:setup bootstraps and migrates the fresh database', async () => {

@@ -1,7 +1,10 @@
 /**
  * The browser console in Debian's Chromium (playwright-core): two people sign in, see each
  * other online in their shared workspace, and watch a job's progress bar reach 100%.
- * A screenshot is kept in test-artifacts/console.png.
+ * And an invitation as a newcomer lives it: the owner invites from the console, the mail
+ * (read from the catcher's API) carries a link that opens the console and joins once the
+ * invitee has signed up; another invitee accepts from their list; a profile edit shows in
+ * the owner's member list. A screenshot is kept in test-artifacts/console.png.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -58,4 +61,69 @@ test('two people see each other online and a job progress bar reaches 100%', asy
   }
   mkdirSync(artifacts, { recursive: true });
   await alice.screenshot({ path: join(artifacts, 'console.png'), fullPage: true });
+}, 120_000);
+
+async function signUpAt(url: string, email: string, displayName: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const page = await context.newPage();
+  await page.goto(url);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', 'password123');
+  await page.fill('input[name=display_name]', displayName);
+  await page.click('button[value=sign-up]');
+  return page;
+}
+
+async function mailLink(to: string): Promise<string> {
+  let link: string | undefined;
+  await expect.poll(async () => {
+    const mails = (await (await fetch(`${stack.url}/mail/api/messages?to=${encodeURIComponent(to)}`)).json()) as { text: string }[];
+    link = /(https?:\/\/\S+#\/invitations\/accept\?token=[0-9a-f]{64})/.exec(mails[0]?.text ?? '')?.[1];
+    return link;
+  }, { timeout: 20_000 }).toBeDefined();
+  return link!;
+}
+
+async function invite(owner: Page, email: string, role: string): Promise<void> {
+  await owner.fill('#invite input[name=email]', email);
+  await owner.selectOption('#invite select[name=role]', role);
+  await owner.click('#invite button[type=submit]');
+  await expect.poll(() => owner.locator('[data-testid=invite-result]').textContent(), { timeout: 10_000 }).toContain(email);
+}
+
+test('an invitee joins from the mailed link or from their list, and profile edits reach the member list', async () => {
+  const stamp = Date.now().toString(36);
+  const linked = `linked-${stamp}@example.com`;
+  const listed = `listed-${stamp}@example.com`;
+  const alice = await signIn('alice@example.com');
+  await expect.poll(() => alice.locator('[data-testid=role]').textContent()).toBe('owner');
+  await invite(alice, linked, 'collaborator');
+  await invite(alice, listed, 'viewer');
+
+  // The link opens the console; the invitee signs up with the invited address and is in.
+  const link = await mailLink(linked);
+  expect(link.startsWith(`${stack.url}/#/invitations/accept?token=`)).toBe(true);
+  const newcomer = await signUpAt(link, linked, 'Linnea');
+  await expect.poll(() => newcomer.locator('[data-testid=invitation-notice]').textContent(), { timeout: 15_000 })
+    .toBe('You joined Apollo as collaborator.');
+  expect(newcomer.url()).not.toContain('token=');
+  await newcomer.locator(`[data-testid=projects] li[data-project-id="${APOLLO}"]`).click();
+  await expect.poll(() => newcomer.locator('[data-testid=role]').textContent()).toBe('collaborator');
+
+  // The other invitee accepts from "Invitations for you", without the token.
+  const fromList = await signUpAt(`${stack.url}/`, listed, 'Lister');
+  const item = fromList.locator('[data-testid=my-invitations] li');
+  await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(1);
+  await item.locator('button').click();
+  await expect.poll(() => fromList.locator('[data-testid=invitation-notice]').textContent(), { timeout: 15_000 })
+    .toBe('You joined Apollo as viewer.');
+
+  // Linnea renames herself; Alice sees it in the member list and in presence.
+  await newcomer.fill('#profile input[name=display_name]', 'Linnea L.');
+  await newcomer.click('#profile button[type=submit]');
+  await expect.poll(() => newcomer.locator('[data-testid=whoami]').textContent(), { timeout: 10_000 }).toContain('Linnea L.');
+  await alice.locator(`[data-testid=projects] li[data-project-id="${APOLLO}"]`).click();
+  await expect.poll(() => alice.locator('[data-testid=members] li .member-name').allTextContents(), { timeout: 10_000 })
+    .toEqual(expect.arrayContaining(['Linnea L.', 'Lister']));
+  await expect.poll(() => alice.locator('[data-testid=online] .avatar[title="Linnea L."]').count(), { timeout: 20_000 }).toBe(1);
 }, 120_000);

@@ -261,8 +261,9 @@ describe('invitations', () => {
       body: { email: invitee.email.toUpperCase(), role: 'collaborator' },
     });
     expect(created.status, created.text).toBe(201);
-    expect(Object.keys(created.body).sort()).toEqual(['email', 'expires_at', 'id', 'role', 'token']);
-    expect(created.body).toMatchObject({ email: invitee.email, role: 'collaborator' });
+    // The contract's fields plus replaced_invitation_id (null: nothing was pending for the address).
+    expect(Object.keys(created.body).sort()).toEqual(['email', 'expires_at', 'id', 'replaced_invitation_id', 'role', 'token']);
+    expect(created.body).toMatchObject({ email: invitee.email, role: 'collaborator', replaced_invitation_id: null });
 
     const listed = await call(fns, 'GET', `/projects/${team.projectId}/invitations`, { token: team.tokens.owner });
     expect(listed.status).toBe(200);
@@ -294,6 +295,35 @@ describe('invitations', () => {
       409,
       'conflict',
     );
+  });
+
+  it('invitees accept from their list (confirmed email only); a re-invite names what it replaced', async () => {
+    const team = await createTeam();
+    const invitee = await createUser(sql);
+    const inviteeToken = await tokenFor(invitee);
+    const first = await call(fns, 'POST', `/projects/${team.projectId}/invitations`, { token: team.tokens.owner, body: { email: invitee.email } });
+    const second = await call(fns, 'POST', `/projects/${team.projectId}/invitations`, {
+      token: team.tokens.owner,
+      body: { email: invitee.email, role: 'collaborator' },
+    });
+    expect(second.status, second.text).toBe(201);
+    expect(second.body.replaced_invitation_id).toBe(first.body.id);
+    const listed = await call(fns, 'GET', `/projects/${team.projectId}/invitations`, { token: team.tokens.owner });
+    expect(listed.body.data.find((i: { id: string }) => i.id === first.body.id)).toMatchObject({
+      status: 'revoked', replaced_by: second.body.id, mailed_at: null, mail_attempts: 0, last_mail_error: null,
+    });
+
+    const fromList = (id: string, token: string) => call(fns, 'POST', `/projects/invitations/${id}/accept`, { token });
+    expectError(await call(fns, 'POST', '/projects/invitations/not-a-uuid/accept', { token: inviteeToken }), 400, 'invalid_request');
+    expectError(await fromList(second.body.id, team.tokens.outsider), 404, 'not_found');
+    expectError(await fromList(first.body.id, inviteeToken), 409, 'conflict');
+    await sql`update auth.users set email_confirmed_at = null where id = ${invitee.id}`;
+    expectError(await fromList(second.body.id, inviteeToken), 403, 'forbidden');
+    await sql`update auth.users set email_confirmed_at = now() where id = ${invitee.id}`;
+    const accepted = await fromList(second.body.id, inviteeToken);
+    expect(accepted.status, accepted.text).toBe(200);
+    expect(accepted.body).toMatchObject({ id: team.projectId, role: 'collaborator' });
+    expectError(await fromList(second.body.id, inviteeToken), 409, 'conflict');
   });
 
   it('only owners invite and list; others 403 or 404', async () => {

@@ -12,6 +12,7 @@ import { createJobCatalog, diagnosticJobsFromEnv, validateJobPayload } from '../
 import { catalogMismatch, jobHandlersFor } from '../../worker/src/jobs/registry.ts';
 import { attemptLogLine } from '../../worker/src/lifecycle.ts';
 import { errorText, storableResult, storableText } from '../../worker/src/storable.ts';
+import { acceptLink, renderInvitationMail } from '../../worker/src/mail/template.ts';
 import { createLogger } from '../../core/log.ts';
 
 const id = '6f1c1f5e-3a2b-4c1d-9e8f-0a1b2c3d4e5f';
@@ -51,6 +52,48 @@ describe('configuration', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://x@h/db', TANDEM_WORKER_BACKOFF_BASE_MS: '500', TANDEM_WORKER_BACKOFF_MAX_MS: '100' })).toThrow(
       /BACKOFF_MAX_MS: must be at least/,
     );
+  });
+});
+
+describe('invitation mail configuration and template', () => {
+  it('mails only when SMTP_HOST is set, with the site URL and SMTP settings from the environment', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://x@h/db' }).mail).toBeUndefined();
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://x@h/db',
+      SMTP_HOST: 'smtp.example.com',
+      SMTP_USER: 'apikey',
+      SMTP_PASS: 'secret',
+      TANDEM_SITE_URL: 'https://app.example.com',
+      TANDEM_WORKER_MAIL_MAX_ATTEMPTS: '3',
+    });
+    expect(config.mail).toEqual({
+      smtp: { host: 'smtp.example.com', port: 587, user: 'apikey', pass: 'secret', adminEmail: 'admin@email.com', senderName: 'Tandem' },
+      siteUrl: 'https://app.example.com',
+      maxAttempts: 3,
+      pollMs: 5000,
+      backoff: { baseMs: 1000, maxMs: 300_000 },
+    });
+  });
+
+  it('names bad mail variables', () => {
+    const attempt = () =>
+      loadConfig({ DATABASE_URL: 'postgres://x@h/db', SMTP_HOST: 'smtp.example.com', SMTP_PORT: '0', SMTP_ADMIN_EMAIL: 'nope', TANDEM_SITE_URL: 'ftp://x' });
+    expect(attempt).toThrow(/SMTP_PORT: /);
+    expect(attempt).toThrow(/SMTP_ADMIN_EMAIL: must be an email address/);
+    expect(attempt).toThrow(/TANDEM_SITE_URL: must be an http:\/\/ or https:\/\/ URL/);
+  });
+
+  it('puts the token in the link\'s fragment and escapes the HTML', () => {
+    const token = 'ab'.repeat(32);
+    const link = acceptLink('https://app.example.com/', token);
+    expect(link).toBe(`https://app.example.com/#/invitations/accept?token=${token}`);
+    const mail = renderInvitationMail({ projectName: '<Apollo>', role: 'viewer', inviterName: 'Ada', expiresAt: new Date('2026-12-09T00:00:00Z'), acceptLink: link });
+    expect(mail.subject).toBe('Ada invited you to <Apollo>');
+    expect(mail.text).toContain(link);
+    expect(mail.text).toContain('expires on 2026-12-09');
+    expect(mail.html).toContain('&#60;Apollo&#62;');
+    expect(mail.html).not.toContain('<Apollo>');
+    expect(renderInvitationMail({ projectName: 'P', role: 'owner', inviterName: null, expiresAt: new Date(), acceptLink: link }).subject).toBe('Someone invited you to P');
   });
 });
 

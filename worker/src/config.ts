@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { diagnosticJobsFromEnv } from '../../core/jobs/catalog.ts';
 import { parseRedisUrl } from '../../core/redis/connection.ts';
 import { DEFAULT_REDIS_PREFIX, redisPrefixSchema } from '../../core/redis/keys.ts';
+import type { InvitationMailConfig } from './mail/outbox.ts';
 
 const integer = (min: number, max: number, fallback: number) =>
   z.coerce.number().int(`must be an integer`).min(min).max(max).default(fallback);
@@ -61,6 +62,21 @@ export const workerEnvSchema = z.object({
   TANDEM_WORKER_STALLED_INTERVAL_MS: integer(500, 3_600_000, 30_000),
   TANDEM_WORKER_LISTEN_CHECK_MS: integer(200, 600_000, 5000),
   TANDEM_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /** SMTP server for invitation mails; unset: invitations are not mailed (the outbox waits). */
+  SMTP_HOST: z.union([z.ipv4(), z.ipv6(), z.hostname()], 'must be an IP address or a host name').optional(),
+  SMTP_PORT: integer(1, 65_535, 587),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASS: z.string().optional(),
+  SMTP_ADMIN_EMAIL: z.email('must be an email address').default('admin@email.com'),
+  SMTP_SENDER_NAME: z.string().trim().min(1).max(100).default('Tandem'),
+  /** Base URL of the app the accept link opens (the console in the devstack). */
+  TANDEM_SITE_URL: z
+    .string()
+    .trim()
+    .refine((value) => /^https?:\/\/[^\s/]+/.test(value), 'must be an http:// or https:// URL')
+    .default('http://127.0.0.1:54321'),
+  TANDEM_WORKER_MAIL_MAX_ATTEMPTS: integer(1, 100, 8),
+  TANDEM_WORKER_MAIL_POLL_MS: integer(100, 3_600_000, 5000),
   /** Read (and validated) by diagnosticJobsFromEnv, as the functions read it. */
   TANDEM_DIAGNOSTIC_JOBS: z.string().optional(),
 });
@@ -104,6 +120,8 @@ export interface WorkerConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   /** TANDEM_DIAGNOSTIC_JOBS=on: run the diagnostic job types (off by default; the functions read the same setting). */
   diagnosticJobs: boolean;
+  /** Invitation mail (SMTP_*, TANDEM_SITE_URL); undefined when SMTP_HOST is unset. */
+  mail?: InvitationMailConfig | undefined;
 }
 
 /** A configuration problem, with one line per bad variable. */
@@ -169,5 +187,21 @@ export function loadConfig(env: Record<string, string | undefined>): WorkerConfi
     listenCheckMs: e.TANDEM_WORKER_LISTEN_CHECK_MS,
     logLevel: e.TANDEM_LOG_LEVEL,
     diagnosticJobs,
+    mail: e.SMTP_HOST
+      ? {
+          smtp: {
+            host: e.SMTP_HOST,
+            port: e.SMTP_PORT,
+            user: e.SMTP_USER,
+            pass: e.SMTP_PASS,
+            adminEmail: e.SMTP_ADMIN_EMAIL,
+            senderName: e.SMTP_SENDER_NAME,
+          },
+          siteUrl: e.TANDEM_SITE_URL,
+          maxAttempts: e.TANDEM_WORKER_MAIL_MAX_ATTEMPTS,
+          pollMs: e.TANDEM_WORKER_MAIL_POLL_MS,
+          backoff: { baseMs: e.TANDEM_WORKER_BACKOFF_BASE_MS, maxMs: e.TANDEM_WORKER_BACKOFF_MAX_MS },
+        }
+      : undefined,
   };
 }

@@ -23,6 +23,7 @@ import { catalogMismatch, jobHandlersFor } from './jobs/registry.ts';
 import type { JobHandler } from './jobs/types.ts';
 import { JobLifecycle } from './lifecycle.ts';
 import { listenSupervised, type ListenSession } from './listen.ts';
+import { createInvitationMailer, type InvitationMailer } from './mail/outbox.ts';
 import { createMetrics, type WorkerMetrics } from './metrics.ts';
 import { createProcessor, type Processor } from './processor.ts';
 import { createSweeper, type Sweeper } from './sweeper.ts';
@@ -52,6 +53,8 @@ export interface RunningWorker {
   readonly cancellation: Cancellation;
   readonly dispatcher: Dispatcher;
   readonly sweeper: Sweeper;
+  /** Drains the invitation mail outbox; undefined when no SMTP server is configured. */
+  readonly mailer: InvitationMailer | undefined;
   health(): Promise<HealthReport>;
   /**
    * Graceful stop: takes no new jobs, lets active ones finish within
@@ -270,13 +273,38 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
     }),
   );
 
+  // Invitation mails: a private outbox in Postgres, not a BullMQ job (worker/src/mail/outbox.ts).
+  const mailer = config.mail ? createInvitationMailer({ sql, config: config.mail, log: foldedLog }) : undefined;
+  let mailTimer: NodeJS.Timeout | undefined;
+  if (mailer && config.mail) {
+    sessions.push(
+      await listenSupervised({
+        url: config.databaseUrl,
+        channel: 'tandem_mail',
+        name: config.name,
+        probe: sql,
+        checkIntervalMs: config.listenCheckMs,
+        log,
+        onNotify: () => void mailer.drain(),
+        onListen: () => {
+          metrics.listenReconnects.inc({ channel: 'tandem_mail' });
+          void mailer.drain();
+        },
+      }),
+    );
+    mailTimer = setInterval(() => void mailer.drain(), config.mail.pollMs);
+  } else {
+    log.warn('invitation_mail_disabled', { reason: 'SMTP_HOST is not set: invitations wait in the outbox unmailed' });
+  }
+
   void worker.run().catch((error: unknown) => log.error('bullmq_worker_stopped', { error }));
   void sweeper.sweep();
   const sweepTimer = setInterval(() => void sweeper.sweep(), config.sweepIntervalMs);
 
   health = async (): Promise<HealthReport> => {
     const [postgres, probe] = await Promise.all([settled(sql`select 1`, 2_000), settled(redis.exists(keys.cacheEpoch), 1_500)]);
-    const listening = Object.fromEntries(sessions.map((session, index) => [index === 0 ? 'tandem_jobs' : 'tandem_cache', session.listening()]));
+    const channels = ['tandem_jobs', 'tandem_cache', 'tandem_mail'];
+    const listening = Object.fromEntries(sessions.map((session, index) => [channels[index]!, session.listening()]));
     const recentRefusal = refusal && Date.now() - refusal.at < REDIS_REFUSAL_MEMORY_MS ? refusal : undefined;
     const reasons: string[] = [];
     if (!postgres.ok) reasons.push(`Postgres unreachable: ${postgres.reason}`);
@@ -303,6 +331,7 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       stopping = true;
       log.info('worker_stopping', { active_jobs: processor.activeCount() });
       clearInterval(sweepTimer);
+      clearInterval(mailTimer);
       // Take no new job from this moment; then stop listening.
       const closing = worker.close();
       await Promise.all(sessions.map((session) => session.stop()));
@@ -324,6 +353,8 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       await dispatcher.drain();
       await sweeper.idle();
       await invalidator.idle();
+      await mailer?.idle();
+      mailer?.close();
       await lifecycle.drain().catch((error: unknown) => log.warn('final_writes_failed', { error }));
       await jobQueue.close().catch(() => undefined);
       redis.disconnect();
@@ -333,5 +364,5 @@ export async function startWorker(config: WorkerConfig, options: StartOptions = 
       log.info('worker_stopped', { drained });
     })());
 
-  return { config, metrics, port, sql, queue: jobQueue, lifecycle, processor, cancellation, dispatcher, sweeper, health, stop };
+  return { config, metrics, port, sql, queue: jobQueue, lifecycle, processor, cancellation, dispatcher, sweeper, mailer, health, stop };
 }
