@@ -20,7 +20,7 @@ import type { DataApiConfig } from './config.ts';
 import { fromPostgresError, invalidRange, invalidResourcePath, jwtError, notBuiltYet, PgrstError, unacceptableSchema, unsupportedMethod } from './errors.ts';
 import { parseQueryParams } from './grammar.ts';
 import { contentRange, negotiateRead, readPreferences, topLevelRange } from './negotiate.ts';
-import { planRead } from './read-plan.ts';
+import { planCasts, planRead } from './read-plan.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.ts';
 import { countSourceSql, readSql, type ReadQuery } from './sql.ts';
@@ -224,9 +224,9 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     const claims: JwtClaims | null = verified ? { ...verified, role } : null;
 
     const media = negotiateRead(c.req.header('accept'));
-    const plan = planRead(cache, schema, resource.name, params);
+    const plan = planRead(cache, schema, resource.name, params, { maxRows: options.config.maxRows });
     const casts = new Map<string, string>();
-    for (const item of plan.select) if (item.cast !== undefined) casts.set(item.cast, await resolveCast(item.cast));
+    for (const cast of planCasts(plan)) casts.set(cast, await resolveCast(cast));
 
     const query: ReadQuery = {
       plan,
