@@ -8,6 +8,7 @@
  * `graphql_public`, which a bootstrap without pg_graphql lacks).
  */
 import type postgres from 'postgres';
+import { expandColumns, loadViewKeyDependencies, type ViewKeyDependency } from './view-keys.ts';
 
 export interface Relation {
   schema: string;
@@ -98,6 +99,39 @@ function compareRelationships(a: Relationship, b: Relationship): number {
   return 0;
 }
 
+/** addViewM2OAndO2ORels: a table's many-to-one (or one-to-one child) relationship, from and to the views carrying its key. */
+function viewRelationships(deps: ViewKeyDependency[], tableRelationships: Relationship[]): Relationship[] {
+  const out: Relationship[] = [];
+  const sameTable = (a: QualifiedName, b: QualifiedName) => a.schema === b.schema && a.name === b.name;
+  for (const rel of tableRelationships) {
+    const c = rel.cardinality;
+    if (c.kind === 'm2m' || c.kind === 'o2m' || (c.kind === 'o2o' && c.isParent)) continue;
+    const card = (columns: ColumnPairs): Cardinality => (c.kind === 'm2o' ? { kind: 'm2o', constraint: c.constraint, columns } : { kind: 'o2o', constraint: c.constraint, columns, isParent: false });
+    const fromViews = deps.filter((d) => d.type === 'f' && d.constraint === c.constraint && sameTable(d.table, rel.table));
+    const toViews = deps.filter((d) => d.type === 'f_ref' && d.constraint === c.constraint && sameTable(d.table, rel.foreignTable));
+    for (const from of fromViews) {
+      for (const viewColumns of expandColumns(from.columns)) {
+        out.push({ ...rel, table: from.view, isSelf: false, cardinality: card(viewColumns.map((v, i) => [v, c.columns[i]![1]])), tableIsView: true, foreignTableIsView: false });
+      }
+    }
+    for (const to of toViews) {
+      for (const viewColumns of expandColumns(to.columns)) {
+        out.push({ ...rel, foreignTable: to.view, isSelf: false, cardinality: card(c.columns.map(([t], i) => [t, viewColumns[i]!])), tableIsView: false, foreignTableIsView: true });
+      }
+    }
+    for (const from of fromViews) {
+      for (const fromColumns of expandColumns(from.columns)) {
+        for (const to of toViews) {
+          for (const toColumns of expandColumns(to.columns)) {
+            out.push({ table: from.view, foreignTable: to.view, isSelf: sameTable(from.view, to.view), cardinality: card(fromColumns.map((v, i) => [v, toColumns[i]!])), tableIsView: true, foreignTableIsView: true });
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
 interface ForeignKeyRow {
   table_schema: string;
   table_name: string;
@@ -116,9 +150,10 @@ interface ForeignKeyRow {
  * removeInternal): each foreign key is a many-to-one (a one-to-one when its columns are
  * exactly a primary key or unique constraint of the referencing table) and its inverse;
  * a table with two foreign keys whose columns are all in its primary key is the junction
- * of a many-to-many between the referenced tables. Relationships touching a relation
- * outside the exposed schemas are dropped. Relationships through views (PostgREST's
- * view key dependencies) are not inferred.
+ * of a many-to-many between the referenced tables. A view that carries the columns of a
+ * foreign key (view-keys.ts) relates as its table does (addViewM2OAndO2ORels), and carries
+ * its table's primary key for junctions. Relationships touching a relation outside the
+ * exposed schemas are dropped.
  *
  * @example
  * const rels = await loadRelationships(sql, ['public']);
@@ -171,6 +206,12 @@ export async function loadRelationships(sql: postgres.Sql<Record<string, unknown
       foreignTableIsView: false,
     };
   });
+  const viewKeys = await loadViewKeyDependencies(sql, schemas);
+  manyToOne.push(...viewRelationships(viewKeys, manyToOne));
+  for (const dep of viewKeys) {
+    if (dep.type !== 'p') continue;
+    primaryKeys.set(`${dep.view.schema}.${dep.view.name}`, new Set(dep.columns.map(([, viewColumns]) => viewColumns[0]!)));
+  }
   const manyToMany: Relationship[] = [];
   const key = (q: QualifiedName) => `${q.schema}.${q.name}`;
   for (const first of manyToOne) {

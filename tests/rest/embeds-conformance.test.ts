@@ -124,6 +124,20 @@ const cases: Case[] = [
       { name: 'Orphan', clients: null },
     ],
   },
+  // Views carry their tables' keys (QuerySpec "view embedding")
+  { name: 'a view embeds its table\'s many-to-one, key column renamed', path: '/projects_view?select=title,clients(name)&project_id=eq.1', status: 200, body: [{ title: 'Windows 7', clients: { name: 'Microsoft' } }] },
+  { name: 'a table embeds a view as one-to-many', path: '/clients?select=name,projects_view(title)&id=eq.2', status: 200, body: [{ name: 'Apple', projects_view: [{ title: 'IOS' }, { title: 'OSX' }] }] },
+  { name: 'a view embeds a view', path: '/clients_view?select=name,projects_view(title)&client_key=eq.1', status: 200, body: [{ name: 'Microsoft', projects_view: [{ title: 'Windows 7' }, { title: 'Windows 10' }] }] },
+  { name: 'a view over a view keeps the key', path: '/projects_view_view?select=title,clients(name)', status: 200, body: [{ title: 'Windows 7', clients: { name: 'Microsoft' } }, { title: 'Windows 10', clients: { name: 'Microsoft' } }] },
+  { name: 'a view over a subquery is a junction target: many-to-many', path: '/tasks_view?select=id,users(name)&id=eq.1', status: 200, body: [{ id: 1, users: [{ name: 'Angela Martin' }, { name: 'Dwight Schrute' }] }] },
+  { name: 'the column target from a view', path: '/projects_view?select=title,client_id(name)&project_id=eq.5', status: 200, body: [{ title: 'Orphan', client_id: null }] },
+  {
+    name: 'a view without the key columns has no relationship',
+    path: '/tasks_view?select=name,projects(name)',
+    status: 400,
+    body: pgrstError('PGRST200', "Could not find a relationship between 'tasks_view' and 'projects' in the schema cache", "Searched for a foreign key relationship between 'tasks_view' and 'projects' in the schema 'test', but no matches were found."),
+  },
+  { name: 'select=count is a whole-row count at the top level too', path: '/projects?select=count', status: 200, body: [{ count: 5 }] },
   // Inner joins and null filters (EmbedInnerJoinSpec)
   { name: '!inner keeps only parents with a matching embed', path: '/clients?select=id,projects!inner(id)&projects.name=eq.IOS', headers: { prefer: 'count=exact' }, status: 200, body: [{ id: 2, projects: [{ id: 3 }] }], expectHeaders: { 'content-range': '0-0/1' } },
   { name: '!inner on a to-one embed', path: '/projects?select=name,clients!inner(name)&clients.name=eq.Apple&order=id', status: 200, body: [{ name: 'IOS', clients: { name: 'Apple' } }, { name: 'OSX', clients: { name: 'Apple' } }] },

@@ -36,7 +36,8 @@ revoke select on test.secret from anon, authenticated;
  * Tables with foreign keys for embedding cases, after the shapes of PostgREST's spec
  * fixtures (test/spec/fixtures/schema.sql at v16.2: clients/projects/tasks/users with the
  * users_tasks junction, agents/departments's circular keys, first/second's two one-to-one
- * keys, family_tree's self reference, a table referencing users twice), with data of
+ * keys, family_tree's self reference, a table referencing users twice; views renaming
+ * key columns, a view over a view, one over a subquery), with data of
  * their own.
  */
 export const EMBED_FIXTURES = `
@@ -74,5 +75,9 @@ create table test.messages (id integer primary key, body text not null, sender i
 insert into test.messages values (1, 'Hello', 1, 2), (2, 'Hi', 2, 1), (3, 'Hey', 3, 1);
 create table test.lonely (id integer primary key);
 insert into test.lonely values (1);
+create view test.projects_view as select id as project_id, name as title, client_id from test.projects;
+create view test.projects_view_view as select * from test.projects_view where project_id < 3;
+create view test.clients_view as select id as client_key, name from test.clients;
+create view test.tasks_view as select id, name from (select * from test.tasks) t;
 grant select on all tables in schema test to anon, authenticated;
 `;
