@@ -71,6 +71,12 @@ export type ReadPlan = ReadNode;
 export interface PlanOptions {
   /** `max_rows`, which PostgREST applies to every embedded level too. */
   maxRows?: number | undefined;
+  /**
+   * The read after a write (`Prefer: return=representation`): as PostgREST's mutateReadPlan,
+   * the top level's filters and logic trees belong to the write, not to the read, and no
+   * level gets a range or `max_rows`.
+   */
+  forWrite?: boolean;
 }
 
 /** The relationship is to-one (an object embed). */
@@ -340,6 +346,26 @@ export function planCasts(plan: ReadNode): string[] {
 }
 
 /**
+ * The columns a write must return for its read plan to work (inferColsEmbedNeeds): `*`
+ * when the top level selects it, else the selected columns, the columns the embeds join
+ * on and the primary key.
+ *
+ * @example
+ * const returning = returnedColumns(plan, ['id']); // ['*'] or ['name', 'client_id', 'id']
+ */
+export function returnedColumns(plan: ReadPlan, primaryKey: readonly string[]): string[] {
+  if (plan.select.some((s) => s.star)) return ['*'];
+  // `count` naming no column is the whole-row count, read from the rows whatever they are.
+  const names = new Set(plan.select.map((s) => s.field.name).filter((n) => plan.relation.columns.has(n)));
+  for (const embed of plan.embeds) {
+    const c = embed.relationship.cardinality;
+    for (const [column] of c.kind === 'm2m' ? c.junction.sourceColumns : c.columns) names.add(column);
+  }
+  for (const column of primaryKey) names.add(column);
+  return [...names];
+}
+
+/**
  * Builds the plan of a read on `schema.name`.
  *
  * @example
@@ -349,15 +375,16 @@ export function planRead(cache: SchemaCache, schema: string, name: string, param
   const relation = cache.relation(schema, name);
   if (!relation) throw tableNotFound(schema, name, cache.relationNames(schema));
   const root = draftOf(name, params.select, 0);
+  const write = options.forWrite === true;
   // addFilters, addOrders, addRanges, addLogicTrees (PGRST108 for a path naming no embed)
-  for (const { path, filter } of params.filters) nodeAt(root, path).filters.push(filter);
+  for (const { path, filter } of params.filters) if (!write || path.length > 0) nodeAt(root, path).filters.push(filter);
   for (const { path, terms } of params.order) nodeAt(root, path).order = terms;
-  for (const [key, range] of params.ranges) {
+  for (const [key, range] of write ? [] : params.ranges) {
     if (key === 'limit') continue;
     nodeAt(root, key.split('.').slice(0, -1)).range = range;
   }
-  for (const { path, tree } of params.logic) nodeAt(root, path).logic.push(tree);
-  const built = resolve(cache, schema, relation, root, undefined, true, options);
+  for (const { path, tree } of params.logic) if (!write || path.length > 0) nodeAt(root, path).logic.push(tree);
+  const built = resolve(cache, schema, relation, root, undefined, true, write ? { ...options, maxRows: undefined } : options);
   finish(built, undefined);
   return built.node;
 }

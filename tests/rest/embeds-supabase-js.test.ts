@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQueryParams } from '../../devstack/rest/grammar.ts';
-import { planRead } from '../../devstack/rest/read-plan.ts';
+import { planRead, returnedColumns } from '../../devstack/rest/read-plan.ts';
 import { loadSchemaCache } from '../../devstack/rest/schema-cache.ts';
 import { readSql } from '../../devstack/rest/sql.ts';
 import { startRestStack, type RestStack } from './stack.ts';
@@ -208,7 +208,10 @@ describe('bad embeds are PostgREST 4xx errors through supabase-js, never a 500',
 describe('the read SQL over a named source (what writes embed on)', () => {
   it('reads the top level from a CTE of written rows, embeds joined on it', async () => {
     const cache = await loadSchemaCache(stack.admin, ['public'], () => undefined);
-    const plan = planRead(cache, 'public', 'projects', parseQueryParams('select=name,description,project_members(role)&project_members.role=eq.owner'));
+    // As after a PATCH: the top-level filter and limit belong to the write, the embed's filter to the read.
+    const plan = planRead(cache, 'public', 'projects', parseQueryParams(`select=name,description,project_members(role)&project_members.role=eq.owner&id=eq.${apollo}&limit=0`), { forWrite: true, maxRows: 1 });
+    expect({ where: plan.where, range: plan.range, embedWhere: plan.embeds[0]?.node.where.length, embedRange: plan.embeds[0]?.node.range }).toEqual({ where: [], range: { offset: 0 }, embedWhere: 1, embedRange: { offset: 0 } });
+    expect(returnedColumns(plan, ['id'])).toEqual(['name', 'description', 'id']);
     const rows = await stack.admin
       .begin(async (tx) => {
         const result = await tx<{ total: string | null; page_total: string; body: string }[]>`${readSql(tx, {
