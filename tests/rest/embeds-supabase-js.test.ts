@@ -21,7 +21,8 @@ const apollo = randomUUID();
 const other = randomUUID();
 const tokens: Record<string, string> = {};
 
-// Two keys from one table to another: an ambiguous embed for supabase-js to surface.
+// Two keys from one table to another (an ambiguous embed), a junction (many-to-many), a
+// unique key (one-to-one) and a view renaming a key, for supabase-js to read.
 const AMBIGUOUS = `
 create schema embedcheck;
 grant usage on schema embedcheck to anon, authenticated;
@@ -29,6 +30,13 @@ create table embedcheck.people (id integer primary key, name text not null);
 create table embedcheck.letters (id integer primary key, author integer references embedcheck.people (id), reader integer references embedcheck.people (id));
 insert into embedcheck.people values (1, 'Ann'), (2, 'Bob');
 insert into embedcheck.letters values (1, 1, 2);
+create table embedcheck.clubs (id integer primary key, name text not null);
+create table embedcheck.memberships (person_id integer references embedcheck.people (id), club_id integer references embedcheck.clubs (id), primary key (person_id, club_id));
+create table embedcheck.passports (id integer primary key, person_id integer unique not null references embedcheck.people (id), number text not null);
+insert into embedcheck.clubs values (1, 'Chess'), (2, 'Rowing');
+insert into embedcheck.memberships values (1, 1), (1, 2), (2, 2);
+insert into embedcheck.passports values (1, 1, 'P-1');
+create view embedcheck.readers as select id as reader_id, name from embedcheck.people;
 grant select on all tables in schema embedcheck to anon, authenticated;
 `;
 
@@ -117,6 +125,20 @@ describe('embeds through supabase-js', () => {
     expect(outsider.data).toEqual([{ name: 'Other', project_members: [{ count: 1 }] }]);
     const aggregate = await client('owner').from('projects').select('name, project_members(count())');
     expect({ status: aggregate.status, code: aggregate.error?.code, message: aggregate.error?.message }).toEqual({ status: 400, code: 'PGRST123', message: 'Use of aggregate functions is not allowed' });
+  });
+});
+
+describe('cardinalities through supabase-js', () => {
+  it('many-to-many through a junction, one-to-one as an object, a view embedded by its carried key', async () => {
+    const db = client('owner').schema('embedcheck');
+    const clubs = await db.from('people').select('name, clubs(name)').order('id').order('id', { referencedTable: 'clubs' });
+    expect(clubs.data).toEqual([{ name: 'Ann', clubs: [{ name: 'Chess' }, { name: 'Rowing' }] }, { name: 'Bob', clubs: [{ name: 'Rowing' }] }]);
+    const members = await db.from('clubs').select('name, people!memberships(name)').eq('id', 2).order('id', { referencedTable: 'people' });
+    expect(members.data).toEqual([{ name: 'Rowing', people: [{ name: 'Ann' }, { name: 'Bob' }] }]);
+    const passports = await db.from('people').select('name, passports(number)').order('id');
+    expect(passports.data).toEqual([{ name: 'Ann', passports: { number: 'P-1' } }, { name: 'Bob', passports: null }]);
+    const readers = await db.from('letters').select('id, readers!reader(name)');
+    expect(readers.data).toEqual([{ id: 1, readers: { name: 'Bob' } }]);
   });
 });
 
