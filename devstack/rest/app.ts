@@ -20,7 +20,7 @@ import type { DataApiConfig } from './config.ts';
 import { fromPostgresError, invalidRange, invalidResourcePath, jwtError, notBuiltYet, PgrstError, unacceptableSchema, unsupportedMethod } from './errors.ts';
 import { parseQueryParams } from './grammar.ts';
 import { contentRange, negotiateRead, readPreferences, topLevelRange } from './negotiate.ts';
-import { planCasts, planRead } from './read-plan.ts';
+import { legacyTargetWarning, planCasts, planRead } from './read-plan.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.ts';
 import { countSourceSql, readSql, type ReadQuery } from './sql.ts';
@@ -293,6 +293,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       'content-type': media.contentType,
       ...(negotiatedByProfile ? { 'content-profile': schema } : {}),
       ...(prefs.applied ? { 'preference-applied': prefs.applied } : {}),
+      ...(legacyTargetWarning(plan) !== undefined ? { warning: legacyTargetWarning(plan)! } : {}),
     };
     if (status === 416) {
       const error = invalidRange({ offset: range.offset, total: total ?? 0 });

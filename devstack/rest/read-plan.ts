@@ -66,7 +66,14 @@ export interface Embed {
   node: ReadNode;
 }
 
-export type ReadPlan = ReadNode;
+export interface ReadPlan extends ReadNode {
+  /**
+   * Embeds a filter, order or limit named by their relation though they have an alias
+   * (`select=owner:clients(*)&clients.name=eq.x`): accepted, as with PostgREST's default
+   * `db-use-legacy-target-names`, and warned about (legacyTargetWarning).
+   */
+  legacyTargets: { name: string; alias: string }[];
+}
 
 export interface PlanOptions {
   /** `max_rows`, which PostgREST applies to every embedded level too. */
@@ -118,14 +125,28 @@ function draftOf(name: string, items: SelectItem[], depth: number, embed: Partia
 }
 
 /** updateNode with legacy target names (PostgREST's default): a path step matches an embed's name or alias. */
-function nodeAt(root: Draft, path: string[]): Draft {
+function nodeAt(root: Draft, path: string[], legacy: Set<Draft>): Draft {
   let node = root;
   for (const step of path) {
     const next = node.children.find((c) => c.name === step || c.alias === step);
     if (!next) throw notEmbedded(step);
+    if (next.name === step && next.alias !== undefined && next.alias !== step) legacy.add(next);
     node = next;
   }
   return node;
+}
+
+/**
+ * The `Warning` header PostgREST v16.2 adds when a plan used legacy target names
+ * (upstream PostgREST/postgrest src/PostgREST/App.hs, warningHeaders).
+ *
+ * @example
+ * const warning = legacyTargetWarning(plan); // '299 PostgRESTv16.2 "Embedded resource was ..."'
+ */
+export function legacyTargetWarning(plan: ReadPlan): string | undefined {
+  if (plan.legacyTargets.length === 0) return undefined;
+  const replacements = plan.legacyTargets.map(({ name, alias }) => `\`${name}\` to \`${alias}\``).join(', ');
+  return `299 PostgRESTv16.2 "Embedded resource was referenced by relation name even though it has an alias. This is deprecated and will stop working in a future release. Update ${replacements} in query string filters, orders or limits."`;
 }
 
 function sameName(a: { schema: string; name: string }, b: { schema: string; name: string }): boolean {
@@ -334,6 +355,12 @@ function isEmpty(node: ReadNode): boolean {
   return node.select.length === 0 && node.embeds.every((e) => isEmpty(e.node));
 }
 
+/** The flagged drafts in tree order (readPlanWarnings: the node, then its children). */
+function legacyOrder(draft: Draft, legacy: Set<Draft>): { name: string; alias: string }[] {
+  const own = legacy.has(draft) && draft.alias !== undefined ? [{ name: draft.name, alias: draft.alias }] : [];
+  return [...own, ...draft.children.flatMap((c) => legacyOrder(c, legacy))];
+}
+
 /**
  * The casts a plan's selects use, at every level (each is resolved to Postgres's own type
  * name before the SQL is built).
@@ -376,15 +403,16 @@ export function planRead(cache: SchemaCache, schema: string, name: string, param
   if (!relation) throw tableNotFound(schema, name, cache.relationNames(schema));
   const root = draftOf(name, params.select, 0);
   const write = options.forWrite === true;
+  const legacy = new Set<Draft>();
   // addFilters, addOrders, addRanges, addLogicTrees (PGRST108 for a path naming no embed)
-  for (const { path, filter } of params.filters) if (!write || path.length > 0) nodeAt(root, path).filters.push(filter);
-  for (const { path, terms } of params.order) nodeAt(root, path).order = terms;
+  for (const { path, filter } of params.filters) if (!write || path.length > 0) nodeAt(root, path, legacy).filters.push(filter);
+  for (const { path, terms } of params.order) nodeAt(root, path, legacy).order = terms;
   for (const [key, range] of write ? [] : params.ranges) {
     if (key === 'limit') continue;
-    nodeAt(root, key.split('.').slice(0, -1)).range = range;
+    nodeAt(root, key.split('.').slice(0, -1), legacy).range = range;
   }
-  for (const { path, tree } of params.logic) if (!write || path.length > 0) nodeAt(root, path).logic.push(tree);
+  for (const { path, tree } of params.logic) if (!write || path.length > 0) nodeAt(root, path, legacy).logic.push(tree);
   const built = resolve(cache, schema, relation, root, undefined, true, write ? { ...options, maxRows: undefined } : options);
   finish(built, undefined);
-  return built.node;
+  return { ...built.node, legacyTargets: legacyOrder(root, legacy) };
 }

@@ -31,7 +31,7 @@ interface Case {
   text?: string;
   /** Compare only these keys of an error body. */
   partial?: boolean;
-  expectHeaders?: Record<string, string>;
+  expectHeaders?: Record<string, string | null>;
 }
 
 const cases: Case[] = [
@@ -114,7 +114,17 @@ const cases: Case[] = [
   { name: 'limit on an embed', path: '/clients?select=id,projects(name)&projects.order=id.desc&projects.limit=1&order=id', status: 200, body: [{ id: 1, projects: [{ name: 'Windows 10' }] }, { id: 2, projects: [{ name: 'OSX' }] }] },
   { name: 'limit and offset on an embed', path: '/clients?select=id,projects(id)&projects.limit=1&projects.offset=1&projects.order=id&order=id', status: 200, body: [{ id: 1, projects: [{ id: 2 }] }, { id: 2, projects: [{ id: 4 }] }] },
   { name: 'a filter two embeds deep', path: '/clients?select=id,projects(id,tasks(id))&projects.tasks.id=eq.1&projects.order=id&id=eq.1', status: 200, body: [{ id: 1, projects: [{ id: 1, tasks: [{ id: 1 }] }, { id: 2, tasks: [] }] }] },
-  { name: 'a filter by the embed alias', path: '/clients?select=id,work:projects(id)&work.id=eq.4', status: 200, body: [{ id: 1, work: [] }, { id: 2, work: [{ id: 4 }] }] },
+  { name: 'a filter by the embed alias', path: '/clients?select=id,work:projects(id)&work.id=eq.4', status: 200, body: [{ id: 1, work: [] }, { id: 2, work: [{ id: 4 }] }], expectHeaders: { warning: null } },
+  {
+    name: 'a filter by the relation name of an aliased embed works, with PostgREST\'s Warning',
+    path: '/clients?select=id,work:projects(id)&projects.id=eq.4&order=id',
+    status: 200,
+    body: [{ id: 1, work: [] }, { id: 2, work: [{ id: 4 }] }],
+    expectHeaders: {
+      warning:
+        '299 PostgRESTv16.2 "Embedded resource was referenced by relation name even though it has an alias. This is deprecated and will stop working in a future release. Update `projects` to `work` in query string filters, orders or limits."',
+    },
+  },
   {
     name: 'order by a to-one embed column',
     path: '/projects?select=name,clients(name)&order=clients(name).desc.nullslast,id',
