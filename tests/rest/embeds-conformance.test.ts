@@ -50,16 +50,16 @@ const cases: Case[] = [
   },
   {
     name: 'one-to-many is an array',
-    path: '/clients?select=id,projects(id,name)&order=id',
+    path: '/clients?select=id,projects(id,name)&order=id&projects.order=id',
     status: 200,
     body: [
       { id: 1, projects: [{ id: 1, name: 'Windows 7' }, { id: 2, name: 'Windows 10' }] },
       { id: 2, projects: [{ id: 3, name: 'IOS' }, { id: 4, name: 'OSX' }] },
     ],
   },
-  { name: 'many-to-many through the junction', path: '/tasks?select=id,users(name)&id=lt.3&order=id', status: 200, body: [{ id: 1, users: [{ name: 'Angela Martin' }, { name: 'Dwight Schrute' }] }, { id: 2, users: [{ name: 'Angela Martin' }] }] },
-  { name: 'many-to-many the other way', path: '/users?select=name,tasks(id)&id=eq.3', status: 200, body: [{ name: 'Dwight Schrute', tasks: [{ id: 1 }, { id: 5 }] }] },
-  { name: 'many-to-many with the junction as hint', path: '/users?select=id,tasks!users_tasks(id)&id=eq.3', status: 200, body: [{ id: 3, tasks: [{ id: 1 }, { id: 5 }] }] },
+  { name: 'many-to-many through the junction', path: '/tasks?select=id,users(name)&id=lt.3&order=id&users.order=id', status: 200, body: [{ id: 1, users: [{ name: 'Angela Martin' }, { name: 'Dwight Schrute' }] }, { id: 2, users: [{ name: 'Angela Martin' }] }] },
+  { name: 'many-to-many the other way', path: '/users?select=name,tasks(id)&id=eq.3&tasks.order=id', status: 200, body: [{ name: 'Dwight Schrute', tasks: [{ id: 1 }, { id: 5 }] }] },
+  { name: 'many-to-many with the junction as hint', path: '/users?select=id,tasks!users_tasks(id)&id=eq.3&tasks.order=id', status: 200, body: [{ id: 3, tasks: [{ id: 1 }, { id: 5 }] }] },
   {
     name: 'one-to-one from the referenced side is an object',
     path: '/country?select=name,capital(name)&order=id',
@@ -70,7 +70,7 @@ const cases: Case[] = [
   { name: 'an embed with *', path: '/projects?select=*,clients(*)&id=eq.3', status: 200, body: [{ id: 3, name: 'IOS', client_id: 2, clients: { id: 2, name: 'Apple' } }] },
   {
     name: 'nested embeds three levels deep',
-    path: '/users?select=name,tasks(name,projects(name,clients(name)))&id=eq.2',
+    path: '/users?select=name,tasks(name,projects(name,clients(name)))&id=eq.2&tasks.order=id',
     status: 200,
     body: [
       {
@@ -83,11 +83,11 @@ const cases: Case[] = [
       },
     ],
   },
-  { name: 'embedding back to the parent table', path: '/projects?select=id,clients(name,projects(id))&id=eq.1', status: 200, body: [{ id: 1, clients: { name: 'Microsoft', projects: [{ id: 1 }, { id: 2 }] } }] },
+  { name: 'embedding back to the parent table', path: '/projects?select=id,clients(name,projects(id))&id=eq.1&clients.projects.order=id', status: 200, body: [{ id: 1, clients: { name: 'Microsoft', projects: [{ id: 1 }, { id: 2 }] } }] },
   // Self references (EmbedDisambiguationSpec "self reference")
   {
     name: 'a self reference: the column for the parent, the table for the children',
-    path: '/family_tree?select=name,parent(name),family_tree(name)&order=id',
+    path: '/family_tree?select=name,parent(name),family_tree(name)&order=id&family_tree.order=id',
     status: 200,
     body: [
       { name: 'Parental Unit', parent: null, family_tree: [{ name: 'Kid One' }, { name: 'Kid Two' }] },
@@ -98,7 +98,7 @@ const cases: Case[] = [
   },
   // Aliases, targets and hints
   { name: 'an alias on a to-one embed', path: '/projects?select=id,owner:clients(name)&id=eq.1', status: 200, body: [{ id: 1, owner: { name: 'Microsoft' } }] },
-  { name: 'an alias on a to-many embed', path: '/clients?select=id,work:projects(name)&id=eq.2', status: 200, body: [{ id: 2, work: [{ name: 'IOS' }, { name: 'OSX' }] }] },
+  { name: 'an alias on a to-many embed', path: '/clients?select=id,work:projects(name)&id=eq.2&work.order=id', status: 200, body: [{ id: 2, work: [{ name: 'IOS' }, { name: 'OSX' }] }] },
   { name: 'the foreign key name as target', path: '/projects?select=id,projects_client_id_fkey(name)&id=eq.1', status: 200, body: [{ id: 1, projects_client_id_fkey: { name: 'Microsoft' } }] },
   { name: 'the column as target', path: '/projects?select=id,client_id(name)&id=eq.1', status: 200, body: [{ id: 1, client_id: { name: 'Microsoft' } }] },
   { name: 'a foreign key hint disambiguates', path: '/messages?select=id,sender:users!messages_sender_fkey(name)&id=eq.1', status: 200, body: [{ id: 1, sender: { name: 'Angela Martin' } }] },
@@ -107,14 +107,14 @@ const cases: Case[] = [
   { name: 'a hint on a circular reference picks the direction', path: '/agents?select=name,departments!agents_department_id_fkey(name)&id=eq.3', status: 200, body: [{ name: 'Kevin', departments: { name: 'Accounting' } }] },
   { name: 'the other direction of the circular reference', path: '/agents?select=name,departments!departments_head_id_fkey(name)&id=eq.2', status: 200, body: [{ name: 'Oscar', departments: [{ name: 'Accounting' }] }] },
   // Filters, logic trees, order and ranges on embeds
-  { name: 'a filter on an embed filters the embed only', path: '/clients?select=id,projects(id)&projects.id=gt.2&order=id', status: 200, body: [{ id: 1, projects: [] }, { id: 2, projects: [{ id: 3 }, { id: 4 }] }] },
+  { name: 'a filter on an embed filters the embed only', path: '/clients?select=id,projects(id)&projects.id=gt.2&order=id&projects.order=id', status: 200, body: [{ id: 1, projects: [] }, { id: 2, projects: [{ id: 3 }, { id: 4 }] }] },
   { name: 'or on an embed', path: '/clients?select=id,projects(id)&projects.or=(id.eq.1,id.eq.4)&order=id', status: 200, body: [{ id: 1, projects: [{ id: 1 }] }, { id: 2, projects: [{ id: 4 }] }] },
   { name: 'not.and on an embed', path: '/clients?select=id,projects(id)&projects.not.and=(id.gt.1,id.lt.4)&order=id', status: 200, body: [{ id: 1, projects: [{ id: 1 }] }, { id: 2, projects: [{ id: 4 }] }] },
   { name: 'order on an embed', path: '/clients?select=id,projects(id)&projects.order=id.desc&id=eq.1', status: 200, body: [{ id: 1, projects: [{ id: 2 }, { id: 1 }] }] },
   { name: 'limit on an embed', path: '/clients?select=id,projects(name)&projects.order=id.desc&projects.limit=1&order=id', status: 200, body: [{ id: 1, projects: [{ name: 'Windows 10' }] }, { id: 2, projects: [{ name: 'OSX' }] }] },
   { name: 'limit and offset on an embed', path: '/clients?select=id,projects(id)&projects.limit=1&projects.offset=1&projects.order=id&order=id', status: 200, body: [{ id: 1, projects: [{ id: 2 }] }, { id: 2, projects: [{ id: 4 }] }] },
   { name: 'a filter two embeds deep', path: '/clients?select=id,projects(id,tasks(id))&projects.tasks.id=eq.1&projects.order=id&id=eq.1', status: 200, body: [{ id: 1, projects: [{ id: 1, tasks: [{ id: 1 }] }, { id: 2, tasks: [] }] }] },
-  { name: 'a filter by the embed alias', path: '/clients?select=id,work:projects(id)&work.id=eq.4', status: 200, body: [{ id: 1, work: [] }, { id: 2, work: [{ id: 4 }] }], expectHeaders: { warning: null } },
+  { name: 'a filter by the embed alias', path: '/clients?select=id,work:projects(id)&work.id=eq.4&order=id', status: 200, body: [{ id: 1, work: [] }, { id: 2, work: [{ id: 4 }] }], expectHeaders: { warning: null } },
   {
     name: 'a filter by the relation name of an aliased embed works, with PostgREST\'s Warning',
     path: '/clients?select=id,work:projects(id)&projects.id=eq.4&order=id',
@@ -139,10 +139,10 @@ const cases: Case[] = [
   },
   // Views carry their tables' keys (QuerySpec "view embedding")
   { name: 'a view embeds its table\'s many-to-one, key column renamed', path: '/projects_view?select=title,clients(name)&project_id=eq.1', status: 200, body: [{ title: 'Windows 7', clients: { name: 'Microsoft' } }] },
-  { name: 'a table embeds a view as one-to-many', path: '/clients?select=name,projects_view(title)&id=eq.2', status: 200, body: [{ name: 'Apple', projects_view: [{ title: 'IOS' }, { title: 'OSX' }] }] },
-  { name: 'a view embeds a view', path: '/clients_view?select=name,projects_view(title)&client_key=eq.1', status: 200, body: [{ name: 'Microsoft', projects_view: [{ title: 'Windows 7' }, { title: 'Windows 10' }] }] },
-  { name: 'a view over a view keeps the key', path: '/projects_view_view?select=title,clients(name)', status: 200, body: [{ title: 'Windows 7', clients: { name: 'Microsoft' } }, { title: 'Windows 10', clients: { name: 'Microsoft' } }] },
-  { name: 'a view over a subquery is a junction target: many-to-many', path: '/tasks_view?select=id,users(name)&id=eq.1', status: 200, body: [{ id: 1, users: [{ name: 'Angela Martin' }, { name: 'Dwight Schrute' }] }] },
+  { name: 'a table embeds a view as one-to-many', path: '/clients?select=name,projects_view(title)&id=eq.2&projects_view.order=project_id', status: 200, body: [{ name: 'Apple', projects_view: [{ title: 'IOS' }, { title: 'OSX' }] }] },
+  { name: 'a view embeds a view', path: '/clients_view?select=name,projects_view(title)&client_key=eq.1&projects_view.order=project_id', status: 200, body: [{ name: 'Microsoft', projects_view: [{ title: 'Windows 7' }, { title: 'Windows 10' }] }] },
+  { name: 'a view over a view keeps the key', path: '/projects_view_view?select=title,clients(name)&order=project_id', status: 200, body: [{ title: 'Windows 7', clients: { name: 'Microsoft' } }, { title: 'Windows 10', clients: { name: 'Microsoft' } }] },
+  { name: 'a view over a subquery is a junction target: many-to-many', path: '/tasks_view?select=id,users(name)&id=eq.1&users.order=id', status: 200, body: [{ id: 1, users: [{ name: 'Angela Martin' }, { name: 'Dwight Schrute' }] }] },
   { name: 'the column target from a view', path: '/projects_view?select=title,client_id(name)&project_id=eq.5', status: 200, body: [{ title: 'Orphan', client_id: null }] },
   {
     name: 'a view without the key columns has no relationship',
@@ -232,6 +232,24 @@ const cases: Case[] = [
     ),
     expectHeaders: { 'proxy-status': 'PostgREST; error=PGRST201' },
   },
+  {
+    name: 'many-to-one and two many-to-many are ambiguous, in cardinality then junction order',
+    path: '/sites?select=*,big_projects(*)',
+    status: 300,
+    body: pgrstError(
+      'PGRST201',
+      "Could not embed because more than one relationship was found for 'sites' and 'big_projects'",
+      [
+        { cardinality: 'many-to-one', embedding: 'sites with big_projects', relationship: 'main_project using sites(main_project_id) and big_projects(big_project_id)' },
+        { cardinality: 'many-to-many', embedding: 'sites with big_projects', relationship: 'jobs using jobs_site_id_fkey(site_id) and jobs_big_project_id_fkey(big_project_id)' },
+        { cardinality: 'many-to-many', embedding: 'sites with big_projects', relationship: 'main_jobs using main_jobs_site_id_fkey(site_id) and main_jobs_big_project_id_fkey(big_project_id)' },
+      ],
+      "Try changing 'big_projects' to one of the following: 'big_projects!main_project', 'big_projects!jobs', 'big_projects!main_jobs'. Find the desired relationship in the 'details' key.",
+    ),
+  },
+  { name: 'the junction hint picks one many-to-many', path: '/sites?select=name,big_projects!jobs(name)', status: 200, body: [{ name: 'site one', big_projects: [{ name: 'big one' }] }] },
+  { name: 'the other junction has no rows', path: '/sites?select=name,big_projects!main_jobs(name)', status: 200, body: [{ name: 'site one', big_projects: [] }] },
+  { name: 'the key hint picks the many-to-one', path: '/sites?select=name,big_projects!main_project(name)', status: 200, body: [{ name: 'site one', big_projects: { name: 'big one' } }] },
   {
     name: 'a circular reference is ambiguous, one-to-many listed first',
     path: '/agents?select=*,departments(*)',

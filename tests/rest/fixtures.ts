@@ -36,7 +36,7 @@ revoke select on test.secret from anon, authenticated;
  * Tables with foreign keys for embedding cases, after the shapes of PostgREST's spec
  * fixtures (test/spec/fixtures/schema.sql at v16.2: clients/projects/tasks/users with the
  * users_tasks junction, agents/departments's circular keys, first/second's two one-to-one
- * keys, family_tree's self reference, a table referencing users twice; views renaming
+ * keys, family_tree's self reference, a table referencing users twice, sites/big_projects related three ways; views renaming
  * key columns, a view over a view, one over a subquery), with data of
  * their own.
  */
@@ -75,6 +75,13 @@ create table test.messages (id integer primary key, body text not null, sender i
 insert into test.messages values (1, 'Hello', 1, 2), (2, 'Hi', 2, 1), (3, 'Hey', 3, 1);
 create table test.lonely (id integer primary key);
 insert into test.lonely values (1);
+create table test.big_projects (big_project_id integer primary key, name text not null);
+create table test.sites (site_id integer primary key, name text not null, main_project_id integer, constraint main_project foreign key (main_project_id) references test.big_projects (big_project_id));
+create table test.jobs (site_id integer references test.sites (site_id), big_project_id integer references test.big_projects (big_project_id), primary key (site_id, big_project_id));
+create table test.main_jobs (site_id integer references test.sites (site_id), big_project_id integer references test.big_projects (big_project_id), primary key (site_id, big_project_id));
+insert into test.big_projects values (1, 'big one');
+insert into test.sites values (1, 'site one', 1);
+insert into test.jobs values (1, 1);
 create view test.projects_view as select id as project_id, name as title, client_id from test.projects;
 create view test.projects_view_view as select * from test.projects_view where project_id < 3;
 create view test.clients_view as select id as client_key, name from test.clients;
