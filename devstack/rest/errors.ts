@@ -92,7 +92,12 @@ export function notBuiltYet(feature: string): PgrstError {
   );
 }
 
-/** PGRST108: a filter, order or limit on an embed path that is not in `select`. */
+/**
+ * PGRST108: a filter, order or limit on an embed path that is not in `select`.
+ *
+ * @example
+ * throw notEmbedded('clients');
+ */
 export function notEmbedded(resource: string): PgrstError {
   return new PgrstError(400, 'PGRST108', `'${resource}' is not an embedded resource in this request`, null, `Verify that '${resource}' is included in the 'select' query parameter.`);
 }
@@ -114,6 +119,9 @@ export function aggregatesNotAllowed(): PgrstError {
  * (never the child itself). PostgREST ranks candidates with a fuzzy set; this ranks by
  * Levenshtein similarity at the fuzzy set's default threshold (0.33), so a borderline
  * suggestion may differ.
+ *
+ * @example
+ * throw noRelationship('projects', 'nope', undefined, 'public', ['projects'], ['clients']);
  */
 export function noRelationship(parent: string, child: string, hint: string | undefined, schema: string, parents: readonly string[], children: readonly string[] | undefined): PgrstError {
   const details = `Searched for a foreign key relationship between '${parent}' and '${child}${hint !== undefined ? `' using the hint '${hint}` : ''}' in the schema '${schema}', but no matches were found.`;

@@ -86,7 +86,12 @@ export interface PlanOptions {
   forWrite?: boolean;
 }
 
-/** The relationship is to-one (an object embed). */
+/**
+ * The relationship is to-one (an object embed).
+ *
+ * @example
+ * isToOne(embed.relationship); // true for many-to-one and one-to-one
+ */
 export function isToOne(rel: Relationship): boolean {
   return rel.cardinality.kind === 'm2o' || rel.cardinality.kind === 'o2o';
 }

@@ -267,7 +267,13 @@ function countNodeSql(q: TransactionSql, node: ReadNode, source: ReadSource | un
   return q`SELECT 1 FROM ${fromSql(q, node, source, isRoot, embed?.relationship)}${where}`;
 }
 
-/** The query whose EXPLAIN gives `Prefer: count=planned` its estimate. */
+/**
+ * The query whose EXPLAIN gives `Prefer: count=planned` its estimate, and the rows
+ * counted by `count=exact` when paged.
+ *
+ * @example
+ * await tx`EXPLAIN (FORMAT JSON) ${countSourceSql(tx, plan)}`;
+ */
 export function countSourceSql(q: TransactionSql, plan: ReadPlan, source?: ReadSource): Fragment {
   return countNodeSql(q, plan, source, true, undefined, undefined);
 }

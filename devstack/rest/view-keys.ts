@@ -50,7 +50,12 @@ function tokenize(text: string): string[] {
   return tokens;
 }
 
-/** Parses pg_node_tree text (nodes `{TYPE :field value ...}`, lists `(...)`, atoms). */
+/**
+ * Parses pg_node_tree text (nodes `{TYPE :field value ...}`, lists `(...)`, atoms).
+ *
+ * @example
+ * parseNodeTree('({QUERY :targetList ({TARGETENTRY :resno 1 :resorigtbl 16384 :resorigcol 1})})');
+ */
 export function parseNodeTree(text: string): NodeValue {
   const tokens = tokenize(text);
   let pos = 0;
@@ -198,7 +203,12 @@ export async function loadViewKeyDependencies(sql: postgres.Sql<Record<string, u
   return deps;
 }
 
-/** Every way to pick one view column per key column (expandKeyDepCols). */
+/**
+ * Every way to pick one view column per key column (expandKeyDepCols).
+ *
+ * @example
+ * expandColumns([['a', ['a1', 'a2']], ['b', ['b1']]]); // [['a1', 'b1'], ['a2', 'b1']]
+ */
 export function expandColumns(columns: [string, string[]][]): string[][] {
   return columns.reduce<string[][]>((acc, [, viewColumns]) => acc.flatMap((prefix) => viewColumns.map((c) => [...prefix, c])), [[]]);
 }
