@@ -398,6 +398,24 @@ export function returnedColumns(plan: ReadPlan, primaryKey: readonly string[]): 
 }
 
 /**
+ * The top-level filters and logic trees of a request as conditions on `relation`, columns
+ * checked (42703): the WHERE of a write (PostgREST's qsFiltersRoot and root qsLogic),
+ * which a `forWrite` read plan leaves out. Write them with sql.ts conditionsSql.
+ *
+ * @example
+ * const where = rootConditions(relation, parseQueryParams('id=eq.1&or=(a.is.null,b.eq.2)'));
+ */
+export function rootConditions(relation: Relation, params: QueryParams): PlannedCondition[] {
+  const node: ReadNode = { relation, alias: undefined, select: [], where: [], order: [], range: { offset: 0 }, embeds: [] };
+  const conditions = [
+    ...params.filters.filter((f) => f.path.length === 0).map((f) => toCondition({ kind: 'filter', filter: f.filter }, [])),
+    ...params.logic.filter((l) => l.path.length === 0).map((l) => toCondition(l.tree, [])),
+  ];
+  for (const condition of conditions) checkCondition(node, condition);
+  return conditions;
+}
+
+/**
  * Builds the plan of a read on `schema.name`.
  *
  * @example

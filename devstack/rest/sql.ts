@@ -147,6 +147,16 @@ function orderBySql(q: TransactionSql, ref: Ref, order: PlannedOrder[]): Fragmen
 }
 
 /**
+ * Conditions ANDed, on the rows named `ref` (for a write's WHERE: `tx\`${q(schema)}.${q(table)}\``).
+ *
+ * @example
+ * tx`UPDATE ${table} SET ... WHERE ${conditionsSql(tx, table, rootConditions(relation, params))}`;
+ */
+export function conditionsSql(q: TransactionSql, ref: Fragment, conditions: PlannedCondition[]): Fragment {
+  return conditions.length === 0 ? q`TRUE` : join(q, conditions.map((c) => conditionSql(q, ref, c)), q` AND `);
+}
+
+/**
  * getJoinConditions: the embedded rows' columns equal to the parent's; a many-to-many
  * joins the junction to both sides.
  */

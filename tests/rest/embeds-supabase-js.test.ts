@@ -9,9 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseQueryParams } from '../../devstack/rest/grammar.ts';
-import { planRead, returnedColumns } from '../../devstack/rest/read-plan.ts';
+import { planRead, returnedColumns, rootConditions } from '../../devstack/rest/read-plan.ts';
 import { loadSchemaCache } from '../../devstack/rest/schema-cache.ts';
-import { readSql } from '../../devstack/rest/sql.ts';
+import { conditionsSql, readSql } from '../../devstack/rest/sql.ts';
 import { startRestStack, type RestStack } from './stack.ts';
 
 let stack: RestStack;
@@ -234,6 +234,10 @@ describe('the read SQL over a named source (what writes embed on)', () => {
     const plan = planRead(cache, 'public', 'projects', parseQueryParams(`select=name,description,project_members(role)&project_members.role=eq.owner&id=eq.${apollo}&limit=0`), { forWrite: true, maxRows: 1 });
     expect({ where: plan.where, range: plan.range, embedWhere: plan.embeds[0]?.node.where.length, embedRange: plan.embeds[0]?.node.range }).toEqual({ where: [], range: { offset: 0 }, embedWhere: 1, embedRange: { offset: 0 } });
     expect(returnedColumns(plan, ['id'])).toEqual(['name', 'description', 'id']);
+    const params = parseQueryParams(`select=name&id=eq.${apollo}&or=(name.eq.Apollo,name.eq.Zeus)`);
+    const where = rootConditions(cache.relation('public', 'projects')!, params);
+    expect(where).toHaveLength(2);
+    expect(() => rootConditions(cache.relation('public', 'projects')!, parseQueryParams('nope=eq.1'))).toThrow('column projects.nope does not exist');
     const rows = await stack.admin
       .begin(async (tx) => {
         const result = await tx<{ total: string | null; page_total: string; body: string }[]>`${readSql(tx, {
@@ -245,7 +249,7 @@ describe('the read SQL over a named source (what writes embed on)', () => {
           countLimit: undefined,
           body: 'json',
           stripNulls: false,
-          source: { name: 'pgrst_written', cte: tx`update public.projects set description = 'changed' where id = ${apollo} returning *` },
+          source: { name: 'pgrst_written', cte: tx`update public.projects set description = 'changed' where ${conditionsSql(tx, tx`public.projects`, where)} returning *` },
         })}`;
         throw Object.assign(new Error('rollback'), { result });
       })
