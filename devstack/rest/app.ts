@@ -21,7 +21,7 @@ import type { DataApiConfig } from './config.ts';
 import { fromPostgresError, invalidRange, invalidResourcePath, jwtError, notBuiltYet, PgrstError, unacceptableSchema, unsupportedMethod } from './errors.ts';
 import { parseQueryParams } from './grammar.ts';
 import { contentRange, negotiateRead, readPreferences, topLevelRange } from './negotiate.ts';
-import { planRead } from './read-plan.ts';
+import { legacyTargetWarning, planCasts, planRead } from './read-plan.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.ts';
 import { countSourceSql, readSql, type ReadQuery } from './sql.ts';
@@ -262,9 +262,9 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     }
 
     const media = negotiateRead(c.req.header('accept'));
-    const plan = planRead(cache, schema, resource.name, params);
+    const plan = planRead(cache, schema, resource.name, params, { maxRows: options.config.maxRows });
     const casts = new Map<string, string>();
-    for (const item of plan.select) if (item.cast !== undefined) casts.set(item.cast, await resolveCast(item.cast));
+    for (const cast of planCasts(plan)) casts.set(cast, await resolveCast(cast));
 
     const query: ReadQuery = {
       plan,
@@ -322,6 +322,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       'content-type': media.contentType,
       ...(negotiatedByProfile ? { 'content-profile': schema } : {}),
       ...(prefs.applied ? { 'preference-applied': prefs.applied } : {}),
+      ...(legacyTargetWarning(plan) !== undefined ? { warning: legacyTargetWarning(plan)! } : {}),
     };
     if (status === 416) {
       const error = invalidRange({ offset: range.offset, total: total ?? 0 });

@@ -8,7 +8,8 @@
 export interface PgrstErrorBody {
   code: string;
   message: string;
-  details: string | null;
+  /** A list only for PGRST201, whose details are the candidate relationships. */
+  details: string | null | { cardinality: string; embedding: string; relationship: string }[];
   hint: string | null;
 }
 
@@ -136,6 +137,80 @@ export function notBuiltYet(feature: string): PgrstError {
     'Feature not implemented',
     `${feature} is not served by the local Data API of the Docker-free devstack yet; \`npx supabase start\` runs the real PostgREST`,
   );
+}
+
+/**
+ * PGRST108: a filter, order or limit on an embed path that is not in `select`.
+ *
+ * @example
+ * throw notEmbedded('clients');
+ */
+export function notEmbedded(resource: string): PgrstError {
+  return new PgrstError(400, 'PGRST108', `'${resource}' is not an embedded resource in this request`, null, `Verify that '${resource}' is included in the 'select' query parameter.`);
+}
+
+/** PGRST118: `order=rel(col)` on a relationship that is not to-one. */
+export function relatedOrderNotToOne(origin: string, target: string): PgrstError {
+  return new PgrstError(400, 'PGRST118', `A related order on '${target}' is not possible`, `'${origin}' and '${target}' do not form a many-to-one or one-to-one relationship`);
+}
+
+/** PGRST123: an aggregate while `db-aggregates-enabled` is off (the CLI leaves it off). */
+export function aggregatesNotAllowed(): PgrstError {
+  return new PgrstError(400, 'PGRST123', 'Use of aggregate functions is not allowed');
+}
+
+/**
+ * PGRST200: no relationship between `parent` and `child` (upstream PostgREST/postgrest
+ * src/PostgREST/Error.hs, NoRelBetween and noRelBetweenHint): the hint suggests a parent
+ * when the parent has no relationships, else a child among the parent's related tables
+ * (never the child itself). PostgREST ranks candidates with a fuzzy set; this ranks by
+ * Levenshtein similarity at the fuzzy set's default threshold (0.33), so a borderline
+ * suggestion may differ.
+ *
+ * @example
+ * throw noRelationship('projects', 'nope', undefined, 'public', ['projects'], ['clients']);
+ */
+export function noRelationship(parent: string, child: string, hint: string | undefined, schema: string, parents: readonly string[], children: readonly string[] | undefined): PgrstError {
+  const details = `Searched for a foreign key relationship between '${parent}' and '${child}${hint !== undefined ? `' using the hint '${hint}` : ''}' in the schema '${schema}', but no matches were found.`;
+  let suggestion: string | null = null;
+  if (children !== undefined) {
+    const best = children.includes(child) ? undefined : closestName(child, children, 0.33);
+    if (best !== undefined) suggestion = `Perhaps you meant '${best}' instead of '${child}'.`;
+  } else {
+    const best = closestName(parent, parents, 0.33);
+    if (best !== undefined) suggestion = `Perhaps you meant '${best}' instead of '${parent}'.`;
+  }
+  return new PgrstError(400, 'PGRST200', `Could not find a relationship between '${parent}' and '${child}' in the schema cache`, details, suggestion);
+}
+
+/** One candidate of an ambiguous embed, as PostgREST's compressedRel. */
+export interface AmbiguousCandidate {
+  cardinality: string;
+  embedding: string;
+  relationship: string;
+  /** What to put after `child!` to pick it. */
+  hint: string;
+}
+
+/** PGRST201 (300 Multiple Choices): more than one relationship matches; `details` is the list of candidates. */
+export class AmbiguousEmbedError extends PgrstError {
+  constructor(
+    parent: string,
+    child: string,
+    readonly candidates: AmbiguousCandidate[],
+  ) {
+    super(
+      300,
+      'PGRST201',
+      `Could not embed because more than one relationship was found for '${parent}' and '${child}'`,
+      null,
+      `Try changing '${child}' to one of the following: ${candidates.map((c) => `'${child}!${c.hint}'`).join(', ')}. Find the desired relationship in the 'details' key.`,
+    );
+  }
+
+  override get body(): PgrstErrorBody {
+    return { ...super.body, details: this.candidates.map(({ cardinality, embedding, relationship }) => ({ cardinality, embedding, relationship })) };
+  }
 }
 
 /** PGRST205: a relation that is not in the schema cache, with PostgREST's fuzzy hint. */

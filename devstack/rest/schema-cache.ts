@@ -8,6 +8,7 @@
  * `graphql_public`, which a bootstrap without pg_graphql lacks).
  */
 import type postgres from 'postgres';
+import { expandColumns, loadViewKeyDependencies, type ViewKeyDependency } from './view-keys.ts';
 
 export interface Relation {
   schema: string;
@@ -15,6 +16,46 @@ export interface Relation {
   /** pg_class.relkind: r table, p partitioned, v view, m materialized view, f foreign table. */
   kind: string;
   columns: Map<string, { type: string }>;
+}
+
+/** A schema-qualified relation name. */
+export interface QualifiedName {
+  schema: string;
+  name: string;
+}
+
+/** Pairs of (column of the relationship's table, column of its foreign table). */
+export type ColumnPairs = [string, string][];
+
+/**
+ * How a relationship joins, as PostgREST's Cardinality (upstream PostgREST/postgrest
+ * src/PostgREST/SchemaCache/Relationship.hs): the constructors' order (o2m, m2o, o2o, m2m)
+ * is the order ambiguous candidates are listed in.
+ */
+export type Cardinality =
+  | { kind: 'o2m' | 'm2o'; constraint: string; columns: ColumnPairs }
+  | { kind: 'o2o'; constraint: string; columns: ColumnPairs; isParent: boolean }
+  | {
+      kind: 'm2m';
+      junction: {
+        table: QualifiedName;
+        constraint1: string;
+        constraint2: string;
+        /** (column of the table, column of the junction). */
+        sourceColumns: ColumnPairs;
+        /** (column of the foreign table, column of the junction). */
+        targetColumns: ColumnPairs;
+      };
+    };
+
+/** A relationship from `table` to `foreignTable` found from the catalog's foreign keys. */
+export interface Relationship {
+  table: QualifiedName;
+  foreignTable: QualifiedName;
+  isSelf: boolean;
+  cardinality: Cardinality;
+  tableIsView: boolean;
+  foreignTableIsView: boolean;
 }
 
 export interface SchemaCache {
@@ -26,6 +67,198 @@ export interface SchemaCache {
   roleSettings: Map<string, Record<string, string>>;
   relation(schema: string, name: string): Relation | undefined;
   relationNames(schema: string): string[];
+  /** Every relationship between relations of the exposed schemas (loadRelationships). */
+  relationships: Relationship[];
+  /** The relationships from `schema.name` to relations of the same schema, in PostgREST's order. */
+  relationshipsFrom(schema: string, name: string): Relationship[];
+}
+
+const CARDINALITY_ORDER = { o2m: 0, m2o: 1, o2o: 2, m2m: 3 } as const;
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function cardinalityKey(c: Cardinality): string[] {
+  if (c.kind === 'm2m') {
+    const j = c.junction;
+    return [j.table.schema, j.table.name, j.constraint1, j.constraint2, JSON.stringify(j.sourceColumns), JSON.stringify(j.targetColumns)];
+  }
+  return [c.constraint, JSON.stringify(c.columns), c.kind === 'o2o' ? String(c.isParent) : ''];
+}
+
+/** PostgREST sorts each origin's candidates (derived Ord of Relationship): foreign table, self, cardinality. */
+function compareRelationships(a: Relationship, b: Relationship): number {
+  const keys = (r: Relationship) => [r.foreignTable.schema, r.foreignTable.name, r.isSelf ? '1' : '0', String(CARDINALITY_ORDER[r.cardinality.kind]), ...cardinalityKey(r.cardinality)];
+  const ka = keys(a);
+  const kb = keys(b);
+  for (let i = 0; i < Math.max(ka.length, kb.length); i++) {
+    const c = compareText(ka[i] ?? '', kb[i] ?? '');
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/** addViewM2OAndO2ORels: a table's many-to-one (or one-to-one child) relationship, from and to the views carrying its key. */
+function viewRelationships(deps: ViewKeyDependency[], tableRelationships: Relationship[]): Relationship[] {
+  const out: Relationship[] = [];
+  const sameTable = (a: QualifiedName, b: QualifiedName) => a.schema === b.schema && a.name === b.name;
+  for (const rel of tableRelationships) {
+    const c = rel.cardinality;
+    if (c.kind === 'm2m' || c.kind === 'o2m' || (c.kind === 'o2o' && c.isParent)) continue;
+    const card = (columns: ColumnPairs): Cardinality => (c.kind === 'm2o' ? { kind: 'm2o', constraint: c.constraint, columns } : { kind: 'o2o', constraint: c.constraint, columns, isParent: false });
+    const fromViews = deps.filter((d) => d.type === 'f' && d.constraint === c.constraint && sameTable(d.table, rel.table));
+    const toViews = deps.filter((d) => d.type === 'f_ref' && d.constraint === c.constraint && sameTable(d.table, rel.foreignTable));
+    for (const from of fromViews) {
+      for (const viewColumns of expandColumns(from.columns)) {
+        out.push({ ...rel, table: from.view, isSelf: false, cardinality: card(viewColumns.map((v, i) => [v, c.columns[i]![1]])), tableIsView: true, foreignTableIsView: false });
+      }
+    }
+    for (const to of toViews) {
+      for (const viewColumns of expandColumns(to.columns)) {
+        out.push({ ...rel, foreignTable: to.view, isSelf: false, cardinality: card(c.columns.map(([t], i) => [t, viewColumns[i]!])), tableIsView: false, foreignTableIsView: true });
+      }
+    }
+    for (const from of fromViews) {
+      for (const fromColumns of expandColumns(from.columns)) {
+        for (const to of toViews) {
+          for (const toColumns of expandColumns(to.columns)) {
+            out.push({ table: from.view, foreignTable: to.view, isSelf: sameTable(from.view, to.view), cardinality: card(fromColumns.map((v, i) => [v, toColumns[i]!])), tableIsView: true, foreignTableIsView: true });
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+interface ForeignKeyRow {
+  table_schema: string;
+  table_name: string;
+  foreign_table_schema: string;
+  foreign_table_name: string;
+  is_self: boolean;
+  constraint_name: string;
+  columns: string[];
+  foreign_columns: string[];
+  one_to_one: boolean;
+}
+
+/**
+ * Reads the relationships PostgREST infers from foreign keys (upstream PostgREST/postgrest
+ * src/PostgREST/SchemaCache.hs: allM2OandO2ORels, addM2MRels, addInverseRels,
+ * removeInternal): each foreign key is a many-to-one (a one-to-one when its columns are
+ * exactly a primary key or unique constraint of the referencing table) and its inverse;
+ * a table with two foreign keys whose columns are all in its primary key is the junction
+ * of a many-to-many between the referenced tables. A view that carries the columns of a
+ * foreign key (view-keys.ts) relates as its table does (addViewM2OAndO2ORels), and carries
+ * its table's primary key for junctions. Relationships touching a relation outside the
+ * exposed schemas are dropped.
+ *
+ * @example
+ * const rels = await loadRelationships(sql, ['public']);
+ */
+export async function loadRelationships(sql: postgres.Sql<Record<string, unknown>>, schemas: readonly string[]): Promise<Relationship[]> {
+  const rows = await sql<ForeignKeyRow[]>`
+    with keys as (
+      select conrelid, array_agg(k order by k) as cols
+        from pg_catalog.pg_constraint, unnest(conkey) as k
+       where contype in ('p', 'u') and connamespace <> 'pg_catalog'::regnamespace
+       group by oid, conrelid
+    )
+    select ns1.nspname as table_schema, tab.relname as table_name,
+           ns2.nspname as foreign_table_schema, other.relname as foreign_table_name,
+           con.conrelid = con.confrelid as is_self, con.conname as constraint_name,
+           cols.columns, cols.foreign_columns,
+           (cols.attnums in (select k.cols from keys k where k.conrelid = con.conrelid)) as one_to_one
+      from pg_catalog.pg_constraint con
+      join lateral (
+        select array_agg(a.attname::text order by u.ord) as columns,
+               array_agg(r.attname::text order by u.ord) as foreign_columns,
+               array_agg(a.attnum order by a.attnum) as attnums
+          from unnest(con.conkey, con.confkey) with ordinality as u(col, ref, ord)
+          join pg_catalog.pg_attribute a on a.attrelid = con.conrelid and a.attnum = u.col
+          join pg_catalog.pg_attribute r on r.attrelid = con.confrelid and r.attnum = u.ref
+      ) cols on true
+      join pg_catalog.pg_namespace ns1 on ns1.oid = con.connamespace
+      join pg_catalog.pg_class tab on tab.oid = con.conrelid
+      join pg_catalog.pg_class other on other.oid = con.confrelid
+      join pg_catalog.pg_namespace ns2 on ns2.oid = other.relnamespace
+     where con.contype = 'f' and con.conparentid = 0
+     order by con.conrelid, con.conname`;
+  const pkRows = await sql<{ schema: string; name: string; columns: string[] }[]>`
+    select n.nspname as schema, c.relname as name, array_agg(a.attname::text) as columns
+      from pg_catalog.pg_constraint con
+      join pg_catalog.pg_class c on c.oid = con.conrelid
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      join pg_catalog.pg_attribute a on a.attrelid = con.conrelid and a.attnum = any(con.conkey)
+     where con.contype = 'p'
+     group by n.nspname, c.relname`;
+  const primaryKeys = new Map(pkRows.map((r) => [`${r.schema}.${r.name}`, new Set(r.columns)]));
+  const manyToOne: Relationship[] = rows.map((row) => {
+    const columns = row.columns.map((c, i): [string, string] => [c, row.foreign_columns[i]!]);
+    return {
+      table: { schema: row.table_schema, name: row.table_name },
+      foreignTable: { schema: row.foreign_table_schema, name: row.foreign_table_name },
+      isSelf: row.is_self,
+      cardinality: row.one_to_one ? { kind: 'o2o', constraint: row.constraint_name, columns, isParent: false } : { kind: 'm2o', constraint: row.constraint_name, columns },
+      tableIsView: false,
+      foreignTableIsView: false,
+    };
+  });
+  const viewKeys = await loadViewKeyDependencies(sql, schemas);
+  manyToOne.push(...viewRelationships(viewKeys, manyToOne));
+  for (const dep of viewKeys) {
+    if (dep.type !== 'p') continue;
+    primaryKeys.set(`${dep.view.schema}.${dep.view.name}`, new Set(dep.columns.map(([, viewColumns]) => viewColumns[0]!)));
+  }
+  const manyToMany: Relationship[] = [];
+  const key = (q: QualifiedName) => `${q.schema}.${q.name}`;
+  for (const first of manyToOne) {
+    if (first.cardinality.kind !== 'm2o') continue;
+    for (const second of manyToOne) {
+      if (second.cardinality.kind !== 'm2o' || key(second.table) !== key(first.table) || second.cardinality.constraint === first.cardinality.constraint) continue;
+      const pk = primaryKeys.get(key(first.table)) ?? new Set<string>();
+      const junctionColumns = [...first.cardinality.columns, ...second.cardinality.columns].map(([c]) => c);
+      if (!junctionColumns.every((c) => pk.has(c))) continue;
+      manyToMany.push({
+        table: first.foreignTable,
+        foreignTable: second.foreignTable,
+        isSelf: key(first.foreignTable) === key(second.foreignTable),
+        cardinality: {
+          kind: 'm2m',
+          junction: {
+            table: first.table,
+            constraint1: first.cardinality.constraint,
+            constraint2: second.cardinality.constraint,
+            sourceColumns: first.cardinality.columns.map(([j, t]): [string, string] => [t, j]),
+            targetColumns: second.cardinality.columns.map(([j, t]): [string, string] => [t, j]),
+          },
+        },
+        tableIsView: false,
+        foreignTableIsView: false,
+      });
+    }
+  }
+  const direct = [...manyToOne, ...manyToMany];
+  const inverse: Relationship[] = [];
+  for (const rel of direct) {
+    const c = rel.cardinality;
+    if (c.kind === 'm2m' || c.kind === 'o2m') continue;
+    const swapped = c.columns.map(([a, b]): [string, string] => [b, a]);
+    inverse.push({
+      table: rel.foreignTable,
+      foreignTable: rel.table,
+      isSelf: rel.isSelf,
+      cardinality: c.kind === 'o2o' ? { kind: 'o2o', constraint: c.constraint, columns: swapped, isParent: !c.isParent } : { kind: 'o2m', constraint: c.constraint, columns: swapped },
+      tableIsView: rel.foreignTableIsView,
+      foreignTableIsView: rel.tableIsView,
+    });
+  }
+  const exposed = new Set(schemas);
+  return [...direct, ...inverse]
+    .filter((r) => exposed.has(r.table.schema) && exposed.has(r.foreignTable.schema) && (r.cardinality.kind !== 'm2m' || exposed.has(r.cardinality.junction.table.schema)))
+    .sort(compareRelationships);
 }
 
 /**
@@ -78,6 +311,7 @@ export async function loadSchemaCache(
     }
     roleSettings.set(rolname, settings);
   }
+  const relationships = await loadRelationships(sql, present);
   return {
     schemas: present,
     relations,
@@ -85,5 +319,7 @@ export async function loadSchemaCache(
     roleSettings,
     relation: (schema, name) => relations.get(`${schema}.${name}`),
     relationNames: (schema) => [...relations.values()].filter((r) => r.schema === schema).map((r) => r.name),
+    relationships,
+    relationshipsFrom: (schema, name) => relationships.filter((r) => r.table.schema === schema && r.table.name === name && r.foreignTable.schema === schema),
   };
 }

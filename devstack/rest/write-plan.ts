@@ -10,9 +10,9 @@
 import type postgres from 'postgres';
 import type { Payload } from './body.ts';
 import { invalidPutFilters, PgrstError, putLimitNotAllowed, writeColumnNotFound } from './errors.ts';
-import type { Filter, LogicTree, QueryParams } from './grammar.ts';
+import type { QueryParams } from './grammar.ts';
 import type { Preferences } from './negotiate.ts';
-import type { ReadPlan } from './read-plan.ts';
+import { returnedColumns, rootConditions, type PlannedCondition, type ReadPlan } from './read-plan.ts';
 import type { Relation } from './schema-cache.ts';
 
 export type Mutation = 'create' | 'update' | 'upsert' | 'delete';
@@ -40,9 +40,8 @@ export interface WritePlan {
   applyDefaults: boolean;
   /** POST with a resolution preference and a conflict target (the on_conflict list, else the primary key). */
   onConflict?: { resolution: 'merge-duplicates' | 'ignore-duplicates'; columns: string[] };
-  /** The root filters: WHERE of an update or delete; PUT's conditions on the body. */
-  filters: Filter[];
-  logic: LogicTree[];
+  /** The root filters and logic trees: WHERE of an update or delete; PUT's conditions on the body. */
+  conditions: PlannedCondition[];
   /** RETURNING: [] is `RETURNING 1`, ['*'] every column. */
   returning: string[];
   primaryKey: string[];
@@ -126,8 +125,9 @@ export function planWrite(options: {
     columns.push({ name, type: column.type, ...(def !== undefined ? { default: def } : {}) });
   }
 
-  const filters = readPlan.filters;
-  const logic = readPlan.logic;
+  const conditions = rootConditions(relation, params);
+  const filters = params.filters.filter((f) => f.path.length === 0).map((f) => f.filter);
+  const logic = params.logic.filter((l) => l.path.length === 0);
   if (mutation === 'upsert') {
     const filterNames = new Set(filters.map((f) => f.field.name));
     const onlyPkEq =
@@ -151,9 +151,7 @@ export function planWrite(options: {
   // inferColsEmbedNeeds: the selected columns plus the primary key, or every column for `*`.
   let returning: string[] = [];
   if (prefs.representation === 'representation' || prefs.representation === 'headers-only') {
-    const selected = readPlan.select.length === 0 ? [] : readPlan.select;
-    if (selected.length === 0 || selected.some((s) => s.star)) returning = ['*'];
-    else returning = [...new Set([...selected.map((s) => s.field.name), ...primaryKey])];
+    returning = readPlan.select.length === 0 && readPlan.embeds.length === 0 ? ['*'] : returnedColumns(readPlan, primaryKey);
   }
 
   return {
@@ -163,8 +161,7 @@ export function planWrite(options: {
     ...(payload ? { payload } : {}),
     applyDefaults: prefs.missing === 'default' && mutation !== 'upsert',
     ...(onConflict ? { onConflict } : {}),
-    filters,
-    logic,
+    conditions,
     returning,
     primaryKey,
   };

@@ -8,8 +8,7 @@
  */
 import type postgres from 'postgres';
 import type { TransactionSql } from '../../core/db/rls.ts';
-import type { ReadPlan } from './read-plan.ts';
-import { conditionsSql, join, readSql, whereSql, type ReadQuery } from './sql.ts';
+import { conditionsSql, join, readSql, type ReadQuery } from './sql.ts';
 import type { WritePlan } from './write-plan.ts';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
@@ -64,30 +63,28 @@ function returningSql(q: TransactionSql, plan: WritePlan): Fragment {
   return q`RETURNING ${join(q, plan.returning.map((c) => (c === '*' ? q`${table(q, plan)}.*` : q`${table(q, plan)}.${q(c)}`)), q`, `)}`;
 }
 
-/** A plan whose conditions are written on `name` instead of the table. */
-function on(plan: WritePlan, name: string): ReadPlan & { source: string } {
-  return { relation: { ...plan.relation, name }, source: name, select: [], filters: plan.filters, logic: plan.logic, order: [] };
+/** ` WHERE …` of the write's conditions on the table, or nothing. */
+function whereSql(q: TransactionSql, plan: WritePlan): Fragment {
+  return plan.conditions.length === 0 ? q`` : q` WHERE ${conditionsSql(q, table(q, plan), plan.conditions)}`;
 }
 
 /** The INSERT, UPDATE or DELETE statement (mutatePlanToQuery). */
 export function mutationSql(q: TransactionSql, plan: WritePlan): Fragment {
-  const target = on(plan, plan.relation.name);
-  const tableTarget = { ...target, relation: plan.relation, source: undefined };
-  if (plan.mutation === 'delete') return q`DELETE FROM ${table(q, plan)} ${whereSql(q, tableTarget)} ${returningSql(q, plan)}`;
+  if (plan.mutation === 'delete') return q`DELETE FROM ${table(q, plan)} ${whereSql(q, plan)} ${returningSql(q, plan)}`;
   if (plan.mutation === 'update') {
     if (plan.columns.length === 0) {
       const cols = plan.returning.length === 0 ? q`NULL` : join(q, plan.returning.map((c) => (c === '*' ? q`${q(plan.relation.name)}.*` : q`${q(plan.relation.name)}.${q(c)}`)), q`, `);
       return q`SELECT ${cols} FROM ${table(q, plan)} WHERE false`;
     }
     const sets = join(q, plan.columns.map((c) => q`${q(c.name)} = "pgrst_body".${q(c.name)}`), q`, `);
-    return q`UPDATE ${table(q, plan)} SET ${sets} ${bodySource(q, plan, false)}${whereSql(q, tableTarget)} ${returningSql(q, plan)}`;
+    return q`UPDATE ${table(q, plan)} SET ${sets} ${bodySource(q, plan, false)}${whereSql(q, plan)} ${returningSql(q, plan)}`;
   }
   const isPut = plan.mutation === 'upsert';
   const merge = plan.onConflict?.resolution === 'merge-duplicates';
   const names = plan.columns.length === 0 ? q` ` : q`(${join(q, plan.columns.map((c) => q`${q(c.name)}`), q`, `)}) `;
   const selected = plan.columns.length === 0 ? q`` : join(q, plan.columns.map((c) => q`"pgrst_body".${q(c.name)}`), q`, `);
   let where = q``;
-  if (isPut) where = q`WHERE ${insertedCounter(q, true)} AND ${join(q, conditionsSql(q, on(plan, 'pgrst_body')), q` AND `)}`;
+  if (isPut) where = q`WHERE ${insertedCounter(q, true)} AND ${conditionsSql(q, q`${q('pgrst_body')}`, plan.conditions)}`;
   else if (merge) where = q`WHERE ${insertedCounter(q, true)}`;
   let conflict = q``;
   if (plan.onConflict && plan.onConflict.columns.length > 0) {
@@ -121,7 +118,7 @@ export function writeSql(q: TransactionSql, plan: WritePlan, read: ReadQuery, re
              FROM data CROSS JOIN json_each_text(data.row) AS json_data WHERE json_data.key = ANY(${plan.primaryKey}::text[])) END`
       : q`null::text[]`;
   const rows = representation
-    ? readSql(q, { ...read, source: WRITE_SOURCE })
+    ? readSql(q, { ...read, source: { name: WRITE_SOURCE } })
     : q`SELECT null::bigint AS total, pg_catalog.count(*) AS page_total, ''::text AS body FROM ${q(WRITE_SOURCE)}`;
   return q`WITH ${q(WRITE_SOURCE)} AS (${mutation}) SELECT r.page_total, r.body, ${location} AS location, ${inserted} AS inserted FROM (${rows}) r`;
 }

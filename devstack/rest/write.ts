@@ -14,7 +14,7 @@ import { parsePayload, type Payload } from './body.ts';
 import { fromPostgresError, maxAffectedViolation, PgrstError, putMatchingPk, safeUpdateRefusal, singularityError } from './errors.ts';
 import type { QueryParams } from './grammar.ts';
 import { contentRange, negotiateRead, readPreferences, writePreferenceApplied } from './negotiate.ts';
-import { planRead } from './read-plan.ts';
+import { planCasts, planRead } from './read-plan.ts';
 import { withRequestSettings } from './request-settings.ts';
 import type { SchemaCache } from './schema-cache.ts';
 import type { ReadQuery } from './sql.ts';
@@ -61,23 +61,24 @@ export async function serveWrite(request: WriteRequest): Promise<Response> {
   const { params, headers } = request;
   const prefs = readPreferences(headers.get('prefer') ? [headers.get('prefer')!] : []);
   checkPutRange(mutation, params);
-  const readPlan = planRead(request.cache, request.schema, request.relation, params);
+  const readPlan = planRead(request.cache, request.schema, request.relation, params, { forWrite: true });
   let payload: Payload | undefined;
   if (mutation !== 'delete') {
     payload = parsePayload(request.body, headers.get('content-type') ?? undefined, mutation === 'upsert' ? undefined : params.columns);
   }
   const plan = planWrite({ mutation, readPlan, params, prefs, payload, catalog: request.catalog });
   const media = negotiateRead(headers.get('accept') ?? undefined);
-  const unfiltered = plan.filters.length === 0 && plan.logic.length === 0;
+  const unfiltered = plan.conditions.length === 0;
   if (mutation === 'delete' && unfiltered) throw safeUpdateRefusal('DELETE');
   if (mutation === 'update' && unfiltered && plan.columns.length > 0) throw safeUpdateRefusal('UPDATE');
 
   const casts = new Map<string, string>();
-  for (const item of readPlan.select) if (item.cast !== undefined) casts.set(item.cast, await request.resolveCast(item.cast));
+  for (const cast of planCasts(readPlan)) casts.set(cast, await request.resolveCast(cast));
   const top = params.ranges.get('limit');
-  // Root filters belong to the statement; the read of the written rows keeps select and order.
+  // Root filters belong to the statement (a forWrite plan leaves them out); the read of the
+  // written rows keeps select, embeds and order.
   const read: ReadQuery = {
-    plan: { ...readPlan, filters: [], logic: [] },
+    plan: readPlan,
     casts,
     offset: top?.offset ?? 0,
     limit: top?.limit,

@@ -62,3 +62,60 @@ revoke all on test.limited from anon, authenticated;
 grant select (id), insert (id) on test.limited to anon, authenticated;
 revoke all on test.secret from anon, authenticated;
 `;
+
+/**
+ * Tables with foreign keys for embedding cases, after the shapes of PostgREST's spec
+ * fixtures (test/spec/fixtures/schema.sql at v16.2: clients/projects/tasks/users with the
+ * users_tasks junction, agents/departments's circular keys, first/second's two one-to-one
+ * keys, family_tree's self reference, a table referencing users twice, sites/big_projects related three ways; views renaming
+ * key columns, a view over a view, one over a subquery), with data of
+ * their own.
+ */
+export const EMBED_FIXTURES = `
+create schema test;
+grant usage on schema test to anon, authenticated;
+create table test.clients (id integer primary key, name text not null);
+insert into test.clients values (1, 'Microsoft'), (2, 'Apple');
+create table test.projects (id integer primary key, name text not null, client_id integer references test.clients (id));
+insert into test.projects values (1, 'Windows 7', 1), (2, 'Windows 10', 1), (3, 'IOS', 2), (4, 'OSX', 2), (5, 'Orphan', null);
+create table test.tasks (id integer primary key, name text not null, project_id integer references test.projects (id));
+insert into test.tasks values (1, 'Design w7', 1), (2, 'Code w7', 1), (3, 'Design w10', 2), (4, 'Code w10', 2),
+  (5, 'Design IOS', 3), (6, 'Code IOS', 3), (7, 'Design OSX', 4), (8, 'Code OSX', 4);
+create table test.users (id integer primary key, name text not null);
+insert into test.users values (1, 'Angela Martin'), (2, 'Michael Scott'), (3, 'Dwight Schrute');
+create table test.users_tasks (user_id integer references test.users (id), task_id integer references test.tasks (id), primary key (user_id, task_id));
+insert into test.users_tasks values (1, 1), (1, 2), (1, 3), (1, 4), (2, 5), (2, 6), (2, 7), (3, 1), (3, 5);
+create table test.departments (id integer primary key, name text not null, head_id integer);
+create table test.agents (id integer primary key, name text not null, department_id integer references test.departments (id));
+alter table test.departments add constraint departments_head_id_fkey foreign key (head_id) references test.agents (id);
+insert into test.departments values (1, 'Sales', null), (2, 'Accounting', null);
+insert into test.agents values (1, 'Jim', 1), (2, 'Oscar', 2), (3, 'Kevin', 2);
+update test.departments set head_id = 1 where id = 1;
+update test.departments set head_id = 2 where id = 2;
+create table test.country (id integer primary key, name text not null);
+create table test.capital (id integer primary key, name text not null, country_id integer unique references test.country (id));
+insert into test.country values (1, 'Afghanistan'), (2, 'Algeria'), (3, 'Atlantis');
+insert into test.capital values (1, 'Kabul', 1), (2, 'Algiers', 2);
+create table test.second (id integer primary key, name text not null);
+create table test.first (id integer primary key, name text not null, second_id_1 integer unique references test.second (id), second_id_2 integer unique references test.second (id));
+insert into test.second values (1, 'uno'), (2, 'dos');
+insert into test.first values (1, 'one', 1, 2);
+create table test.family_tree (id integer primary key, name text not null, parent integer references test.family_tree (id));
+insert into test.family_tree values (1, 'Parental Unit', null), (2, 'Kid One', 1), (3, 'Kid Two', 1), (4, 'Grandkid', 2);
+create table test.messages (id integer primary key, body text not null, sender integer not null references test.users (id), recipient integer not null references test.users (id));
+insert into test.messages values (1, 'Hello', 1, 2), (2, 'Hi', 2, 1), (3, 'Hey', 3, 1);
+create table test.lonely (id integer primary key);
+insert into test.lonely values (1);
+create table test.big_projects (big_project_id integer primary key, name text not null);
+create table test.sites (site_id integer primary key, name text not null, main_project_id integer, constraint main_project foreign key (main_project_id) references test.big_projects (big_project_id));
+create table test.jobs (site_id integer references test.sites (site_id), big_project_id integer references test.big_projects (big_project_id), primary key (site_id, big_project_id));
+create table test.main_jobs (site_id integer references test.sites (site_id), big_project_id integer references test.big_projects (big_project_id), primary key (site_id, big_project_id));
+insert into test.big_projects values (1, 'big one');
+insert into test.sites values (1, 'site one', 1);
+insert into test.jobs values (1, 1);
+create view test.projects_view as select id as project_id, name as title, client_id from test.projects;
+create view test.projects_view_view as select * from test.projects_view where project_id < 3;
+create view test.clients_view as select id as client_key, name from test.clients;
+create view test.tasks_view as select id, name from (select * from test.tasks) t;
+grant select on all tables in schema test to anon, authenticated;
+`;
