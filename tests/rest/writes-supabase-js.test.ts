@@ -69,6 +69,19 @@ describe('writes through supabase-js', () => {
     expect({ status: explicitNull.status, code: explicitNull.error?.code }).toEqual({ status: 400, code: '23502' });
   });
 
+  it('select() with embeds on written rows: to-one on an insert, to-many on an update', async () => {
+    const inserted = await client('collaborator').from('jobs').insert({ project_id: projectId, type: 'demo.embed' }).select('type, project:projects(name)').single();
+    expect({ error: inserted.error, status: inserted.status }).toEqual({ error: null, status: 201 });
+    const [named] = await stack.admin<{ name: string }[]>`select name from public.projects where id = ${projectId}`;
+    expect(inserted.data).toEqual({ type: 'demo.embed', project: { name: named!.name } });
+    const updated = await client('owner').from('projects').update({ description: 'with embeds' }).eq('id', projectId).select('description, project_members(role), member_count:project_members(count)').single();
+    expect(updated.error).toBeNull();
+    const roles = (await members(projectId)).map((m) => ({ role: m.role }));
+    expect(updated.data?.description).toBe('with embeds');
+    expect(new Set((updated.data?.project_members as { role: string }[]).map((m) => m.role))).toEqual(new Set(roles.map((r) => r.role)));
+    expect(updated.data?.member_count).toEqual([{ count: roles.length }]);
+  });
+
   it('update() and delete() with filters, select and count', async () => {
     const db = client('owner');
     const id = randomUUID();
