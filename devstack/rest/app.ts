@@ -21,6 +21,7 @@ import { fromPostgresError, invalidRange, invalidResourcePath, jwtError, notBuil
 import { parseQueryParams } from './grammar.ts';
 import { contentRange, negotiateRead, readPreferences, topLevelRange } from './negotiate.ts';
 import { planRead } from './read-plan.ts';
+import { serveRpc } from './rpc.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.ts';
 import { countSourceSql, readSql, type ReadQuery } from './sql.ts';
@@ -164,6 +165,18 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     return response;
   });
 
+  /** The token and role of a request, as PostgREST's auth middleware resolves them. */
+  async function authenticate(c: Context): Promise<{ authorization: string | undefined; role: string; claims: JwtClaims | null }> {
+    const authorization = gatewayAuthorization(c.req.raw.headers, options.resolveApiKey);
+    const verified = await claimsOf(authorization, verify);
+    const role = typeof verified?.role === 'string' ? verified.role : 'anon';
+    if (!ROLES.has(role)) {
+      if (!cache.roles.has(role)) throw new PgrstError(401, '22023', `role "${role}" does not exist`, null, null, { 'www-authenticate': 'Bearer' });
+      throw new PgrstError(403, '42501', `permission denied to set role "${role}"`);
+    }
+    return { authorization, role, claims: verified ? { ...verified, role } : null };
+  }
+
   async function serve(c: Context): Promise<Response> {
     const url = new URL(c.req.url);
     const rawPath = url.pathname.slice(DATA_API_PREFIX.length) || '/';
@@ -193,7 +206,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     // Action
     if (resource.kind === 'routine') {
       if (!['GET', 'HEAD', 'POST'].includes(method)) throw new PgrstError(405, 'PGRST101', `Cannot use the ${method} method on RPC`);
-      throw notBuiltYet(`Calling functions (${method} /rpc/${resource.name})`);
+      return serveRpc({ sql: options.sql, config: options.config, cache, request: c.req.raw, url, rawPath, name: resource.name, schema, negotiatedByProfile, authenticate: () => authenticate(c), resolveCast });
     }
     if (resource.kind === 'schema') {
       if (!['GET', 'HEAD'].includes(method)) throw unsupportedMethod(method);
@@ -213,15 +226,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       maxRows: options.config.maxRows,
     });
 
-    // Token and role
-    const authorization = gatewayAuthorization(c.req.raw.headers, options.resolveApiKey);
-    const verified = await claimsOf(authorization, verify);
-    const role = typeof verified?.role === 'string' ? verified.role : 'anon';
-    if (!ROLES.has(role)) {
-      if (!cache.roles.has(role)) throw new PgrstError(401, '22023', `role "${role}" does not exist`, null, null, { 'www-authenticate': 'Bearer' });
-      throw new PgrstError(403, '42501', `permission denied to set role "${role}"`);
-    }
-    const claims: JwtClaims | null = verified ? { ...verified, role } : null;
+    const { authorization, role, claims } = await authenticate(c);
 
     const media = negotiateRead(c.req.header('accept'));
     const plan = planRead(cache, schema, resource.name, params);
@@ -321,9 +326,10 @@ async function toFetchRequest(req: IncomingMessage): Promise<Request> {
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const method = req.method ?? 'GET';
-  // Bodies are read only to be discarded: no route of this part reads one.
-  for await (const _chunk of req) void _chunk;
-  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method, headers });
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = method === 'GET' || method === 'HEAD' ? undefined : Buffer.concat(chunks);
+  return new Request(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`, { method, headers, ...(body !== undefined ? { body } : {}) });
 }
 
 async function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {
