@@ -24,6 +24,7 @@ import { planRead } from './read-plan.ts';
 import { serveRpc } from './rpc.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.ts';
+import { listenForSchemaReload } from './schema-reload.ts';
 import { countSourceSql, readSql, type ReadQuery } from './sql.ts';
 
 export const DATA_API_PREFIX = '/rest/v1';
@@ -42,7 +43,12 @@ export interface DataApi {
   app: Hono;
   /** For the gateway: serves a Node request under /rest/v1. */
   handle(req: IncomingMessage, res: ServerResponse): void;
-  cache: SchemaCache;
+  /** The schema cache now (replaced on `NOTIFY pgrst, 'reload schema'`). */
+  readonly cache: SchemaCache;
+  /** Resolves when the reloads notified so far are done. */
+  schemaReloaded(): Promise<void>;
+  /** Stops listening for reloads. */
+  close(): Promise<void>;
 }
 
 const ROLES = new Set(['anon', 'authenticated', 'service_role']);
@@ -138,7 +144,9 @@ function castResolver(sql: postgres.Sql<Record<string, unknown>>): (cast: string
  */
 export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
   const warn = options.warn ?? (() => undefined);
-  const cache = await loadSchemaCache(options.sql, options.config.schemas, warn);
+  const load = () => loadSchemaCache(options.sql, options.config.schemas, warn);
+  let cache = await load();
+  const reloader = await listenForSchemaReload({ sql: options.sql, load, current: () => cache, replace: (fresh) => (cache = fresh), warn });
   const verify = createClaimsVerifier(options.jwt);
   const resolveCast = castResolver(options.sql);
   const app = new Hono();
@@ -316,7 +324,15 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       res.end();
     });
   };
-  return { app, handle, cache };
+  return {
+    app,
+    handle,
+    get cache() {
+      return cache;
+    },
+    schemaReloaded: () => reloader.settled(),
+    close: () => reloader.stop(),
+  };
 }
 
 async function toFetchRequest(req: IncomingMessage): Promise<Request> {
