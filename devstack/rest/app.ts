@@ -20,6 +20,7 @@ import type { DataApiConfig } from './config.ts';
 import { fromPostgresError, invalidRange, invalidResourcePath, jwtError, notBuiltYet, PgrstError, unacceptableSchema, unsupportedMethod } from './errors.ts';
 import { parseQueryParams } from './grammar.ts';
 import { contentRange, negotiateRead, readPreferences, topLevelRange } from './negotiate.ts';
+import { serveOpenApi } from './openapi.ts';
 import { planRead } from './read-plan.ts';
 import { serveRpc } from './rpc.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
@@ -218,7 +219,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     }
     if (resource.kind === 'schema') {
       if (!['GET', 'HEAD'].includes(method)) throw unsupportedMethod(method);
-      throw notBuiltYet('The OpenAPI description (GET /rest/v1/)');
+      return serveOpenApi({ sql: options.sql, config: options.config, cache, request: c.req.raw, rawPath, schema, negotiatedByProfile, authenticate: () => authenticate(c) });
     }
     if (['POST', 'PATCH', 'PUT', 'DELETE'].includes(method)) throw notBuiltYet(`Writes (${method} /${resource.name})`);
     if (method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
