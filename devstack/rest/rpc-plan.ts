@@ -107,6 +107,11 @@ function bodyKeys(body: string): { keys: Set<string>; json: string } {
   }
   if (Array.isArray(parsed)) {
     if (parsed.length === 0) return { keys: new Set(), json: '{}' };
+    // PostgREST's payloadAttributes: an array must hold objects that all have the same keys.
+    const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+    const first = parsed[0];
+    const keys = isObject(first) ? Object.keys(first).sort().join('\0') : undefined;
+    if (keys === undefined || !parsed.every((v) => isObject(v) && Object.keys(v).sort().join('\0') === keys)) throw invalidBody('All object keys must match');
     throw notBuiltYet('Calling a function once per element of a JSON array body');
   }
   // Anything but an object or an array is truncated to an empty array by PostgREST: no keys.

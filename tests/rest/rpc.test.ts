@@ -262,4 +262,34 @@ describe('calling rules', () => {
     const badFilter = await stack.rest('/rpc/items_from?min=1&id=eq', { headers: { 'accept-profile': 'fx' } });
     expect(badFilter.status).toBeLessThan(500);
   });
+
+  it('answers inputs at their limits with a 4xx, never a 500', async () => {
+    const get = (path: string) => stack.rest(path, { headers: { 'accept-profile': 'fx' } });
+    const post = (path: string, body: string) => stack.rest(path, { method: 'POST', headers: { 'content-profile': 'fx', 'content-type': 'application/json' }, body });
+    const answers = [
+      await get('/rpc/greet?name=%00'),
+      await post('/rpc/greet', '{"name": "\\u0000"}'),
+      await post('/rpc/greet', '{"name": "\\ud800"}'),
+      await post('/rpc/add', '{"a": 99999999999999999999}'),
+      await post('/rpc/add', '{"a": [1], "b": {"x": 1}}'),
+      await post('/rpc/echo', `${'['.repeat(5000)}${']'.repeat(5000)}`),
+      await post('/rpc/greet', JSON.stringify({ name: 'x'.repeat(2_000_000) })),
+      await get('/rpc/GREET?name=x'),
+      await get('/rpc/add?a=1&a=2'),
+      await post('/rpc/add_item', '{"id": 1, "name": "dup"}'),
+    ];
+    const statuses = answers.map((r) => r.status);
+    for (const [i, response] of answers.entries()) {
+      const status = statuses[i]!;
+      expect(status, `answer ${i}`).toBeGreaterThanOrEqual(200);
+      expect(status, `answer ${i}`).toBeLessThan(500);
+      if (status >= 400) expect(Object.keys((await response.json()) as object).sort(), `answer ${i}`).toEqual(['code', 'details', 'hint', 'message']);
+      else await response.arrayBuffer();
+    }
+    expect(statuses.slice(0, 5).every((s) => s === 400)).toBe(true);
+    expect(statuses[7]).toBe(404);
+    expect(statuses[9]).toBe(409);
+    const [row] = await stack.admin`select name from fx.items where id = 1`;
+    expect(row?.name).toBe('one');
+  });
 });
