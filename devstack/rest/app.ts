@@ -8,7 +8,9 @@
  * the resource from the path, the schema from Accept-Profile, the method, the query
  * parameters, Prefer, the range, the token (none = anon), the media type; then one
  * read-only transaction with the request's settings (request-settings.ts) and one
- * statement built by sql.ts.
+ * statement built by sql.ts. Calls to `/rpc/<function>` are served by rpc.ts, the root
+ * (the OpenAPI document) by openapi.ts; the schema cache is replaced on
+ * `NOTIFY pgrst, 'reload schema'` (schema-reload.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono, type Context } from 'hono';
