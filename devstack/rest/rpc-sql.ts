@@ -103,7 +103,7 @@ function selectListSql(q: TransactionSql, query: RpcQuery, alias: string): Fragm
 }
 
 /**
- * The call: one row `{total, page_total, body}`.
+ * The call: one row `{total, page_total, body, response_headers, response_status}`.
  *
  * @example
  * const [row] = await tx`${rpcSql(tx, { plan, casts: new Map(), offset: 0, limit: undefined, count: false, body: 'json', stripNulls: false })}`;
@@ -129,5 +129,7 @@ export function rpcSql(q: TransactionSql, query: RpcQuery): Fragment {
       : query.body === 'single' || plan.single
         ? q`coalesce(${strip(q`json_agg(${target})->0`)}, 'null')::text`
         : q`coalesce(${strip(q`json_agg(${target})`)}, '[]')::text`;
-  return q`WITH pgrst_source AS (${source})${countCte} SELECT ${total} AS total, ${pageTotal} AS page_total, ${body} AS body FROM (${read}) _postgrest_t`;
+  // The function may set response.status / response.headers (read after it ran, as PostgREST reads them).
+  const gucs = q`nullif(current_setting('response.headers', true), '') AS response_headers, nullif(current_setting('response.status', true), '') AS response_status`;
+  return q`WITH pgrst_source AS (${source})${countCte} SELECT ${total} AS total, ${pageTotal} AS page_total, ${body} AS body, ${gucs} FROM (${read}) _postgrest_t`;
 }

@@ -17,6 +17,48 @@ import { planRpc } from './rpc-plan.ts';
 import { rpcSql } from './rpc-sql.ts';
 import type { SchemaCache } from './schema-cache.ts';
 
+interface RpcRow {
+  total: string | null;
+  page_total: string;
+  body: string;
+  response_headers: string | null;
+  response_status: string | null;
+}
+
+/**
+ * The function's `response.status` and `response.headers` settings (upstream
+ * PostgREST/postgrest src/library/PostgREST/Response.hs, overrideStatusHeaders): they
+ * replace the status and add to (or override) the headers; malformed ones are PGRST112 /
+ * PGRST111.
+ */
+function overrideStatusHeaders(row: RpcRow, status: number, headers: Record<string, string>): { status: number; headers: Record<string, string> } {
+  let overridden = status;
+  if (row.response_status !== null) {
+    const digits = /^\d+/.exec(row.response_status);
+    if (!digits) throw new PgrstError(500, 'PGRST112', 'response.status guc must be a valid status code');
+    overridden = Number(digits[0]);
+    if (overridden < 200 || overridden > 599) throw new PgrstError(500, 'PGRST112', 'response.status guc must be a valid status code');
+  }
+  if (row.response_headers === null) return { status: overridden, headers };
+  const invalid = () => new PgrstError(500, 'PGRST111', 'response.headers guc must be a JSON array composed of objects with a single key and a string value');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(row.response_headers);
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(parsed)) throw invalid();
+  const merged: Record<string, string> = { ...headers };
+  for (const entry of parsed) {
+    const pairs = entry !== null && typeof entry === 'object' && !Array.isArray(entry) ? Object.entries(entry as Record<string, unknown>) : [];
+    if (pairs.length !== 1 || typeof pairs[0]![1] !== 'string') throw invalid();
+    const [name, value] = pairs[0] as [string, string];
+    for (const key of Object.keys(merged)) if (key.toLowerCase() === name.toLowerCase()) delete merged[key];
+    merged[name] = value;
+  }
+  return { status: overridden, headers: merged };
+}
+
 export interface RpcContext {
   sql: postgres.Sql<Record<string, unknown>>;
   config: DataApiConfig;
@@ -66,7 +108,7 @@ export async function serveRpc(ctx: RpcContext): Promise<Response> {
   if (authorization !== undefined) headers.authorization = authorization;
   else delete headers.authorization;
 
-  let row: { total: string | null; page_total: string; body: string };
+  let row: RpcRow;
   try {
     row = await withRequestSettings(
       ctx.sql,
@@ -82,7 +124,7 @@ export async function serveRpc(ctx: RpcContext): Promise<Response> {
         ...(prefs.timezone !== undefined ? { timezone: prefs.timezone } : {}),
       },
       async (tx) => {
-        const [result] = await tx<{ total: string | null; page_total: string; body: string }[]>`${rpcSql(tx, {
+        const [result] = await tx<RpcRow[]>`${rpcSql(tx, {
           plan,
           casts,
           offset: range.offset,
@@ -109,10 +151,15 @@ export async function serveRpc(ctx: RpcContext): Promise<Response> {
     ...(ctx.negotiatedByProfile ? { 'content-profile': ctx.schema } : {}),
     ...(prefs.applied ? { 'preference-applied': prefs.applied } : {}),
   };
-  if (plan.void) return new Response(null, { status: 204, headers: responseHeaders });
+  if (plan.void) {
+    const out = overrideStatusHeaders(row, 204, responseHeaders);
+    return new Response(null, out);
+  }
   if (status === 416) {
     const error = invalidRange({ offset: range.offset, total: total ?? 0 });
-    return new Response(JSON.stringify(error.body), { status, headers: { ...responseHeaders, 'content-type': 'application/json; charset=utf-8' } });
+    const out = overrideStatusHeaders(row, status, { ...responseHeaders, 'content-type': 'application/json; charset=utf-8' });
+    return new Response(JSON.stringify(error.body), out);
   }
-  return new Response(method === 'HEAD' ? null : row.body, { status, headers: { ...responseHeaders, 'content-type': media.contentType } });
+  const out = overrideStatusHeaders(row, status, { ...responseHeaders, 'content-type': media.contentType });
+  return new Response(method === 'HEAD' || out.status === 204 || out.status === 304 ? null : row.body, out);
 }

@@ -38,6 +38,13 @@ create function fx.fails() returns void language plpgsql as $$begin raise except
 create function fx.dup() returns void language plpgsql as $$begin raise unique_violation using message = 'dup'; end$$;
 create function fx.settings() returns json language sql stable as $$select json_build_object('read_only', current_setting('transaction_read_only'), 'method', current_setting('request.method'), 'sub', auth.uid())$$;
 create function fx.sum_all(variadic v int[]) returns int language sql immutable as 'select sum(x)::int from unnest(v) x';
+create function fx.created() returns json language plpgsql volatile as $$
+begin
+  perform set_config('response.status', '201', true);
+  perform set_config('response.headers', '[{"Location": "/items/1"}, {"Content-Type": "application/json; charset=utf-8"}]', true);
+  return '{"ok": true}';
+end$$;
+create function fx.bad_status() returns void language plpgsql volatile as $$begin perform set_config('response.status', 'teapot', true); end$$;
 grant execute on all functions in schema fx to anon, authenticated;
 `;
 
@@ -233,6 +240,16 @@ describe('calling rules', () => {
     });
     const settings = await fx('owner').rpc('settings');
     expect(settings.data).toEqual({ read_only: 'on', method: 'POST', sub: users.owner });
+  });
+
+  it('lets a function set response.status and response.headers', async () => {
+    const created = await stack.rest('/rpc/created', { method: 'POST', headers: { 'content-profile': 'fx', 'content-type': 'application/json' }, body: '{}' });
+    expect({ status: created.status, location: created.headers.get('location'), body: await created.json() }).toEqual({ status: 201, location: '/items/1', body: { ok: true } });
+    const bad = await stack.rest('/rpc/bad_status', { method: 'POST', headers: { 'content-profile': 'fx', 'content-type': 'application/json' }, body: '{}' });
+    expect({ status: bad.status, body: await bad.json() }).toEqual({
+      status: 500,
+      body: { code: 'PGRST112', message: 'response.status guc must be a valid status code', details: null, hint: null },
+    });
   });
 
   it('maps raised SQLSTATEs as PostgREST does', async () => {
