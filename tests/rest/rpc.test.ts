@@ -201,10 +201,15 @@ describe('calling rules', () => {
     });
   });
 
-  it('gives a single unnamed jsonb parameter the whole body', async () => {
+  it('gives a single unnamed jsonb parameter the whole body; Prefer: params=single-object is gone (PostgREST 13)', async () => {
     const { data, error } = await fx().rpc('echo', { anything: [1, { deep: true }] });
     expect(error).toBeNull();
     expect(data).toEqual({ anything: [1, { deep: true }] });
+    const post = (prefer: string) =>
+      stack.rest('/rpc/add', { method: 'POST', headers: { 'content-profile': 'fx', 'content-type': 'application/json', prefer }, body: '{"a": 1, "b": 2}' });
+    expect(await (await post('params=single-object')).json()).toBe(3);
+    const strict = await post('handling=strict, params=single-object');
+    expect({ status: strict.status, code: ((await strict.json()) as { code: string }).code }).toEqual({ status: 400, code: 'PGRST122' });
   });
 
   it('returns a composite as an object and sets with filters, order, limit and select', async () => {
