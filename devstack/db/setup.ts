@@ -92,11 +92,13 @@ export async function setupDatabase(options: SetupOptions): Promise<SetupResult>
     const [state] = await admin<{ has_auth: boolean; outdated_bootstrap: boolean; is_superuser: boolean; user: string }[]>`
       select to_regclass('auth.users') is not null as has_auth,
              -- Bootstrapped by an earlier Tandem: its own trigger function is there, one of the
-             -- GoTrue columns the bootstrap now reproduces is not (sql/platform/README.md).
+             -- GoTrue columns the bootstrap now reproduces is not, or PostgREST's event
+             -- triggers (04_postgrest.sql) are not (sql/platform/README.md).
              (to_regprocedure('realtime.notify_local_realtime()') is not null
-              and not exists (select 1 from pg_attribute
-                               where attrelid = to_regclass('auth.users') and attname = 'reauthentication_token'
-                                 and not attisdropped)) as outdated_bootstrap,
+              and (not exists (select 1 from pg_attribute
+                                where attrelid = to_regclass('auth.users') and attname = 'reauthentication_token'
+                                  and not attisdropped)
+                   or not exists (select 1 from pg_event_trigger where evtname = 'pgrst_ddl_watch'))) as outdated_bootstrap,
              (select rolsuper from pg_roles where rolname = current_user) as is_superuser,
              current_user as user`;
     if (!state) throw new Error('could not read the database state');

@@ -9,7 +9,9 @@
  * the method, the query parameters, Prefer, the range, the token (none = anon); then a
  * write goes to write.ts; a read negotiates its media type and runs one read-only
  * transaction with the request's settings (request-settings.ts) and one statement built by
- * sql.ts.
+ * sql.ts. Calls to `/rpc/<function>` are served by rpc.ts, the root (the OpenAPI document)
+ * by openapi.ts; the schema cache is replaced on `NOTIFY pgrst, 'reload schema'`
+ * (schema-reload.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono, type Context } from 'hono';
@@ -21,12 +23,15 @@ import type { DataApiConfig } from './config.ts';
 import { fromPostgresError, invalidRange, invalidResourcePath, jwtError, notBuiltYet, PgrstError, unacceptableSchema, unsupportedMethod } from './errors.ts';
 import { parseQueryParams } from './grammar.ts';
 import { contentRange, negotiateRead, readPreferences, topLevelRange } from './negotiate.ts';
+import { serveOpenApi } from './openapi.ts';
 import { legacyTargetWarning, planCasts, planRead } from './read-plan.ts';
+import { serveRpc } from './rpc.ts';
 import { parseCookies, withRequestSettings } from './request-settings.ts';
 import { loadSchemaCache, type SchemaCache } from './schema-cache.ts';
+import { listenForSchemaReload } from './schema-reload.ts';
 import { countSourceSql, readSql, type ReadQuery } from './sql.ts';
 import { MAX_BODY_BYTES, readBody } from './body.ts';
-import { loadWriteCatalog } from './write-plan.ts';
+import { loadWriteCatalog, type WriteCatalog } from './write-plan.ts';
 import { serveWrite } from './write.ts';
 
 export const DATA_API_PREFIX = '/rest/v1';
@@ -47,7 +52,12 @@ export interface DataApi {
   app: Hono;
   /** For the gateway: serves a Node request under /rest/v1. */
   handle(req: IncomingMessage, res: ServerResponse): void;
-  cache: SchemaCache;
+  /** The schema cache now (replaced on `NOTIFY pgrst, 'reload schema'`). */
+  readonly cache: SchemaCache;
+  /** Resolves when the reloads notified so far are done. */
+  schemaReloaded(): Promise<void>;
+  /** Stops listening for reloads. */
+  close(): Promise<void>;
 }
 
 const ROLES = new Set(['anon', 'authenticated', 'service_role']);
@@ -143,8 +153,25 @@ function castResolver(sql: postgres.Sql<Record<string, unknown>>): (cast: string
  */
 export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
   const warn = options.warn ?? (() => undefined);
-  const cache = await loadSchemaCache(options.sql, options.config.schemas, warn);
-  const catalog = await loadWriteCatalog(options.sql, cache.schemas);
+  // The write catalog (primary keys, defaults) is reloaded with the schema cache.
+  let loadedCatalog: WriteCatalog | undefined;
+  const load = async () => {
+    const fresh = await loadSchemaCache(options.sql, options.config.schemas, warn);
+    loadedCatalog = await loadWriteCatalog(options.sql, fresh.schemas);
+    return fresh;
+  };
+  let cache = await load();
+  let catalog = loadedCatalog!;
+  const reloader = await listenForSchemaReload({
+    sql: options.sql,
+    load,
+    current: () => cache,
+    replace: (fresh) => {
+      cache = fresh;
+      catalog = loadedCatalog!;
+    },
+    warn,
+  });
   const verify = createClaimsVerifier(options.jwt);
   const resolveCast = castResolver(options.sql);
   const app = new Hono();
@@ -170,6 +197,18 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     response.headers.set('access-control-allow-origin', '*');
     return response;
   });
+
+  /** The token and role of a request, as PostgREST's auth middleware resolves them. */
+  async function authenticate(c: Context): Promise<{ authorization: string | undefined; role: string; claims: JwtClaims | null }> {
+    const authorization = gatewayAuthorization(c.req.raw.headers, options.resolveApiKey);
+    const verified = await claimsOf(authorization, verify);
+    const role = typeof verified?.role === 'string' ? verified.role : 'anon';
+    if (!ROLES.has(role)) {
+      if (!cache.roles.has(role)) throw new PgrstError(401, '22023', `role "${role}" does not exist`, null, null, { 'www-authenticate': 'Bearer' });
+      throw new PgrstError(403, '42501', `permission denied to set role "${role}"`);
+    }
+    return { authorization, role, claims: verified ? { ...verified, role } : null };
+  }
 
   async function serve(c: Context): Promise<Response> {
     const url = new URL(c.req.url);
@@ -200,11 +239,11 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
     // Action
     if (resource.kind === 'routine') {
       if (!['GET', 'HEAD', 'POST'].includes(method)) throw new PgrstError(405, 'PGRST101', `Cannot use the ${method} method on RPC`);
-      throw notBuiltYet(`Calling functions (${method} /rpc/${resource.name})`);
+      return serveRpc({ sql: options.sql, config: options.config, cache, request: c.req.raw, url, rawPath, name: resource.name, schema, negotiatedByProfile, authenticate: () => authenticate(c), resolveCast });
     }
     if (resource.kind === 'schema') {
       if (!['GET', 'HEAD'].includes(method)) throw unsupportedMethod(method);
-      throw notBuiltYet('The OpenAPI description (GET /rest/v1/)');
+      return serveOpenApi({ sql: options.sql, config: options.config, cache, request: c.req.raw, rawPath, schema, negotiatedByProfile, authenticate: () => authenticate(c) });
     }
     const isWrite = ['POST', 'PATCH', 'PUT', 'DELETE'].includes(method);
     if (!isWrite && method !== 'GET' && method !== 'HEAD') throw unsupportedMethod(method);
@@ -220,15 +259,7 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       maxRows: isWrite ? undefined : options.config.maxRows,
     });
 
-    // Token and role
-    const authorization = gatewayAuthorization(c.req.raw.headers, options.resolveApiKey);
-    const verified = await claimsOf(authorization, verify);
-    const role = typeof verified?.role === 'string' ? verified.role : 'anon';
-    if (!ROLES.has(role)) {
-      if (!cache.roles.has(role)) throw new PgrstError(401, '22023', `role "${role}" does not exist`, null, null, { 'www-authenticate': 'Bearer' });
-      throw new PgrstError(403, '42501', `permission denied to set role "${role}"`);
-    }
-    const claims: JwtClaims | null = verified ? { ...verified, role } : null;
+    const { authorization, role, claims } = await authenticate(c);
 
     const headers: Record<string, string> = {};
     for (const [name, value] of c.req.raw.headers) if (name !== 'cookie') headers[name] = value;
@@ -348,7 +379,15 @@ export async function createDataApi(options: DataApiOptions): Promise<DataApi> {
       res.end();
     });
   };
-  return { app, handle, cache };
+  return {
+    app,
+    handle,
+    get cache() {
+      return cache;
+    },
+    schemaReloaded: () => reloader.settled(),
+    close: () => reloader.stop(),
+  };
 }
 
 async function toFetchRequest(req: IncomingMessage, maxBodyBytes: number): Promise<Request> {

@@ -37,11 +37,6 @@ export function queryParamError(message: string, details: string): PgrstError {
   return new PgrstError(400, 'PGRST100', message, details);
 }
 
-/** PGRST102: a request body PostgREST cannot take (ApiRequest/Payload.hs). */
-export function invalidBody(message: string): PgrstError {
-  return new PgrstError(400, 'PGRST102', message);
-}
-
 /** PGRST105: a PUT whose filters are not exactly `eq` on every primary key column. */
 export function invalidPutFilters(): PgrstError {
   return new PgrstError(405, 'PGRST105', "Filters must include all and only primary key columns with 'eq' operators");
@@ -342,5 +337,56 @@ export function fromPostgresError(error: unknown, authed: boolean): PgrstError |
     typeof pg.detail === 'string' ? pg.detail : null,
     typeof pg.hint === 'string' ? pg.hint : null,
     headers,
+  );
+}
+
+/** PGRST102: a request body PostgREST cannot take (ApiRequest/Payload.hs); for one that does not parse, PostgREST drops the parser's own message. */
+export function invalidBody(message = 'Empty or invalid json'): PgrstError {
+  return new PgrstError(400, 'PGRST102', message);
+}
+
+/**
+ * PGRST202: no function of that name takes these argument names (Error.hs, NoRpc). The
+ * hint is PostgREST's noRpcHint: a function of a similar name (score 0.75) when none has
+ * this name, else the overload whose sorted parameter list is closest to the given one.
+ */
+export function noRpc(options: {
+  schema: string;
+  name: string;
+  /** The argument names, sorted (PostgREST lists a Set). */
+  argumentKeys: readonly string[];
+  /** POST with a JSON body: the details also mention a single unnamed json/jsonb parameter. */
+  jsonPost: boolean;
+  /** Every function name in the schema. */
+  allNames: readonly string[];
+  /** The parameter names of each overload with this name. */
+  overloads: readonly (readonly string[])[];
+}): PgrstError {
+  const { schema, name, argumentKeys, jsonPost, allNames, overloads } = options;
+  const func = `${schema}.${name}`;
+  const listed = argumentKeys.join(', ');
+  const message = `Could not find the function ${func}${argumentKeys.length === 0 ? ' without parameters' : `(${listed})`} in the schema cache`;
+  const withParams = argumentKeys.length === 0 ? ' without parameters' : ` with parameter${argumentKeys.length > 1 ? 's' : ''} ${listed}`;
+  const details = `Searched for the function ${func}${withParams}${jsonPost ? ' or with a single unnamed json/jsonb parameter' : ''}, but no matches were found in the schema cache.`;
+  const asList = (names: readonly string[]) => `(${[...names].sort().join(', ')})`;
+  const best =
+    overloads.length === 0
+      ? closestName(name, allNames, 0.75)
+      : (() => {
+          const hit = closestName(asList(argumentKeys), overloads.map(asList), 0.33);
+          return hit === undefined ? undefined : `${name}${hit}`;
+        })();
+  return new PgrstError(404, 'PGRST202', message, details, best === undefined ? null : `Perhaps you meant to call the function ${schema}.${best}`);
+}
+
+/** PGRST203 (status 300): more than one overload takes these argument names (Error.hs, AmbiguousRpc). */
+export function ambiguousRpc(candidates: readonly { schema: string; name: string; params: readonly { name: string; type: string }[] }[]): PgrstError {
+  const listed = candidates.map((c) => `${c.schema}.${c.name}(${c.params.map((p) => `${p.name} => ${p.type}`).join(', ')})`).join(', ');
+  return new PgrstError(
+    300,
+    'PGRST203',
+    `Could not choose the best candidate function between: ${listed}`,
+    null,
+    'Try renaming the parameters or the function itself in the database so function overloading can be resolved',
   );
 }

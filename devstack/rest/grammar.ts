@@ -78,6 +78,8 @@ export interface QueryParams {
   ranges: Map<string, Range>;
   /** Names of the parameters used as filters (for RPC parts to come). */
   columns?: string[];
+  /** With `rpcRead`: the parameters whose value is no filter, the function's arguments (PostgREST's qsParams). */
+  rpcArgs?: [string, string][];
   onConflict?: string[];
 }
 
@@ -810,7 +812,7 @@ function readInteger(value: string): number | undefined {
  * @example
  * const params = parseQueryParams('select=id,name&id=eq.1&order=name.desc');
  */
-export function parseQueryParams(query: string): QueryParams {
+export function parseQueryParams(query: string, options: { rpcRead?: boolean } = {}): QueryParams {
   const pairs = decodeQueryString(query);
   const nonEmpty = pairs.filter((p): p is [string, string] => p[1] !== undefined);
   const lookup = (name: string) => pairs.find(([k]) => k === name)?.[1];
@@ -827,11 +829,21 @@ export function parseQueryParams(query: string): QueryParams {
   const columnsValue = lookup('columns');
   const columns = columnsValue !== undefined ? parseColumns(`failed to parse columns parameter (${columnsValue})`, columnsValue) : undefined;
   const select = parseSelect(lookup('select') ?? '*');
+  // A GET on a function: a value that is no operator expression is an argument (QueryParams.hs, pRequestFilter isRpcRead).
+  const rpcArgs: [string, string][] = [];
   const filters = nonEmpty
     .filter(([k]) => !RESERVED_EMBEDDABLE.has(lastWord(k)) && !RESERVED.has(k))
-    .map(([k, v]) => {
+    .flatMap(([k, v]) => {
       const { path, field: fld } = parseTreePath(k);
-      return { path, filter: { field: fld, expr: parseFilterValue(v) } };
+      let expr: OpExpr;
+      try {
+        expr = parseFilterValue(v);
+      } catch (error) {
+        if (!options.rpcRead) throw error;
+        rpcArgs.push([fld.name, v]);
+        return [];
+      }
+      return [{ path, filter: { field: fld, expr } }];
     });
   const onConflictValue = lookup('on_conflict');
   const onConflict = onConflictValue !== undefined ? parseColumns(`failed to parse on_conflict parameter (${onConflictValue})`, onConflictValue) : undefined;
@@ -862,5 +874,6 @@ export function parseQueryParams(query: string): QueryParams {
     ranges,
     ...(columns ? { columns } : {}),
     ...(onConflict ? { onConflict } : {}),
+    ...(options.rpcRead ? { rpcArgs } : {}),
   };
 }

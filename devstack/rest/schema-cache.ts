@@ -71,6 +71,8 @@ export interface SchemaCache {
   relationships: Relationship[];
   /** The relationships from `schema.name` to relations of the same schema, in PostgREST's order. */
   relationshipsFrom(schema: string, name: string): Relationship[];
+  /** Functions of the exposed schemas, by `schema.name` (overloads share a key). */
+  routines: Map<string, Routine[]>;
 }
 
 const CARDINALITY_ORDER = { o2m: 0, m2o: 1, o2o: 2, m2m: 3 } as const;
@@ -261,6 +263,111 @@ export async function loadRelationships(sql: postgres.Sql<Record<string, unknown
     .sort(compareRelationships);
 }
 
+/** One input parameter of a function, as PostgREST's RoutineParam. */
+export interface RoutineParam {
+  /** '' for an unnamed parameter. */
+  name: string;
+  /** The type as Postgres names it, schema-qualified unless in pg_catalog (a cast target). */
+  type: string;
+  /** Without a DEFAULT. */
+  required: boolean;
+  variadic: boolean;
+}
+
+/** A function as PostgREST's schema cache holds it (SchemaCache.hs, allFunctions). */
+export interface Routine {
+  schema: string;
+  name: string;
+  description: string | null;
+  params: RoutineParam[];
+  /** The return type's schema and name (the relation's, for a table's row type). */
+  returnType: { schema: string; name: string };
+  setof: boolean;
+  /** A row type, or OUT/INOUT/TABLE columns. */
+  composite: boolean;
+  volatility: 'immutable' | 'stable' | 'volatile';
+}
+
+/**
+ * Reads the functions of `schemas` as PostgREST's allFunctions does: plain functions
+ * (not procedures, aggregates or window functions), no trigger functions, and only those
+ * callable by named arguments (at most one unnamed parameter, of a type PostgREST passes a
+ * raw body to). Types are read with an empty search_path so each is schema-qualified and
+ * can be cast to whatever the request's search_path.
+ *
+ * @example
+ * const routines = await loadRoutines(sql, ['public']);
+ * routines.get('public.accept_invitation')?.[0]?.params; // [{ name: 'token', type: 'text', ... }]
+ */
+export async function loadRoutines(sql: postgres.Sql<Record<string, unknown>>, schemas: readonly string[]): Promise<Map<string, Routine[]>> {
+  const rows = await sql.begin(async (tx) => {
+    await tx`select pg_catalog.set_config('search_path', '', true)`;
+    return tx<{
+      schema: string;
+      name: string;
+      description: string | null;
+      args: { name: string; type: string; required: boolean; variadic: boolean }[] | null;
+      ret_schema: string;
+      ret_name: string;
+      setof: boolean;
+      composite: boolean;
+      volatility: string;
+    }[]>`
+      with args as (
+        select p.oid,
+               pg_catalog.json_agg(pg_catalog.json_build_object(
+                 'name', coalesce(a.name, ''),
+                 'type', pg_catalog.format_type(a.type, null),
+                 'required', a.idx <= p.pronargs - p.pronargdefaults,
+                 'variadic', coalesce(a.mode = 'v', false)
+               ) order by a.idx) as args,
+               case pg_catalog.count(*) - pg_catalog.count(a.name)
+                 when 0 then true
+                 when 1 then (pg_catalog.array_agg(a.type))[1] in ('bytea'::pg_catalog.regtype, 'json'::pg_catalog.regtype, 'jsonb'::pg_catalog.regtype, 'text'::pg_catalog.regtype, 'xml'::pg_catalog.regtype)
+                 else false
+               end as callable
+          from pg_catalog.pg_proc p,
+               unnest(coalesce(p.proargnames, pg_catalog.array_fill(null::text, array[pg_catalog.cardinality(coalesce(p.proallargtypes, p.proargtypes::pg_catalog.oid[]))])),
+                      coalesce(p.proallargtypes, p.proargtypes::pg_catalog.oid[]),
+                      coalesce(p.proargmodes, pg_catalog.array_fill('i'::"char", array[pg_catalog.cardinality(coalesce(p.proallargtypes, p.proargtypes::pg_catalog.oid[]))])))
+                 with ordinality as a (name, type, mode, idx)
+         where a.mode in ('i', 'b', 'v')
+         group by p.oid
+      )
+      select pn.nspname as schema, p.proname as name, d.description,
+             a.args, tn.nspname as ret_schema, coalesce(comp.relname, t.typname) as ret_name,
+             p.proretset as setof,
+             (t.typtype = 'c' or coalesce(p.proargmodes::text[] && '{t,b,o}', false)) as composite,
+             p.provolatile::text as volatility
+        from pg_catalog.pg_proc p
+        left join args a on a.oid = p.oid
+        join pg_catalog.pg_namespace pn on pn.oid = p.pronamespace
+        join pg_catalog.pg_type t on t.oid = p.prorettype
+        join pg_catalog.pg_namespace tn on tn.oid = t.typnamespace
+        left join pg_catalog.pg_class comp on comp.oid = t.typrelid
+        left join pg_catalog.pg_description d on d.objoid = p.oid and d.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+       where t.oid <> 'pg_catalog.trigger'::pg_catalog.regtype and coalesce(a.callable, true)
+         and p.prokind = 'f' and pn.nspname = any(${[...schemas]}::text[])
+       order by pn.nspname, p.proname, p.oid`;
+  });
+  const routines = new Map<string, Routine[]>();
+  for (const row of rows) {
+    const key = `${row.schema}.${row.name}`;
+    const routine: Routine = {
+      schema: row.schema,
+      name: row.name,
+      description: row.description,
+      params: row.args ?? [],
+      returnType: { schema: row.ret_schema, name: row.ret_name },
+      setof: row.setof,
+      composite: row.composite,
+      volatility: row.volatility === 'i' ? 'immutable' : row.volatility === 's' ? 'stable' : 'volatile',
+    };
+    routines.set(key, [...(routines.get(key) ?? []), routine]);
+  }
+  return routines;
+}
+
 /**
  * Reads the schema cache.
  *
@@ -312,8 +419,10 @@ export async function loadSchemaCache(
     roleSettings.set(rolname, settings);
   }
   const relationships = await loadRelationships(sql, present);
+  const routines = await loadRoutines(sql, present);
   return {
     schemas: present,
+    routines,
     relations,
     roles,
     roleSettings,

@@ -88,7 +88,8 @@ const QUANT_SQL = { eq: '=', gte: '>=', gt: '>', lte: '<=', lt: '<', like: 'like
 const FTS_SQL = { fts: 'to_tsquery', plfts: 'plainto_tsquery', phfts: 'phraseto_tsquery', wfts: 'websearch_to_tsquery' } as const;
 const IS_SQL = { null: 'NULL', not_null: 'NOT NULL', true: 'TRUE', false: 'FALSE', unknown: 'UNKNOWN' } as const;
 
-function opSql(q: TransactionSql, target: Fragment, expr: OpExpr): Fragment {
+/** One operator expression on `target` (a column or JSON path), shared by reads and function calls. */
+export function opSql(q: TransactionSql, target: Fragment, expr: OpExpr): Fragment {
   const op = expr.operation;
   let body: Fragment;
   switch (op.kind) {

@@ -17,6 +17,7 @@ import { SignJWT } from 'jose';
 import { startFunctions } from '../../devstack/functions/serve.ts';
 import { functionEnv } from '../harness/function-env.ts';
 import { benchJobs } from './jobs.ts';
+import { benchDataApi } from './data-api.ts';
 import { benchColdStart, benchListing } from './listing.ts';
 import { BENCH_USER_ID, benchRls, loadBenchUser, loadScaleData } from './rls.ts';
 
@@ -105,7 +106,7 @@ async function benchToken(): Promise<string> {
 }
 
 /** The sections of the benchmark, in the order they run. */
-const BENCH_SECTIONS = ['rls', 'cold-start', 'listing', 'jobs', 'pgbench'] as const;
+const BENCH_SECTIONS = ['rls', 'cold-start', 'listing', 'data-api', 'jobs', 'pgbench'] as const;
 type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 const benchEnv = z.object({
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     const serviceDbUrl = withUser(cluster.url, 'postgres');
     const env = functionEnv({ databaseUrl: serviceDbUrl, redisUrl: redis.url, jwtSecret: JWT_SECRET, underLoad: true });
     try {
-      if (selected('rls') || selected('listing')) {
+      if (selected('rls') || selected('listing') || selected('data-api')) {
         step('loading 100k projects / 1M memberships…');
         await loadScaleData(admin);
       } else {
@@ -192,6 +193,23 @@ async function main(): Promise<void> {
           await cachedFunctions.stop();
           await uncachedFunctions.stop();
         }
+      }
+
+      if (selected('data-api')) {
+        step('the local Data API…');
+        const api = await benchDataApi({ sql: admin, dbUrl: serviceDbUrl, jwtSecret: JWT_SECRET, token, userId: BENCH_USER_ID, runs, seconds: loadSeconds });
+        const uncached = figures.find((f) => f.key === 'uncached_rps');
+        const embeds = api.select === '*' ? ' (select=*: the Data API serves no embeds yet)' : '';
+        figures.push(
+          { key: 'data_api_ms', label: `Data API from('projects').select('${api.select}'), ${api.rows} rows${embeds}`, value: api.api_ms, unit: 'ms' },
+          { key: 'data_api_sql_ms', label: 'same rows as one SQL statement under RLS', value: api.sql_ms, unit: 'ms' },
+          { key: 'data_api_ratio', label: 'Data API / SQL statement', value: api.ratio, unit: '×', goal: { text: '≤ 2', met: api.ratio <= 2 } },
+          {
+            key: 'data_api_rps', label: `Data API under 50 connections${uncached ? ` (uncached function listing: ${uncached.value} req/s)` : ''}`,
+            value: api.rps, unit: `req/s (p50 ${api.p50_ms} ms, p99 ${api.p99_ms} ms)`,
+          },
+        );
+        if (api.errors > 0) notes.push(`Data API load errors: ${api.errors}.`);
       }
 
       if (selected('jobs')) {

@@ -13,7 +13,7 @@ import { withUser } from '../../devstack/db/setup.ts';
 import { cliApiKey } from '../../devstack/auth/keys.ts';
 import { startGateway } from '../../devstack/gateway/gateway.ts';
 import { findFreePort } from '../../devstack/net/ports.ts';
-import { createDataApi } from '../../devstack/rest/app.ts';
+import { createDataApi, type DataApi } from '../../devstack/rest/app.ts';
 import { projectDataApiConfig, type DataApiConfig } from '../../devstack/rest/config.ts';
 import { privateDatabase } from '../harness/database.ts';
 import type { Sql } from '../harness/db.ts';
@@ -25,6 +25,7 @@ export interface RestStack {
   /** Superuser connection to the stack's database. */
   admin: Sql;
   warnings: string[];
+  dataApi: DataApi;
   /** A token for a user, as local Auth signs it. */
   tokenFor(userId: string, email: string, extra?: Record<string, unknown>): Promise<string>;
   sign(claims: Record<string, unknown>, expiresIn?: string | number): Promise<string>;
@@ -77,6 +78,7 @@ export async function startRestStack(options: { setupSql?: string; config?: Part
     serviceKey,
     admin,
     warnings,
+    dataApi,
     sign,
     tokenFor: (userId, email, extra = {}) => sign({ sub: userId, email, role: 'authenticated', aud: 'authenticated', aal: 'aal1', session_id: userId, is_anonymous: false, ...extra }),
     client: (accessToken) =>
@@ -95,6 +97,7 @@ export async function startRestStack(options: { setupSql?: string; config?: Part
     },
     stop: async () => {
       await gateway.close();
+      await dataApi.close();
       await auth.close();
       await sql.end({ timeout: 5 });
       await admin.end({ timeout: 5 });

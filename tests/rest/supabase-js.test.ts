@@ -114,14 +114,6 @@ describe('reads through supabase-js', () => {
     expect({ status: hidden.status, code: hidden.error?.code, message: hidden.error?.message }).toEqual({ status: 403, code: '42501', message: 'permission denied for table project_invitations' });
   });
 
-  it('answers what this part does not build with PGRST127 naming it, never a 500', async () => {
-    const db = client('owner');
-    const rpc = await db.rpc('my_invitations');
-    expect({ status: rpc.status, code: rpc.error?.code }).toEqual({ status: 501, code: 'PGRST127' });
-    expect(rpc.error?.details).toContain('Calling functions');
-    const openapi = await stack.rest('/');
-    expect(openapi.status).toBe(501);
-  });
 });
 
 describe('the role matrix through /rest/v1', () => {
