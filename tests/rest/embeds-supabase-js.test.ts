@@ -12,7 +12,7 @@ import { parseQueryParams } from '../../devstack/rest/grammar.ts';
 import { planRead, returnedColumns, rootConditions } from '../../devstack/rest/read-plan.ts';
 import { loadSchemaCache } from '../../devstack/rest/schema-cache.ts';
 import { conditionsSql, readSql } from '../../devstack/rest/sql.ts';
-import { startRestStack, type RestStack } from './stack.ts';
+import { createUsers, startRestStack, type RestStack } from './stack.ts';
 
 let stack: RestStack;
 const users = { owner: randomUUID(), collaborator: randomUUID(), viewer: randomUUID(), outsider: randomUUID() };
@@ -43,10 +43,7 @@ grant select on all tables in schema embedcheck to anon, authenticated;
 beforeAll(async () => {
   stack = await startRestStack({ setupSql: AMBIGUOUS, config: { schemas: ['public', 'graphql_public', 'embedcheck'] } });
   const { admin } = stack;
-  for (const id of Object.values(users)) {
-    await admin`insert into auth.users (id, aud, role, email, created_at, updated_at) values (${id}, 'authenticated', 'authenticated', ${email(id)}, now(), now())`;
-    tokens[id] = await stack.tokenFor(id, email(id));
-  }
+  Object.assign(tokens, await createUsers(stack, Object.values(users), email));
   await admin`insert into public.projects (id, name, created_by) values (${apollo}, 'Apollo', ${users.owner}), (${other}, 'Other', ${users.outsider})`;
   await admin`update public.project_members set created_at = '2026-01-01T00:00:00Z' where project_id = ${apollo}`;
   await admin`insert into public.project_members (project_id, user_id, role, created_at) values

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRestStack, type RestStack } from './stack.ts';
+import { createUsers, seedProjects, startRestStack, type RestStack } from './stack.ts';
 
 let stack: RestStack;
 const users = { owner: randomUUID(), collaborator: randomUUID(), viewer: randomUUID(), outsider: randomUUID(), invitee: randomUUID() };
@@ -50,13 +50,8 @@ grant execute on all functions in schema fx to anon, authenticated;
 
 beforeAll(async () => {
   stack = await startRestStack({ setupSql: FIXTURES, config: { schemas: ['public', 'graphql_public', 'fx'] } });
-  const { admin } = stack;
-  for (const id of Object.values(users)) {
-    await admin`insert into auth.users (id, aud, role, email, created_at, updated_at) values (${id}, 'authenticated', 'authenticated', ${email(id)}, now(), now())`;
-    tokens[id] = await stack.tokenFor(id, email(id));
-  }
-  await admin`insert into public.projects (id, name, created_by) values (${projectId}, 'Apollo', ${users.owner})`;
-  await admin`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${users.collaborator}, 'collaborator'), (${projectId}, ${users.viewer}, 'viewer')`;
+  Object.assign(tokens, await createUsers(stack, Object.values(users), email));
+  await seedProjects(stack, users, projectId);
 });
 afterAll(() => stack?.stop());
 

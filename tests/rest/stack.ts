@@ -105,3 +105,39 @@ export async function startRestStack(options: { setupSql?: string; config?: Part
     },
   };
 }
+
+/** The four people of the workspace suites: an owner, a collaborator and a viewer of one project, and an outsider. */
+export interface WorkspaceUsers {
+  owner: string;
+  collaborator: string;
+  viewer: string;
+  outsider: string;
+}
+
+/**
+ * Adds an Auth user per id and returns each one's access token, by id.
+ *
+ * @example
+ * const tokens = await createUsers(stack, Object.values(users), (id) => `rest-${id}@test.tandem.dev`);
+ */
+export async function createUsers(stack: RestStack, ids: string[], emailOf: (id: string) => string): Promise<Record<string, string>> {
+  const tokens: Record<string, string> = {};
+  for (const id of ids) {
+    await stack.admin`insert into auth.users (id, aud, role, email, created_at, updated_at) values (${id}, 'authenticated', 'authenticated', ${emailOf(id)}, now(), now())`;
+    tokens[id] = await stack.tokenFor(id, emailOf(id));
+  }
+  return tokens;
+}
+
+/**
+ * The owner's project (`projectId`, with the collaborator and the viewer as members) and,
+ * when `otherProjectId` is given, one of the outsider's.
+ *
+ * @example
+ * await seedProjects(stack, users, projectId, otherProjectId);
+ */
+export async function seedProjects(stack: RestStack, users: WorkspaceUsers, projectId: string, otherProjectId?: string): Promise<void> {
+  await stack.admin`insert into public.projects (id, name, created_by) values (${projectId}, 'Apollo', ${users.owner})`;
+  if (otherProjectId !== undefined) await stack.admin`insert into public.projects (id, name, created_by) values (${otherProjectId}, 'Other', ${users.outsider})`;
+  await stack.admin`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${users.collaborator}, 'collaborator'), (${projectId}, ${users.viewer}, 'viewer')`;
+}

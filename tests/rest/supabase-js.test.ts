@@ -7,7 +7,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRestStack, type RestStack } from './stack.ts';
+import { createUsers, seedProjects, startRestStack, type RestStack } from './stack.ts';
 
 let stack: RestStack;
 const users = { owner: randomUUID(), collaborator: randomUUID(), viewer: randomUUID(), outsider: randomUUID() };
@@ -36,12 +36,8 @@ grant select on probe.settings to anon, authenticated;
 beforeAll(async () => {
   stack = await startRestStack({ setupSql: PROBE, config: { schemas: ['public', 'graphql_public', 'probe'] } });
   const { admin } = stack;
-  for (const id of Object.values(users)) {
-    await admin`insert into auth.users (id, aud, role, email, created_at, updated_at) values (${id}, 'authenticated', 'authenticated', ${email(id)}, now(), now())`;
-    tokens[id] = await stack.tokenFor(id, email(id));
-  }
-  await admin`insert into public.projects (id, name, created_by) values (${projectId}, 'Apollo', ${users.owner}), (${otherProjectId}, 'Other', ${users.outsider})`;
-  await admin`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${users.collaborator}, 'collaborator'), (${projectId}, ${users.viewer}, 'viewer')`;
+  Object.assign(tokens, await createUsers(stack, Object.values(users), email));
+  await seedProjects(stack, users, projectId, otherProjectId);
   await admin`insert into public.jobs (project_id, created_by, type) values (${projectId}, ${users.collaborator}, 'demo.echo'), (${otherProjectId}, ${users.outsider}, 'demo.echo')`;
   await admin`insert into public.project_invitations (project_id, email, token_hash, invited_by) values (${projectId}, 'x@test.tandem.dev', ${randomBytes(32).toString('hex')}, ${users.owner})`;
 });

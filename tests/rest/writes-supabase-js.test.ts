@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRestStack, type RestStack } from './stack.ts';
+import { createUsers, seedProjects, startRestStack, type RestStack } from './stack.ts';
 
 let stack: RestStack;
 const users = { owner: randomUUID(), collaborator: randomUUID(), viewer: randomUUID(), outsider: randomUUID() };
@@ -21,13 +21,8 @@ const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   stack = await startRestStack();
-  const { admin } = stack;
-  for (const id of Object.values(users)) {
-    await admin`insert into auth.users (id, aud, role, email, created_at, updated_at) values (${id}, 'authenticated', 'authenticated', ${email(id)}, now(), now())`;
-    tokens[id] = await stack.tokenFor(id, email(id));
-  }
-  await admin`insert into public.projects (id, name, created_by) values (${projectId}, 'Apollo', ${users.owner}), (${otherProjectId}, 'Other', ${users.outsider})`;
-  await admin`insert into public.project_members (project_id, user_id, role) values (${projectId}, ${users.collaborator}, 'collaborator'), (${projectId}, ${users.viewer}, 'viewer')`;
+  Object.assign(tokens, await createUsers(stack, Object.values(users), email));
+  await seedProjects(stack, users, projectId, otherProjectId);
 });
 afterAll(() => stack?.stop());
 
