@@ -9,10 +9,10 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliApiKey } from '../../devstack/auth/keys.ts';
 import { DEFAULT_JWT_SECRET } from '../../devstack/auth/server.ts';
-import { startMailCatcher, type CaughtMessage, type MailCatcher } from '../../devstack/mail/catcher.ts';
+import type { CaughtMessage, MailCatcher } from '../../devstack/mail/catcher.ts';
 import { createJwtVerifier } from '../../core/auth/jwt.ts';
 import { adminSql } from '../harness/db.ts';
-import { startAuth, uniqueEmail, type RunningAuth } from './helpers.ts';
+import { startAuth, startMailedAuth, uniqueEmail, type MailedAuth, type RunningAuth } from './helpers.ts';
 
 // The keys `supabase start` prints with the default secret (supabase/cli apps/cli-go/docs/templates/examples.yaml).
 const CLI_ANON_KEY =
@@ -21,21 +21,16 @@ const CLI_SERVICE_ROLE_KEY =
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4MzgxMjk5Nn0.EGIM96RAZx35lJzdJsyH-qQwv8Hdp7fsn3W0YpN81IU';
 const SITE = 'http://127.0.0.1:3000';
 
+let running: MailedAuth;
 let mail: MailCatcher;
 let auth: RunningAuth;
 let confirming: RunningAuth;
 
 beforeAll(async () => {
-  mail = await startMailCatcher();
-  const smtp = { host: '127.0.0.1', port: mail.smtpPort };
-  auth = await startAuth({ smtp, maxFrequencySeconds: 0, siteUrl: SITE });
-  confirming = await startAuth({ smtp, maxFrequencySeconds: 0, siteUrl: SITE, enableConfirmations: true });
+  running = await startMailedAuth(SITE);
+  ({ mail, auth, confirming } = running);
 });
-afterAll(async () => {
-  await auth?.close();
-  await confirming?.close();
-  await mail?.close();
-});
+afterAll(() => running?.close());
 
 const client = (running: RunningAuth, key = CLI_ANON_KEY) =>
   createClient(running.url, key, { auth: { persistSession: false, autoRefreshToken: false } });

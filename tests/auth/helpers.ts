@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { inject } from 'vitest';
 import { createAuthServer, type AuthServerOptions } from '../../devstack/auth/server.ts';
+import { startMailCatcher, type MailCatcher } from '../../devstack/mail/catcher.ts';
 
 export interface RunningAuth {
   /** Base URL, as given to createClient (supabase-js adds /auth/v1). */
@@ -48,4 +49,36 @@ export async function startAuth(options: Partial<AuthServerOptions> = {}): Promi
 /** A fresh email address that no other test uses. */
 export function uniqueEmail(): string {
   return `auth-${randomUUID().slice(0, 12)}@test.tandem.dev`;
+}
+
+/** A mail catcher with two local Auths sending to it: confirmations off (`auth`) and on (`confirming`). */
+export interface MailedAuth {
+  mail: MailCatcher;
+  auth: RunningAuth;
+  confirming: RunningAuth;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the mail catcher and, against it, local Auth with confirmations off and on (no
+ * resend interval, `siteUrl` as the site).
+ *
+ * @example
+ * const { mail, auth, confirming } = await startMailedAuth('http://127.0.0.1:3000');
+ */
+export async function startMailedAuth(siteUrl: string): Promise<MailedAuth> {
+  const mail = await startMailCatcher();
+  const smtp = { host: '127.0.0.1', port: mail.smtpPort };
+  const auth = await startAuth({ smtp, maxFrequencySeconds: 0, siteUrl });
+  const confirming = await startAuth({ smtp, maxFrequencySeconds: 0, siteUrl, enableConfirmations: true });
+  return {
+    mail,
+    auth,
+    confirming,
+    close: async () => {
+      await auth.close();
+      await confirming.close();
+      await mail.close();
+    },
+  };
 }

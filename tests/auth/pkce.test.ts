@@ -10,26 +10,21 @@ import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlowStates } from '../../devstack/auth/flow-state.ts';
-import { startMailCatcher, type MailCatcher } from '../../devstack/mail/catcher.ts';
-import { ANON_KEY, startAuth, uniqueEmail, type RunningAuth } from './helpers.ts';
+import type { MailCatcher } from '../../devstack/mail/catcher.ts';
+import { ANON_KEY, startAuth, startMailedAuth, uniqueEmail, type MailedAuth, type RunningAuth } from './helpers.ts';
 
 const SITE = 'http://127.0.0.1:3000';
 const CALLBACK = `${SITE}/auth/callback`;
+let running: MailedAuth;
 let mail: MailCatcher;
 let auth: RunningAuth;
 let confirming: RunningAuth;
 
 beforeAll(async () => {
-  mail = await startMailCatcher();
-  const smtp = { host: '127.0.0.1', port: mail.smtpPort };
-  auth = await startAuth({ smtp, maxFrequencySeconds: 0, siteUrl: SITE });
-  confirming = await startAuth({ smtp, maxFrequencySeconds: 0, siteUrl: SITE, enableConfirmations: true });
+  running = await startMailedAuth(SITE);
+  ({ mail, auth, confirming } = running);
 });
-afterAll(async () => {
-  await auth?.close();
-  await confirming?.close();
-  await mail?.close();
-});
+afterAll(() => running?.close());
 
 /** A supabase-js client in the PKCE flow, keeping its verifier in memory. */
 function pkceClient(running: RunningAuth): SupabaseClient {
