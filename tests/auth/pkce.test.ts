@@ -11,7 +11,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlowStates } from '../../devstack/auth/flow-state.ts';
 import type { MailCatcher } from '../../devstack/mail/catcher.ts';
-import { ANON_KEY, startAuth, startMailedAuth, uniqueEmail, type MailedAuth, type RunningAuth } from './helpers.ts';
+import { ANON_KEY, startMailedAuth, uniqueEmail, type MailedAuth, type RunningAuth } from './helpers.ts';
 
 const SITE = 'http://127.0.0.1:3000';
 const CALLBACK = `${SITE}/auth/callback`;
