@@ -5,6 +5,8 @@
  * (read from the catcher's API) carries a link that opens the console and joins once the
  * invitee has signed up; another invitee accepts from their list; a profile edit shows in
  * the owner's member list. A screenshot is kept in test-artifacts/console.png.
+ * The console's requests are recorded: tables and RPCs go to the Data API (/rest/v1), and
+ * only the cached listing and job submission to the functions.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,10 +33,28 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-async function signIn(email: string): Promise<Page> {
+/** "METHOD /path" of every request each page made to the stack, in order. */
+const requests = new WeakMap<Page, string[]>();
+async function openPage(url: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
-  await page.goto(`${stack.url}/`);
+  const seen: string[] = [];
+  requests.set(page, seen);
+  page.on('request', (request) => {
+    const target = new URL(request.url());
+    if (target.origin === new URL(stack.url).origin) seen.push(`${request.method()} ${target.pathname}`);
+  });
+  await page.goto(url);
+  return page;
+}
+
+/** Calls to the functions: only the cached listing and job submission are left there. */
+function functionCalls(page: Page): string[] {
+  return requests.get(page)!.filter((line) => line.includes('/functions/v1/'));
+}
+
+async function signIn(email: string): Promise<Page> {
+  const page = await openPage(`${stack.url}/`);
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', 'password123');
   await page.click('button[value=sign-in]');
@@ -59,14 +79,28 @@ test('two people see each other online and a job progress bar reaches 100%', asy
       .poll(() => page.locator('[data-testid=jobs] li[data-status=succeeded] .progress').getAttribute('data-progress'), { timeout: 30_000 })
       .toBe('100');
   }
+
+  // A new project, inserted through the Data API, shows in the (cached) listing as Alice's.
+  const name = `Gemini ${Date.now().toString(36)}`;
+  await alice.fill('#create-project input[name=name]', name);
+  await alice.click('#create-project button[type=submit]');
+  const created = alice.locator('[data-testid=projects] li', { hasText: name });
+  await expect.poll(() => created.count(), { timeout: 10_000 }).toBe(1);
+  expect(await created.locator('.badge').textContent()).toBe('owner');
+
+  const seen = requests.get(alice)!;
+  expect(seen).toEqual(expect.arrayContaining([
+    'POST /rest/v1/projects', 'GET /rest/v1/jobs', 'GET /rest/v1/project_members', 'GET /rest/v1/profiles',
+    'GET /rest/v1/project_invitations', 'POST /rest/v1/rpc/my_invitations',
+  ]));
+  expect(new Set(functionCalls(alice))).toEqual(new Set(['GET /functions/v1/projects', 'POST /functions/v1/jobs']));
+  expect(new Set(functionCalls(bob))).toEqual(new Set(['GET /functions/v1/projects']));
   mkdirSync(artifacts, { recursive: true });
   await alice.screenshot({ path: join(artifacts, 'console.png'), fullPage: true });
 }, 120_000);
 
 async function signUpAt(url: string, email: string, displayName: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(url);
+  const page = await openPage(url);
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', 'password123');
   await page.fill('input[name=display_name]', displayName);
@@ -112,6 +146,10 @@ test('an invitee joins from the mailed link or from their list, and profile edit
 
   // The other invitee accepts from "Invitations for you", without the token.
   const fromList = await signUpAt(`${stack.url}/`, listed, 'Lister');
+  // A PostgREST error of an RPC reaches the page as its message.
+  await fromList.fill('#accept-invitation input[name=token]', 'not-a-token');
+  await fromList.click('#accept-invitation button[type=submit]');
+  await expect.poll(() => fromList.locator('#error').textContent(), { timeout: 10_000 }).toBe('invitation not found');
   const item = fromList.locator('[data-testid=my-invitations] li');
   await expect.poll(() => item.count(), { timeout: 15_000 }).toBe(1);
   await item.locator('button').click();
@@ -126,4 +164,9 @@ test('an invitee joins from the mailed link or from their list, and profile edit
   await expect.poll(() => alice.locator('[data-testid=members] li .member-name').allTextContents(), { timeout: 10_000 })
     .toEqual(expect.arrayContaining(['Linnea L.', 'Lister']));
   await expect.poll(() => alice.locator('[data-testid=online] .avatar[title="Linnea L."]').count(), { timeout: 20_000 }).toBe(1);
+
+  expect(requests.get(alice)).toEqual(expect.arrayContaining(['POST /rest/v1/rpc/create_invitation']));
+  expect(requests.get(newcomer)).toEqual(expect.arrayContaining(['POST /rest/v1/rpc/accept_invitation', 'PATCH /rest/v1/profiles']));
+  expect(requests.get(fromList)).toEqual(expect.arrayContaining(['POST /rest/v1/rpc/accept_invitation_from_list']));
+  for (const page of [alice, newcomer, fromList]) expect(new Set(functionCalls(page))).toEqual(new Set(['GET /functions/v1/projects']));
 }, 120_000);
