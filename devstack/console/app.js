@@ -312,7 +312,20 @@
       const item = document.createElement('li');
       item.dataset.invitationId = row.id;
       const mail = row.mailed_at ? 'mailed' : row.last_mail_error ? `mail failed (${row.mail_attempts}×): ${row.last_mail_error}` : 'mail queued';
-      item.textContent = `${row.email} as ${row.role} — ${mail}`;
+      item.className = 'row';
+      const text = document.createElement('span');
+      text.textContent = `${row.email} as ${row.role} — ${mail}`;
+      const revoke = document.createElement('button');
+      revoke.type = 'button';
+      revoke.className = 'secondary';
+      revoke.textContent = 'Revoke';
+      revoke.addEventListener('click', async () => {
+        try {
+          await rest(client.rpc('revoke_invitation', { invitation_id: row.id }));
+          await loadProjectInvitations(projectId);
+        } catch (error) { showError(error); }
+      });
+      item.append(text, revoke);
       return item;
     }));
   }
@@ -390,7 +403,9 @@
     if (!item) {
       item = document.createElement('li');
       item.dataset.jobId = job.id;
-      item.innerHTML = '<span class="job-type"></span><div class="progress"><div></div></div><span class="job-status"></span>';
+      item.innerHTML = '<span class="job-type"></span><div class="progress"><div></div></div><span class="job-status"></span>'
+        + '<button type="button" class="job-action secondary" hidden></button>';
+      item.querySelector('.job-action').addEventListener('click', () => actOnJob(job.id).catch(showError));
       $('#jobs').prepend(item);
     }
     item.querySelector('.job-type').textContent = current.type;
@@ -398,6 +413,27 @@
     item.querySelector('.progress').dataset.progress = String(current.progress ?? 0);
     item.querySelector('.job-status').textContent = current.status + (current.error ? `: ${current.error}` : '');
     item.dataset.status = current.status;
+    // Viewers may do neither; the RPCs decide the rest (own jobs; owners: any).
+    const action = item.querySelector('.job-action');
+    const verb = jobAction(current.status);
+    action.hidden = !verb || state.current?.role === 'viewer';
+    action.textContent = verb === 'cancel' ? 'Cancel' : 'Retry';
+    action.dataset.action = verb ?? '';
+  }
+
+  const jobAction = (status) =>
+    status === 'queued' || status === 'running' ? 'cancel' : status === 'failed' || status === 'cancelled' ? 'retry' : null;
+
+  /**
+   * Cancels (queued, running) or retries (failed, cancelled) a job with its RPC, then reads
+   * the row back: a queued job is cancelled at once, a running one when the worker aborts
+   * it (job_updated brings that).
+   */
+  async function actOnJob(jobId) {
+    const verb = jobAction(state.jobs.get(jobId)?.status);
+    if (!verb) return;
+    await rest(client.rpc(verb === 'cancel' ? 'cancel_job' : 'retry_job', { job_id: jobId }));
+    renderJob(await rest(client.from('jobs').select('id, type, status, progress, error').eq('id', jobId).single()));
   }
 
   async function closeWorkspace() {
