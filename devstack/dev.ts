@@ -6,7 +6,8 @@
  *   Redis      REDIS_URL, else a local redis-server keeping its data under .tandem/redis
  *   gateway    http://127.0.0.1:54321 with Supabase's URL layout:
  *              /auth/v1 local Auth, /realtime/v1 local Realtime, /functions/v1 the Deno
- *              functions, /rest/v1 the local Data API (reads), / the browser console
+ *              functions, /rest/v1 the local Data API (PostgREST v16.2 stand-in), / the
+ *              browser console
  *   worker     BullMQ worker with /health and /metrics on 54334
  *
  * `npm run dev -- --supabase`: for `supabase start` users — Supabase's own services are
@@ -307,9 +308,8 @@ async function main(): Promise<void> {
     say('  (also in .tandem/env)');
     say(`  worker       ${stack.workerUrl}/health  /metrics`);
     say(`  users        ${SEEDED_USERS.join(', ')} (password: password123)`);
-    say('  /rest/v1     local Data API as PostgREST v16.2: reads of tables and views (select, filters, or/and,');
-    say('               order, limit/offset/Range, count, HEAD, single(), CSV); embeds, writes and RPC answer 501');
-    say('               PGRST127 until they land (npx supabase start runs the real PostgREST)');
+    say('  /rest/v1     local Data API as PostgREST v16.2: reads, filters, embeds, writes, rpc(), OpenAPI, schema reload');
+    say('               not yet (501 PGRST127): embeds/CSV on rpc() results, array or non-JSON rpc() bodies; README "The local Data API"');
   }
   say('  Ctrl-C stops everything; data stays in .tandem/.');
   say('ready');

@@ -1,5 +1,9 @@
 // Tandem console: a plain supabase-js page served by the devstack gateway.
 // window.TANDEM = { supabaseUrl, anonKey } comes from /console/config.js.
+// It talks to Supabase as an app would: tables and RPCs through the Data API (`from()`,
+// `rpc()`: PostgREST, or the local Data API of `npm run dev`), and the edge functions only
+// for what they add — the Redis-cached project listing (`GET projects`) and job submission
+// (`POST jobs`: catalog validation, rate limit, enqueue).
 /* global supabase */
 (() => {
   'use strict';
@@ -16,6 +20,26 @@
     $('#error').textContent = message;
     if (message) setTimeout(() => { if ($('#error').textContent === message) $('#error').textContent = ''; }, 6000);
   }
+
+  /**
+   * Awaits a supabase-js Data API call and returns its data, throwing PostgREST's error
+   * (`{code, message, details, hint}`) as one readable message: the message, then the
+   * details and hint when PostgREST gives them.
+   */
+  async function rest(query) {
+    const { data, error } = await query;
+    if (error) {
+      const parts = [error.message || `request failed (${error.code ?? 'no code'})`];
+      if (error.details) parts.push(typeof error.details === 'string' ? error.details : JSON.stringify(error.details));
+      if (error.hint) parts.push(`Hint: ${error.hint}`);
+      const failure = new Error(parts.join(' — '));
+      failure.code = error.code;
+      throw failure;
+    }
+    return data;
+  }
+
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
   /** Calls an edge function and returns its JSON body, throwing the API's error message. */
   async function api(path, { method = 'GET', body } = {}) {
@@ -90,14 +114,26 @@
     sessionStorage.removeItem(LINK_TOKEN_KEY);
     $('#pending-link').hidden = true;
     try {
-      const project = await api('projects/invitations/accept', { method: 'POST', body: { token } });
-      $('#invitation-notice').textContent = `You joined ${project.name} as ${project.role}.`;
+      await joined(await rest(client.rpc('accept_invitation', { token })));
     } catch (error) {
       $('#invitation-notice').textContent = `The invitation link could not be used: ${error.message}`;
-      throw error;
-    } finally {
       await Promise.all([loadProjects(), loadInvitations()]);
+      throw error;
     }
+  }
+
+  /**
+   * After an accept RPC (which returns the project id): says which project was joined and
+   * with what role, read through the Data API, and refreshes both lists.
+   */
+  async function joined(projectId) {
+    const project = await rest(client.from('projects')
+      .select('name, project_members(role)')
+      .eq('id', projectId)
+      .eq('project_members.user_id', state.user.id)
+      .single());
+    $('#invitation-notice').textContent = `You joined ${project.name} as ${project.project_members[0]?.role ?? 'member'}.`;
+    await Promise.all([loadProjects({ until: projectId }), loadInvitations()]);
   }
 
   // Section: auth
@@ -134,12 +170,11 @@
     await acceptLinkToken().catch(showError);
   }
 
-  // Section: profile (public.profiles is the source of truth; saved through Auth's user
-  // metadata, which a trigger copies to the profile — supabase/migrations/20261202002100_…)
+  // Section: profile (public.profiles is the source of truth, updated under RLS; a trigger
+  // copies the change to Auth's user metadata — supabase/migrations/20261202002100_…)
 
   async function loadProfile() {
-    const { data, error } = await client.from('profiles').select('display_name, avatar_url').eq('id', state.user.id).maybeSingle();
-    if (error) throw error;
+    const data = await rest(client.from('profiles').select('display_name, avatar_url').eq('id', state.user.id).maybeSingle());
     if (data) {
       state.profileName = data.display_name ?? state.profileName;
       state.avatarUrl = data.avatar_url;
@@ -155,9 +190,14 @@
     const form = new FormData(event.target);
     const displayName = String(form.get('display_name') ?? '').trim();
     const avatarUrl = String(form.get('avatar_url') ?? '').trim();
-    const { error } = await client.auth.updateUser({ data: { display_name: displayName, avatar_url: avatarUrl } });
-    if (error) return showError(error);
     try {
+      // An empty avatar field clears it (the column takes only http(s) URLs or null).
+      // single(): a row RLS hides would be PGRST116 rather than a silent no-op.
+      await rest(client.from('profiles')
+        .update({ display_name: displayName, avatar_url: avatarUrl || null })
+        .eq('id', state.user.id)
+        .select('id')
+        .single());
       await loadProfile();
       if (state.channel) await trackPresence(state.channel);
       if (state.current) await loadMembers(state.current.id);
@@ -174,8 +214,18 @@
 
   // Section: projects and invitations
 
-  async function loadProjects() {
-    const { data } = await api('projects');
+  /**
+   * The project list from the cached listing function. After a Data API write that changes
+   * it (create, accept), the worker drops the cached copy when Postgres NOTIFYs
+   * `tandem_cache` (worker/src/invalidator.ts), a moment after the write's response: with
+   * `until`, the listing is read again, briefly, until it shows that project.
+   */
+  async function loadProjects({ until } = {}) {
+    let { data } = await api('projects');
+    for (let attempt = 0; until && attempt < 10 && !data.some((project) => project.id === until); attempt += 1) {
+      await pause(150 * (attempt + 1));
+      ({ data } = await api('projects'));
+    }
     state.projects = data;
     const list = $('#projects');
     list.replaceChildren(...data.map((project) => {
@@ -191,7 +241,7 @@
   }
 
   async function loadInvitations() {
-    const { data } = await api('projects/invitations/mine');
+    const data = await rest(client.rpc('my_invitations'));
     $('#my-invitations').replaceChildren(...data.map((invitation) => {
       const item = document.createElement('li');
       item.className = 'row';
@@ -204,9 +254,7 @@
       // Accepting from the list needs a confirmed email; the mailed link works regardless.
       accept.addEventListener('click', async () => {
         try {
-          const project = await api(`projects/invitations/${invitation.id}/accept`, { method: 'POST' });
-          $('#invitation-notice').textContent = `You joined ${project.name} as ${project.role}.`;
-          await Promise.all([loadProjects(), loadInvitations()]);
+          await joined(await rest(client.rpc('accept_invitation_from_list', { invitation_id: invitation.id })));
         } catch (error) { showError(error); }
       });
       item.append(text, accept);
@@ -214,8 +262,24 @@
     }));
   }
 
+  /**
+   * Members with their profiles: two Data API reads, because project_members.user_id
+   * references auth.users, not profiles, so there is no relationship to embed. RLS shows
+   * members of the caller's projects and their co-members' profiles.
+   */
   async function loadMembers(projectId) {
-    const { data } = await api(`projects/${projectId}/members`);
+    const rows = await rest(client.from('project_members')
+      .select('user_id, role, created_at')
+      .eq('project_id', projectId)
+      .order('created_at')
+      .order('user_id'));
+    const ids = rows.map((row) => row.user_id);
+    const profiles = ids.length === 0 ? [] : await rest(client.from('profiles').select('id, display_name, avatar_url, email').in('id', ids));
+    const byId = new Map(profiles.map((profile) => [profile.id, profile]));
+    const data = rows.map((row) => {
+      const profile = byId.get(row.user_id);
+      return { ...row, display_name: profile?.display_name ?? null, avatar_url: profile?.avatar_url ?? null, email: profile?.email ?? null };
+    });
     if (state.current?.id !== projectId) return;
     state.members = new Map(data.map((member) => [member.user_id, member]));
     renderOnline();
@@ -234,14 +298,34 @@
     }));
   }
 
+  /** The project's pending invitations with their mail status (RLS: owners only). */
   async function loadProjectInvitations(projectId) {
-    const { data } = await api(`projects/${projectId}/invitations`);
+    const data = await rest(client.from('project_invitations')
+      .select('id, email, role, expires_at, mailed_at, mail_attempts, last_mail_error')
+      .eq('project_id', projectId)
+      .is('accepted_at', null)
+      .is('revoked_at', null)
+      .gt('expires_at', new Date().toISOString())
+      .order('created_at', { ascending: false }));
     if (state.current?.id !== projectId) return;
-    $('#project-invitations').replaceChildren(...data.filter((row) => row.status === 'pending').map((row) => {
+    $('#project-invitations').replaceChildren(...data.map((row) => {
       const item = document.createElement('li');
       item.dataset.invitationId = row.id;
       const mail = row.mailed_at ? 'mailed' : row.last_mail_error ? `mail failed (${row.mail_attempts}×): ${row.last_mail_error}` : 'mail queued';
-      item.textContent = `${row.email} as ${row.role} — ${mail}`;
+      item.className = 'row';
+      const text = document.createElement('span');
+      text.textContent = `${row.email} as ${row.role} — ${mail}`;
+      const revoke = document.createElement('button');
+      revoke.type = 'button';
+      revoke.className = 'secondary';
+      revoke.textContent = 'Revoke';
+      revoke.addEventListener('click', async () => {
+        try {
+          await rest(client.rpc('revoke_invitation', { invitation_id: row.id }));
+          await loadProjectInvitations(projectId);
+        } catch (error) { showError(error); }
+      });
+      item.append(text, revoke);
       return item;
     }));
   }
@@ -250,9 +334,10 @@
     event.preventDefault();
     const form = new FormData(event.target);
     try {
-      await api('projects', { method: 'POST', body: { name: form.get('name') } });
+      // The insert trigger makes the creator the owner (the row is readable back at once).
+      const project = await rest(client.from('projects').insert({ name: form.get('name') }).select('id').single());
       event.target.reset();
-      await loadProjects();
+      await loadProjects({ until: project.id });
     } catch (error) { showError(error); }
   });
 
@@ -260,24 +345,33 @@
     event.preventDefault();
     const form = new FormData(event.target);
     try {
-      await api('projects/invitations/accept', { method: 'POST', body: { token: form.get('token').trim() } });
+      const projectId = await rest(client.rpc('accept_invitation', { token: form.get('token').trim() }));
       event.target.reset();
-      await Promise.all([loadProjects(), loadInvitations()]);
+      await joined(projectId);
     } catch (error) { showError(error); }
   });
 
   $('#invite').addEventListener('submit', async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
+    const projectId = state.current.id;
+    // create_invitation stores the address trimmed and lower-cased.
+    const email = String(form.get('email') ?? '').trim().toLowerCase();
     try {
-      const invitation = await api(`projects/${state.current.id}/invitations`, {
-        method: 'POST', body: { email: form.get('email'), role: form.get('role') },
-      });
-      const replaced = invitation.replaced_invitation_id ? ' It replaces the earlier pending invitation, whose link no longer works.' : '';
+      const token = await rest(client.rpc('create_invitation', { project_id: projectId, email, role: form.get('role') }));
+      // The RPC returns only the token; whether it replaced a pending invitation of the
+      // same address is on the rows (replaced_by names the new one).
+      const rows = await rest(client.from('project_invitations')
+        .select('id, replaced_by, accepted_at, revoked_at')
+        .eq('project_id', projectId)
+        .eq('email', email));
+      const current = rows.find((row) => !row.accepted_at && !row.revoked_at);
+      const replaced = current && rows.some((row) => row.replaced_by === current.id)
+        ? ' It replaces the earlier pending invitation, whose link no longer works.' : '';
       $('#invite-token').textContent =
-        `Invitation for ${invitation.email} queued to be mailed with its link.${replaced} Token (shown once): ${invitation.token}`;
+        `Invitation for ${email} queued to be mailed with its link.${replaced} Token (shown once): ${token}`;
       event.target.reset();
-      await loadProjectInvitations(state.current.id);
+      await loadProjectInvitations(projectId);
     } catch (error) { showError(error); }
   });
 
@@ -309,7 +403,9 @@
     if (!item) {
       item = document.createElement('li');
       item.dataset.jobId = job.id;
-      item.innerHTML = '<span class="job-type"></span><div class="progress"><div></div></div><span class="job-status"></span>';
+      item.innerHTML = '<span class="job-type"></span><div class="progress"><div></div></div><span class="job-status"></span>'
+        + '<button type="button" class="job-action secondary" hidden></button>';
+      item.querySelector('.job-action').addEventListener('click', () => actOnJob(job.id).catch(showError));
       $('#jobs').prepend(item);
     }
     item.querySelector('.job-type').textContent = current.type;
@@ -317,6 +413,27 @@
     item.querySelector('.progress').dataset.progress = String(current.progress ?? 0);
     item.querySelector('.job-status').textContent = current.status + (current.error ? `: ${current.error}` : '');
     item.dataset.status = current.status;
+    // Viewers may do neither; the RPCs decide the rest (own jobs; owners: any).
+    const action = item.querySelector('.job-action');
+    const verb = jobAction(current.status);
+    action.hidden = !verb || state.current?.role === 'viewer';
+    action.textContent = verb === 'cancel' ? 'Cancel' : 'Retry';
+    action.dataset.action = verb ?? '';
+  }
+
+  const jobAction = (status) =>
+    status === 'queued' || status === 'running' ? 'cancel' : status === 'failed' || status === 'cancelled' ? 'retry' : null;
+
+  /**
+   * Cancels (queued, running) or retries (failed, cancelled) a job with its RPC, then reads
+   * the row back: a queued job is cancelled at once, a running one when the worker aborts
+   * it (job_updated brings that).
+   */
+  async function actOnJob(jobId) {
+    const verb = jobAction(state.jobs.get(jobId)?.status);
+    if (!verb) return;
+    await rest(client.rpc(verb === 'cancel' ? 'cancel_job' : 'retry_job', { job_id: jobId }));
+    renderJob(await rest(client.from('jobs').select('id, type, status, progress, error').eq('id', jobId).single()));
   }
 
   async function closeWorkspace() {
@@ -348,7 +465,12 @@
       item.className = item.dataset.projectId === project.id ? 'selected' : '';
     }
 
-    const { data: jobs } = await api(`jobs?project_id=${project.id}&limit=20`);
+    const jobs = await rest(client.from('jobs')
+      .select('id, type, status, progress, error, created_at')
+      .eq('project_id', project.id)
+      .order('created_at', { ascending: false })
+      .limit(20));
+    if (state.current?.id !== project.id) return;
     for (const job of jobs.reverse()) renderJob(job);
     await Promise.all([loadMembers(project.id), project.role === 'owner' ? loadProjectInvitations(project.id) : null]);
 
@@ -376,7 +498,7 @@
 
     // Server events arrive on their own topic, which no client may write
     // (supabase/migrations/20261202000300_realtime_server_events.sql); they carry ids and
-    // statuses only, so details are read from the functions.
+    // statuses only, so details are read through the Data API.
     const events = client.channel(`project:${project.id}:events`, { config: { private: true } });
     state.events = events;
     events
@@ -412,6 +534,8 @@
       });
   }
 
+  // Submission stays a function: it checks the payload against the job catalog, rate-limits
+  // and enqueues the job for the worker after the row commits (docs/worker.md).
   $('#submit-job').addEventListener('submit', async (event) => {
     event.preventDefault();
     const form = new FormData(event.target);

@@ -57,7 +57,8 @@ test('npm run dev starts on a fresh data directory, serves, and stops cleanly on
   // Realtime's REST broadcast, routed as the CLI's gateway routes /realtime/v1/api.
   const anonKey = /anon key\s+(eyJ\S+)/.exec(output)?.[1] ?? '';
   // The local Data API: anon may read no table of the migrations, as PostgREST answers it.
-  expect(output).toMatch(/\/rest\/v1\s+local Data API/);
+  expect(output).toMatch(/\/rest\/v1\s+local Data API as PostgREST v16\.2: .*rpc\(\)/);
+  expect(output).toMatch(/not yet \(501 PGRST127\): .*README "The local Data API"/);
   const rest = await fetch(`${gateway}/rest/v1/projects`, { headers: { apikey: anonKey, authorization: `Bearer ${anonKey}` } });
   expect({ status: rest.status, body: await rest.json() }).toEqual({ status: 401, body: { code: '42501', message: 'permission denied for table projects', details: null, hint: null } });
   const broadcast = (headers: Record<string, string>) =>
