@@ -2,7 +2,7 @@
  * Errors of the local Data API in PostgREST's shape: a JSON body `{code, message, details,
  * hint}`, the status PostgREST gives the code, and its `Proxy-Status` header. Codes,
  * texts and statuses follow PostgREST v16.2's src/PostgREST/Error.hs (the version the
- * pinned Supabase CLI runs; see docs/data-api.md).
+ * pinned Supabase CLI runs; README.md, "The local Data API (`/rest/v1`)", says what is covered).
  */
 
 export interface PgrstErrorBody {
