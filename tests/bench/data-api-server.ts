@@ -8,7 +8,7 @@ import { createServer } from 'node:http';
 import postgres from 'postgres';
 import { createDataApi } from '../../devstack/rest/app.ts';
 import { projectDataApiConfig } from '../../devstack/rest/config.ts';
-import { DATA_API_POOL_OPTIONS } from './data-api.ts';
+import { DATA_API_POOL_OPTIONS } from './data-api-pool.ts';
 
 const sql = postgres(process.env.TANDEM_BENCH_DB_URL!, DATA_API_POOL_OPTIONS);
 const api = await createDataApi({ sql, config: projectDataApiConfig(), jwt: { jwtSecret: process.env.TANDEM_BENCH_JWT_SECRET! }, warn: (m) => process.stderr.write(`data api: ${m}\n`) });

@@ -23,10 +23,8 @@ import { decodeJwt } from 'jose';
 import postgres from 'postgres';
 import { withRls } from '../../core/db/rls.ts';
 import { repoRoot } from '../../devstack/db/setup.ts';
+import { DATA_API_POOL_OPTIONS } from './data-api-pool.ts';
 import { median, timeRuns } from './stats.ts';
-
-/** The Data API's pool in the devstack (devstack/dev.ts), for the server and the statement alike. */
-export const DATA_API_POOL_OPTIONS = { max: 4, onnotice: () => undefined, prepare: false } as const;
 
 export interface DataApiFigures {
   /** The select that ran. */
@@ -59,6 +57,7 @@ async function startServer(dbUrl: string, jwtSecret: string): Promise<{ url: str
 }
 
 const EMBED_SELECT = '*, project_members(count)';
+const WARM_UP_RUNS = 200;
 
 /**
  * @example
@@ -94,6 +93,12 @@ export async function benchDataApi(options: {
     const rows = byId(JSON.parse(String(viaSql?.body)));
     if (!isDeepStrictEqual(viaApi, rows)) throw new Error(`the Data API and the statement disagree (${viaApi.length} and ${rows.length} rows)`);
 
+    // Warm both sides up first (the server's JIT, both pools' connections), as the load
+    // run below would: the figures are of the steady state, not of the first requests.
+    for (let i = 0; i < WARM_UP_RUNS; i++) {
+      await (await request()).arrayBuffer();
+      await statement();
+    }
     const apiTimes: number[] = [];
     const sqlTimes: number[] = [];
     for (let i = 0; i < options.runs; i++) {
