@@ -78,5 +78,19 @@ export interface RequestSettings {
  */
 export function setRequestSettings(tx: TransactionSql, request: RequestSettings): postgres.PendingQuery<postgres.Row[]> {
   const settings = { ...request.settings, role: request.role, 'request.jwt.claims': JSON.stringify(request.claims) };
-  return tx`select set_config(name, value, true) from json_each_text(${tx.json(settings)}::json) as s(name, value)`;
+  return tx`select set_config(name, value, true) from json_each_text(${tx.unsafe(jsonLiteral(settings))}::json) as s(name, value)`;
+}
+
+/**
+ * The settings as a SQL literal rather than a bound parameter: postgres.js (without
+ * prepared statements, as the functions and the Data API run it) describes a statement
+ * with parameters in a round trip of its own before executing it, and holds back the
+ * transaction's next statement until then; a literal lets the settings go out together
+ * with the statement after them. The JSON text is dollar-quoted (no escape processing,
+ * whatever standard_conforming_strings says) and carries no `$` at all (JSON.stringify's
+ * output gets `\u0024` for it, and escapes control characters and lone surrogates), so
+ * nothing in a claim or a header can end the quote.
+ */
+function jsonLiteral(value: unknown): string {
+  return `$tandem$${JSON.stringify(value).replaceAll('$', '\\u0024')}$tandem$`;
 }

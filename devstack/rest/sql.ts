@@ -240,9 +240,24 @@ function joinSql(q: TransactionSql, ctx: Context, embed: Embed, parentRef: Ref):
   return lateral(q`${aggregate} FROM (${sub} ) AS ${agg}`, nonNull);
 }
 
+/**
+ * A LIMIT or OFFSET count. PostgREST binds them as unknown-typed parameters (upstream
+ * PostgREST/postgrest src/PostgREST/Query/SqlFragment.hs limitOffsetF), but postgres.js
+ * without prepared statements spends a round trip describing any statement that has
+ * parameters, so a plain integer is written as a literal: an unfiltered read then has
+ * none (same plan, same result). Anything else (`offset=1e23` read as a number) stays a
+ * parameter, for Postgres to refuse as it refuses PostgREST's.
+ *
+ * @example
+ * q` LIMIT ${rangeBoundSql(q, 100)}`; // LIMIT 100
+ */
+export function rangeBoundSql(q: TransactionSql, value: number): Fragment {
+  return Number.isSafeInteger(value) && value >= 0 ? q.unsafe(String(value)) : q`${String(value)}`;
+}
+
 function limitSql(q: TransactionSql, offset: number, limit: number | undefined): Fragment {
   if (limit === undefined && offset === 0) return q``;
-  return q` LIMIT ${limit === undefined ? q`ALL` : q`${String(limit)}`} OFFSET ${String(offset)}`;
+  return q` LIMIT ${limit === undefined ? q`ALL` : rangeBoundSql(q, limit)} OFFSET ${rangeBoundSql(q, offset)}`;
 }
 
 /** readPlanToQuery: one level's SELECT, its embeds joined laterally. */
@@ -307,7 +322,7 @@ export function readSql(q: TransactionSql, query: ReadQuery): Fragment {
   if (source?.name === 'pgrst_source') throw new Error('readSql: the source must not be named pgrst_source');
   const paged = query.limit !== undefined || query.offset !== 0;
   const main = nodeSql(q, { casts: query.casts, source }, plan, true, undefined, undefined, { offset: query.offset, limit: query.limit });
-  const countSource = query.countLimit === undefined ? countSourceSql(q, plan, source) : q`${countSourceSql(q, plan, source)} LIMIT ${String(query.countLimit)}`;
+  const countSource = query.countLimit === undefined ? countSourceSql(q, plan, source) : q`${countSourceSql(q, plan, source)} LIMIT ${rangeBoundSql(q, query.countLimit)}`;
   const separateCount = query.count && (paged || query.countLimit !== undefined);
   const countCte = separateCount ? q`, pgrst_source_count AS (${countSource})` : q``;
   const total = !query.count ? q`null::bigint` : separateCount ? q`(SELECT pg_catalog.count(*) FROM pgrst_source_count)` : q`pg_catalog.count(_postgrest_t)`;

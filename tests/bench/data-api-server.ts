@@ -8,8 +8,9 @@ import { createServer } from 'node:http';
 import postgres from 'postgres';
 import { createDataApi } from '../../devstack/rest/app.ts';
 import { projectDataApiConfig } from '../../devstack/rest/config.ts';
+import { DATA_API_POOL_OPTIONS } from './data-api-pool.ts';
 
-const sql = postgres(process.env.TANDEM_BENCH_DB_URL!, { max: 4, onnotice: () => undefined, prepare: false });
+const sql = postgres(process.env.TANDEM_BENCH_DB_URL!, DATA_API_POOL_OPTIONS);
 const api = await createDataApi({ sql, config: projectDataApiConfig(), jwt: { jwtSecret: process.env.TANDEM_BENCH_JWT_SECRET! }, warn: (m) => process.stderr.write(`data api: ${m}\n`) });
 const server = createServer((req, res) => api.handle(req, res));
 server.keepAliveTimeout = 60_000;

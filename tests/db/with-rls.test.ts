@@ -77,4 +77,18 @@ describe('setRequestSettings', () => {
     const [after] = await sql<{ claims: string | null }[]>`select nullif(current_setting('request.jwt.claims', true), '') as claims`;
     expect(after!.claims).toBeNull();
   });
+
+  it('takes any text in claims and settings as it is, quotes, backslashes and dollar quotes included', async () => {
+    // The settings reach SQL as a dollar-quoted literal (core/db/rls.ts jsonLiteral): none
+    // of these may end the quote or change the value.
+    const hostile = `it's $tandem$ $$ $1 \\' \\u0024 "quoted" ') ; select 1; -- é 😀 \t`;
+    const claims = { role: 'anon', email: hostile, [`key $tandem$ '`]: hostile };
+    const [inside] = await sql.begin(async (tx) => {
+      await setRequestSettings(tx as TransactionSql, { role: 'anon', claims, settings: { 'tandem.test_setting': hostile } });
+      return tx<{ claims: string; extra: string }[]>`
+        select current_setting('request.jwt.claims', true) as claims, current_setting('tandem.test_setting', true) as extra`;
+    });
+    expect(inside!.extra).toBe(hostile);
+    expect(JSON.parse(inside!.claims)).toEqual(JSON.parse(JSON.stringify(claims)));
+  });
 });
