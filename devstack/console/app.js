@@ -396,8 +396,15 @@
     });
   }
 
+  /**
+   * Shows a job's row. Rows arrive by three paths that can cross (a read, the submission's
+   * answer, job_updated events), so a row older than the one shown (updated_at) is dropped:
+   * a read that started before the worker's write must not undo what its event showed.
+   */
   function renderJob(job) {
-    state.jobs.set(job.id, { ...state.jobs.get(job.id), ...job });
+    const known = state.jobs.get(job.id);
+    if (known?.updated_at && job.updated_at && Date.parse(job.updated_at) < Date.parse(known.updated_at)) return;
+    state.jobs.set(job.id, { ...known, ...job });
     const current = state.jobs.get(job.id);
     let item = document.querySelector(`#jobs li[data-job-id="${job.id}"]`);
     if (!item) {
@@ -433,7 +440,7 @@
     const verb = jobAction(state.jobs.get(jobId)?.status);
     if (!verb) return;
     await rest(client.rpc(verb === 'cancel' ? 'cancel_job' : 'retry_job', { job_id: jobId }));
-    renderJob(await rest(client.from('jobs').select('id, type, status, progress, error').eq('id', jobId).single()));
+    renderJob(await rest(client.from('jobs').select('id, type, status, progress, error, updated_at').eq('id', jobId).single()));
   }
 
   async function closeWorkspace() {
@@ -466,7 +473,7 @@
     }
 
     const jobs = await rest(client.from('jobs')
-      .select('id, type, status, progress, error, created_at')
+      .select('id, type, status, progress, error, created_at, updated_at')
       .eq('project_id', project.id)
       .order('created_at', { ascending: false })
       .limit(20));
