@@ -199,7 +199,8 @@ select is((select array_agg(m.project_id || ':' || m.user_id || ':' || m.role or
 
 -- Tripwire: the BEFORE triggers audited for side effects that outlive their statement
 -- (supabase/migrations/20261202000100_projects_owner_only_for_inserted_rows.sql). Each one
--- only changes or refuses its own row; a new BEFORE trigger needs the same audit.
+-- only changes or refuses its own row; a new BEFORE trigger needs the same audit. The
+-- invitation limits (20261202002200_invitation_limits.sql) only read and refuse.
 select is(
   (select array_agg(c.relname || '.' || t.tgname || ' -> ' || p.proname order by (c.relname || '.' || t.tgname) collate "C")
    from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
@@ -208,6 +209,8 @@ select is(
   array['jobs.jobs_guard_transition -> guard_job_transition', 'jobs.jobs_pin_created_by -> pin_created_by',
         'jobs.jobs_touch_updated_at -> touch_updated_at',
         'profiles.profiles_touch_updated_at -> touch_updated_at',
+        'project_invitations.limit_invitations -> limit_invitations',
+        'project_invitations.refuse_anonymous_acceptance -> refuse_anonymous_acceptance',
         'project_members.project_members_keep_last_owner -> keep_last_owner',
         'projects.projects_pin_created_by -> pin_created_by', 'projects.projects_touch_updated_at -> touch_updated_at'],
   'the BEFORE triggers on public tables are exactly the audited ones');

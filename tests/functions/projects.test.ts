@@ -326,6 +326,16 @@ describe('invitations', () => {
     expectError(await fromList(second.body.id, inviteeToken), 409, 'conflict');
   });
 
+  it('re-inviting one address more than 5 times an hour is 429 rate_limited with Retry-After', async () => {
+    const team = await createTeam();
+    const invite = () => call(fns, 'POST', `/projects/${team.projectId}/invitations`, { token: team.tokens.owner, body: { email: 'often@example.com' } });
+    for (let i = 0; i < 5; i += 1) expect((await invite()).status).toBe(201);
+    const refused = await invite();
+    expectError(refused, 429, 'rate_limited');
+    expect(refused.headers.get('retry-after')).toBe('60');
+    expect(refused.body.error.message).toContain('5 times in the last hour');
+  });
+
   it('only owners invite and list; others 403 or 404', async () => {
     const team = await createTeam();
     for (const role of ['collaborator', 'viewer'] as const) {

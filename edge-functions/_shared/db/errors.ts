@@ -1,6 +1,6 @@
 /**
  * Turns Postgres errors into the HTTP contract's errors. The migrations raise PostgREST's
- * SQLSTATEs (PT404, PT409) and the standard ones (42501 permission, 22023 invalid
+ * SQLSTATEs (PT404, PT409, PT429) and the standard ones (42501 permission, 22023 invalid
  * argument, P0001 business rules); connection failures mean the database is unavailable.
  */
 import { ApiError } from '../http/errors.ts';
@@ -47,6 +47,9 @@ export function apiErrorFromDatabase(error: unknown): ApiError | undefined {
       return new ApiError('not_found', message);
     case 'PT409':
       return new ApiError('conflict', message);
+    case 'PT429':
+      // The invitation limits count per hour (supabase/migrations/20261202002200_invitation_limits.sql).
+      return new ApiError('rate_limited', message, undefined, { 'Retry-After': '60' });
     case '42501':
       return new ApiError('forbidden', message.startsWith('new row violates row-level security') ? 'you may not do this in this project' : message);
     case 'P0001':
