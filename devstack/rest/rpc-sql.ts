@@ -9,10 +9,10 @@
  */
 import type postgres from 'postgres';
 import type { TransactionSql } from '../../core/db/rls.ts';
-import type { Field, Filter, LogicTree, OrderTerm } from './grammar.ts';
+import type { LogicTree, OrderTerm } from './grammar.ts';
 import type { RpcPlan } from './rpc-plan.ts';
 import type { RoutineParam } from './schema-cache.ts';
-import { arrayLiteral, opSql } from './sql.ts';
+import { arrayLiteral, directionSql, fieldSql, filterSql, join } from './sql.ts';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
@@ -27,39 +27,24 @@ export interface RpcQuery {
   stripNulls: boolean;
 }
 
-function join(q: TransactionSql, parts: Fragment[], separator: Fragment): Fragment {
-  return parts.reduce((acc, part, i) => (i === 0 ? part : q`${acc}${separator}${part}`));
-}
-
 /** PostgREST's ppTypeMaxLength: fixed-length types take any length when read from a body. */
 function typeMaxLength(type: string): string {
   return type.replace(/^(bit|character)(\[\])?$/, (_, base: string, array: string | undefined) => `${base} varying${array ?? ''}`);
 }
 
-function fieldSql(q: TransactionSql, alias: string, field: Field): Fragment {
-  let out = q`${q(alias)}.${q(field.name)}`;
-  for (const step of field.jsonPath) {
-    const operand = step.isIndex ? q`${step.operand}::int` : q`${step.operand}`;
-    out = step.arrow === '->' ? q`${out}->${operand}` : q`${out}->>${operand}`;
-  }
-  return out;
+/** The call's rows by their alias. */
+function callRef(q: TransactionSql, alias: string): Fragment {
+  return q`${q(alias)}`;
 }
 
 function logicSql(q: TransactionSql, alias: string, tree: LogicTree): Fragment {
-  if (tree.kind === 'filter') return filterSql(q, alias, tree.filter);
+  if (tree.kind === 'filter') return filterSql(q, callRef(q, alias), tree.filter);
   const inner = join(q, tree.children.map((child) => logicSql(q, alias, child)), tree.operator === 'and' ? q` AND ` : q` OR `);
   return tree.negated ? q`NOT (${inner})` : q`(${inner})`;
 }
 
-function filterSql(q: TransactionSql, alias: string, filter: Filter): Fragment {
-  return opSql(q, fieldSql(q, alias, filter.field), filter.expr);
-}
-
 function orderSql(q: TransactionSql, alias: string, term: OrderTerm): Fragment {
-  let out = fieldSql(q, alias, term.field);
-  if (term.direction) out = q`${out} ${q.unsafe(term.direction === 'asc' ? 'ASC' : 'DESC')}`;
-  if (term.nulls) out = q`${out} ${q.unsafe(term.nulls === 'nullsfirst' ? 'NULLS FIRST' : 'NULLS LAST')}`;
-  return out;
+  return directionSql(q, fieldSql(q, callRef(q, alias), term.field), term);
 }
 
 function namedArg(q: TransactionSql, param: RoutineParam, value: Fragment): Fragment {
@@ -94,7 +79,7 @@ function selectListSql(q: TransactionSql, query: RpcQuery, alias: string): Fragm
     q,
     plan.select.map((item) => {
       if (item.star) return q`${q(alias)}.*`;
-      let out = fieldSql(q, alias, item.field);
+      let out = fieldSql(q, callRef(q, alias), item.field);
       if (item.cast !== undefined) out = q`CAST( ${out} AS ${q.unsafe(query.casts.get(item.cast)!)} )`;
       return item.alias !== undefined ? q`${out} AS ${q(item.alias)}` : out;
     }),
@@ -112,7 +97,7 @@ export function rpcSql(q: TransactionSql, query: RpcQuery): Fragment {
   const { plan } = query;
   const alias = plan.routine.name;
   const source = plan.scalar ? q`SELECT pgrst_call.pgrst_scalar ${fromCallSql(q, plan)}` : q`SELECT pgrst_call.* ${fromCallSql(q, plan)}`;
-  const conditions = [...plan.filters.map((f) => filterSql(q, alias, f)), ...plan.logic.map((t) => logicSql(q, alias, t))];
+  const conditions = [...plan.filters.map((f) => filterSql(q, callRef(q, alias), f)), ...plan.logic.map((t) => logicSql(q, alias, t))];
   const where = conditions.length === 0 ? q`` : q` WHERE ${join(q, conditions, q` AND `)}`;
   const order = plan.order.length === 0 ? q`` : q` ORDER BY ${join(q, plan.order.map((t) => orderSql(q, alias, t)), q`, `)}`;
   const paged = query.limit !== undefined || query.offset !== 0;

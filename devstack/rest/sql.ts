@@ -68,7 +68,13 @@ function nodeRef(q: TransactionSql, node: ReadNode, source: ReadSource | undefin
   return q`${q(node.relation.schema)}.${q(node.relation.name)}`;
 }
 
-function fieldSql(q: TransactionSql, ref: Ref, field: Field): Fragment {
+/**
+ * A column of the rows named `ref`, with its JSON path (`->`, `->>`).
+ *
+ * @example
+ * fieldSql(tx, tx`${tx('pgrst_call')}`, field); // "pgrst_call"."data"->>'a'
+ */
+export function fieldSql(q: TransactionSql, ref: Ref, field: Field): Fragment {
   let out = q`${ref}.${q(field.name)}`;
   for (const step of field.jsonPath) {
     const operand = step.isIndex ? q`${step.operand}::int` : q`${step.operand}`;
@@ -120,7 +126,13 @@ export function opSql(q: TransactionSql, target: Fragment, expr: OpExpr): Fragme
   return expr.negated ? q`NOT ${body}` : body;
 }
 
-function filterSql(q: TransactionSql, ref: Ref, filter: Filter): Fragment {
+/**
+ * One filter on the rows named `ref`.
+ *
+ * @example
+ * filterSql(tx, tx`${tx('pgrst_call')}`, filter); // "pgrst_call"."id" = $1
+ */
+export function filterSql(q: TransactionSql, ref: Ref, filter: Filter): Fragment {
   return opSql(q, fieldSql(q, ref, filter.field), filter.expr);
 }
 
@@ -138,7 +150,13 @@ function conditionSql(q: TransactionSql, ref: Ref, condition: PlannedCondition):
   }
 }
 
-function directionSql(q: TransactionSql, out: Fragment, term: { direction?: 'asc' | 'desc'; nulls?: 'nullsfirst' | 'nullslast' }): Fragment {
+/**
+ * An ORDER BY term's direction and nulls placement after its target.
+ *
+ * @example
+ * directionSql(tx, target, { direction: 'desc', nulls: 'nullslast' }); // target DESC NULLS LAST
+ */
+export function directionSql(q: TransactionSql, out: Fragment, term: { direction?: 'asc' | 'desc'; nulls?: 'nullsfirst' | 'nullslast' }): Fragment {
   if (term.direction) out = q`${out} ${q.unsafe(term.direction === 'asc' ? 'ASC' : 'DESC')}`;
   if (term.nulls) out = q`${out} ${q.unsafe(term.nulls === 'nullsfirst' ? 'NULLS FIRST' : 'NULLS LAST')}`;
   return out;
