@@ -397,10 +397,13 @@ export function registerAccountRoutes(ctx: AccountContext): {
       email: ['confirmation_token', 'recovery_token'],
       email_change: ['email_change_token_current', 'email_change_token_new'],
     };
+    // A link's token (GET, or POST with token_hash) is the stored value itself, `pkce_`
+    // prefix and all; a typed code is hashed here, and a PKCE flow's code is stored prefixed.
+    const stored = address === undefined ? [hash] : [hash, PKCE_PREFIX + hash];
     for (const column of columns[type] ?? []) {
       const [user] = await sql<UserRow[]>`
         select ${sql.unsafe(USER_COLUMNS)} from auth.users
-        where instance_id = ${NIL_UUID} and ${sql(column)} in (${hash}, ${PKCE_PREFIX + hash})
+        where instance_id = ${NIL_UUID} and ${sql(column)} = any(${stored}::text[])
           and (${address ?? null}::text is null or lower(email) = ${address ?? ''} or lower(email_change) = ${address ?? ''})`;
       if (!user) continue;
       const sentAt = column === 'confirmation_token' ? user.confirmation_sent_at : column === 'recovery_token' ? user.recovery_sent_at : user.email_change_sent_at;

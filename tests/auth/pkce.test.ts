@@ -51,6 +51,13 @@ async function follow(link: string): Promise<URL> {
 async function callback(to: string, running: RunningAuth): Promise<{ code: string; flowId: string; location: URL }> {
   const link = mailedLink(to, running);
   expect(new URL(link).searchParams.get('token')).toMatch(/^pkce_[0-9a-f]{56}$/);
+  // The link without its prefix is no link at all (GoTrue looks the token up as it is):
+  // it must not hand out a session that skips the verifier.
+  const stripped = new URL(link);
+  stripped.searchParams.set('token', stripped.searchParams.get('token')!.slice('pkce_'.length));
+  const refused = await follow(stripped.toString());
+  expect(refused.hash).not.toContain('access_token');
+  expect(new URLSearchParams(refused.hash.slice(1)).get('error_code')).toBe('otp_expired');
   const location = await follow(link);
   expect(`${location.origin}${location.pathname}`).toBe(CALLBACK);
   // No session in the fragment: only the code, for the client that holds the verifier.
