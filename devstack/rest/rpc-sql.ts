@@ -12,7 +12,7 @@ import type { TransactionSql } from '../../core/db/rls.ts';
 import type { LogicTree, OrderTerm } from './grammar.ts';
 import type { RpcPlan } from './rpc-plan.ts';
 import type { RoutineParam } from './schema-cache.ts';
-import { arrayLiteral, directionSql, fieldSql, filterSql, join } from './sql.ts';
+import { arrayLiteral, directionSql, fieldSql, filterSql, ident, join } from './sql.ts';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
@@ -34,7 +34,7 @@ function typeMaxLength(type: string): string {
 
 /** The call's rows by their alias. */
 function callRef(q: TransactionSql, alias: string): Fragment {
-  return q`${q(alias)}`;
+  return q`${ident(q, alias)}`;
 }
 
 function logicSql(q: TransactionSql, alias: string, tree: LogicTree): Fragment {
@@ -48,12 +48,12 @@ function orderSql(q: TransactionSql, alias: string, term: OrderTerm): Fragment {
 }
 
 function namedArg(q: TransactionSql, param: RoutineParam, value: Fragment): Fragment {
-  return param.variadic ? q`VARIADIC ${q(param.name)} := ${value}` : q`${q(param.name)} := ${value}`;
+  return param.variadic ? q`VARIADIC ${ident(q, param.name)} := ${value}` : q`${ident(q, param.name)} := ${value}`;
 }
 
 /** `FROM <call> pgrst_call`, with the arguments as PostgREST passes them. */
 function fromCallSql(q: TransactionSql, plan: RpcPlan): Fragment {
-  const fn = q`${q(plan.routine.schema)}.${q(plan.routine.name)}`;
+  const fn = q`${ident(q, plan.routine.schema)}.${ident(q, plan.routine.name)}`;
   const callIt = (argument: Fragment) => (plan.scalar ? q`(SELECT ${fn}(${argument}) pgrst_scalar) pgrst_call` : q`${fn}(${argument}) pgrst_call`);
   const { args, params } = plan;
   if (args.kind === 'single') return q`FROM ${callIt(q`${args.body}::text::${q.unsafe(params[0]!.type)}`)}`;
@@ -66,22 +66,22 @@ function fromCallSql(q: TransactionSql, plan: RpcPlan): Fragment {
     });
     return q`FROM ${callIt(join(q, list, q`, `))}`;
   }
-  const record = join(q, params.map((p) => q`${q(p.name)} ${q.unsafe(typeMaxLength(p.type))}`), q`, `);
-  const list = join(q, params.map((p) => namedArg(q, p, q`pgrst_body.${q(p.name)}`)), q`, `);
+  const record = join(q, params.map((p) => q`${ident(q, p.name)} ${q.unsafe(typeMaxLength(p.type))}`), q`, `);
+  const list = join(q, params.map((p) => namedArg(q, p, q`pgrst_body.${ident(q, p.name)}`)), q`, `);
   return q`FROM json_to_record(${args.body}::text::json) AS pgrst_body(${record}), LATERAL ${callIt(list)}`;
 }
 
 function selectListSql(q: TransactionSql, query: RpcQuery, alias: string): Fragment {
   const { plan } = query;
-  if (plan.scalar) return q`${q(alias)}.pgrst_scalar`;
+  if (plan.scalar) return q`${ident(q, alias)}.pgrst_scalar`;
   if (plan.select.length === 0) return q``;
   return join(
     q,
     plan.select.map((item) => {
-      if (item.star) return q`${q(alias)}.*`;
+      if (item.star) return q`${ident(q, alias)}.*`;
       let out = fieldSql(q, callRef(q, alias), item.field);
       if (item.cast !== undefined) out = q`CAST( ${out} AS ${q.unsafe(query.casts.get(item.cast)!)} )`;
-      return item.alias !== undefined ? q`${out} AS ${q(item.alias)}` : out;
+      return item.alias !== undefined ? q`${out} AS ${ident(q, item.alias)}` : out;
     }),
     q`, `,
   );
@@ -102,8 +102,8 @@ export function rpcSql(q: TransactionSql, query: RpcQuery): Fragment {
   const order = plan.order.length === 0 ? q`` : q` ORDER BY ${join(q, plan.order.map((t) => orderSql(q, alias, t)), q`, `)}`;
   const paged = query.limit !== undefined || query.offset !== 0;
   const limit = !paged ? q`` : q` LIMIT ${query.limit === undefined ? q`ALL` : q`${String(query.limit)}`} OFFSET ${String(query.offset)}`;
-  const read = q`SELECT ${selectListSql(q, query, alias)} FROM pgrst_source AS ${q(alias)}${where}${order}${limit}`;
-  const countCte = query.count ? q`, pgrst_source_count AS (SELECT 1 FROM pgrst_source AS ${q(alias)}${where})` : q``;
+  const read = q`SELECT ${selectListSql(q, query, alias)} FROM pgrst_source AS ${ident(q, alias)}${where}${order}${limit}`;
+  const countCte = query.count ? q`, pgrst_source_count AS (SELECT 1 FROM pgrst_source AS ${ident(q, alias)}${where})` : q``;
   const total = query.count ? q`(SELECT pg_catalog.count(*) FROM pgrst_source_count)` : q`null::bigint`;
   const pageTotal = plan.single ? q`1` : q`pg_catalog.count(_postgrest_t)`;
   const target = plan.scalar ? q`_postgrest_t.pgrst_scalar` : q`_postgrest_t`;

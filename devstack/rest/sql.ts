@@ -50,6 +50,18 @@ export interface ReadSource {
 }
 
 /**
+ * A quoted identifier, written whole: postgres.js's `sql(name)` splits a name on `.` (a
+ * column or alias named `a.b` would become `"a"."b"`), and PostgREST quotes names as they
+ * are (upstream PostgREST/postgrest src/PostgREST/SchemaCache/Identifiers.hs, pgFmtIdent).
+ *
+ * @example
+ * ident(tx, 'a.b'); // "a.b"
+ */
+export function ident(q: TransactionSql, name: string): Fragment {
+  return q.unsafe(`"${name.replaceAll('"', '""')}"`);
+}
+
+/**
  * Fragments joined by a separator (the caller passes at least one part).
  *
  * @example
@@ -63,19 +75,19 @@ export function join(q: TransactionSql, parts: Fragment[], separator: Fragment):
 type Ref = Fragment;
 
 function nodeRef(q: TransactionSql, node: ReadNode, source: ReadSource | undefined, isRoot: boolean): Ref {
-  if (isRoot && source) return q`${q(node.relation.name)}`;
-  if (node.alias !== undefined) return q`${q(node.alias)}`;
-  return q`${q(node.relation.schema)}.${q(node.relation.name)}`;
+  if (isRoot && source) return q`${ident(q, node.relation.name)}`;
+  if (node.alias !== undefined) return q`${ident(q, node.alias)}`;
+  return q`${ident(q, node.relation.schema)}.${ident(q, node.relation.name)}`;
 }
 
 /**
  * A column of the rows named `ref`, with its JSON path (`->`, `->>`).
  *
  * @example
- * fieldSql(tx, tx`${tx('pgrst_call')}`, field); // "pgrst_call"."data"->>'a'
+ * fieldSql(tx, ident(tx, 'pgrst_call'), field); // "pgrst_call"."data"->>'a'
  */
 export function fieldSql(q: TransactionSql, ref: Ref, field: Field): Fragment {
-  let out = q`${ref}.${q(field.name)}`;
+  let out = q`${ref}.${ident(q, field.name)}`;
   for (const step of field.jsonPath) {
     const operand = step.isIndex ? q`${step.operand}::int` : q`${step.operand}`;
     out = step.arrow === '->' ? q`${out}->${operand}` : q`${out}->>${operand}`;
@@ -130,7 +142,7 @@ export function opSql(q: TransactionSql, target: Fragment, expr: OpExpr): Fragme
  * One filter on the rows named `ref`.
  *
  * @example
- * filterSql(tx, tx`${tx('pgrst_call')}`, filter); // "pgrst_call"."id" = $1
+ * filterSql(tx, ident(tx, 'pgrst_call'), filter); // "pgrst_call"."id" = $1
  */
 export function filterSql(q: TransactionSql, ref: Ref, filter: Filter): Fragment {
   return opSql(q, fieldSql(q, ref, filter.field), filter.expr);
@@ -142,7 +154,7 @@ function conditionSql(q: TransactionSql, ref: Ref, condition: PlannedCondition):
     case 'filter':
       return filterSql(q, ref, condition.filter);
     case 'nullEmbed':
-      return q`${q(condition.aggAlias)} IS ${q.unsafe(condition.negated ? '' : 'NOT ')}DISTINCT FROM NULL`;
+      return q`${ident(q, condition.aggAlias)} IS ${q.unsafe(condition.negated ? '' : 'NOT ')}DISTINCT FROM NULL`;
     case 'expr': {
       const inner = join(q, condition.children.map((child) => conditionSql(q, ref, child)), condition.operator === 'and' ? q` AND ` : q` OR `);
       return condition.negated ? q`NOT (${inner})` : q`(${inner})`;
@@ -163,7 +175,7 @@ export function directionSql(q: TransactionSql, out: Fragment, term: { direction
 }
 
 function orderSql(q: TransactionSql, ref: Ref, term: PlannedOrder): Fragment {
-  const target = term.kind === 'field' ? fieldSql(q, ref, term.field) : fieldSql(q, q`${q(term.aggAlias)}`, term.field);
+  const target = term.kind === 'field' ? fieldSql(q, ref, term.field) : fieldSql(q, q`${ident(q, term.aggAlias)}`, term.field);
   return directionSql(q, target, term);
 }
 
@@ -172,7 +184,7 @@ function orderBySql(q: TransactionSql, ref: Ref, order: PlannedOrder[]): Fragmen
 }
 
 /**
- * Conditions ANDed, on the rows named `ref` (for a write's WHERE: `tx\`${q(schema)}.${q(table)}\``).
+ * Conditions ANDed, on the rows named `ref` (for a write's WHERE: `tx\`${ident(q, schema)}.${ident(q, table)}\``).
  *
  * @example
  * tx`UPDATE ${table} SET ... WHERE ${conditionsSql(tx, table, rootConditions(relation, params))}`;
@@ -188,18 +200,18 @@ export function conditionsSql(q: TransactionSql, ref: Fragment, conditions: Plan
 function joinConditions(q: TransactionSql, rel: Relationship, childRef: Ref, parentRef: Ref): Fragment[] {
   const c = rel.cardinality;
   if (c.kind === 'm2m') {
-    const junction = q`${q(c.junction.table.schema)}.${q(c.junction.table.name)}`;
+    const junction = q`${ident(q, c.junction.table.schema)}.${ident(q, c.junction.table.name)}`;
     return [
-      ...c.junction.targetColumns.map(([column, junctionColumn]) => q`${junction}.${q(junctionColumn)} = ${childRef}.${q(column)}`),
-      ...c.junction.sourceColumns.map(([column, junctionColumn]) => q`${junction}.${q(junctionColumn)} = ${parentRef}.${q(column)}`),
+      ...c.junction.targetColumns.map(([column, junctionColumn]) => q`${junction}.${ident(q, junctionColumn)} = ${childRef}.${ident(q, column)}`),
+      ...c.junction.sourceColumns.map(([column, junctionColumn]) => q`${junction}.${ident(q, junctionColumn)} = ${parentRef}.${ident(q, column)}`),
     ];
   }
-  return c.columns.map(([column, foreignColumn]) => q`${childRef}.${q(foreignColumn)} = ${parentRef}.${q(column)}`);
+  return c.columns.map(([column, foreignColumn]) => q`${childRef}.${ident(q, foreignColumn)} = ${parentRef}.${ident(q, column)}`);
 }
 
 function fromSql(q: TransactionSql, node: ReadNode, source: ReadSource | undefined, isRoot: boolean, rel: Relationship | undefined): Fragment {
-  const table = isRoot && source ? q`${q(source.name)} AS ${q(node.relation.name)}` : node.alias !== undefined ? q`${q(node.relation.schema)}.${q(node.relation.name)} AS ${q(node.alias)}` : q`${q(node.relation.schema)}.${q(node.relation.name)}`;
-  if (rel?.cardinality.kind === 'm2m') return q`${table}, ${q(rel.cardinality.junction.table.schema)}.${q(rel.cardinality.junction.table.name)}`;
+  const table = isRoot && source ? q`${ident(q, source.name)} AS ${ident(q, node.relation.name)}` : node.alias !== undefined ? q`${ident(q, node.relation.schema)}.${ident(q, node.relation.name)} AS ${ident(q, node.alias)}` : q`${ident(q, node.relation.schema)}.${ident(q, node.relation.name)}`;
+  if (rel?.cardinality.kind === 'm2m') return q`${table}, ${ident(q, rel.cardinality.junction.table.schema)}.${ident(q, rel.cardinality.junction.table.name)}`;
   return table;
 }
 
@@ -211,15 +223,15 @@ function spreadNames(embed: Embed): string[] {
 }
 
 function aggColumn(q: TransactionSql, aggAlias: string, name: string): Fragment {
-  return name === '*' ? q`${q(aggAlias)}.*` : q`${q(aggAlias)}.${q(name)}`;
+  return name === '*' ? q`${ident(q, aggAlias)}.*` : q`${ident(q, aggAlias)}.${ident(q, name)}`;
 }
 
 /** getJoinSelects: what each embed adds to its parent's select list. */
 function embedSelects(q: TransactionSql, embed: Embed): Fragment[] {
-  const agg = q(embed.aggAlias);
+  const agg = ident(q, embed.aggAlias);
   if (embed.spread) return spreadNames(embed).map((name) => aggColumn(q, embed.aggAlias, name));
   if (embed.empty) return [];
-  const name = q(embed.alias ?? embed.name);
+  const name = ident(q, embed.alias ?? embed.name);
   return embed.relationship.cardinality.kind === 'm2o' || embed.relationship.cardinality.kind === 'o2o'
     ? [q`row_to_json(${agg}.*)::jsonb AS ${name}`]
     : [q`COALESCE( ${agg}.${agg}, '[]') AS ${name}`];
@@ -235,14 +247,14 @@ function selectItemsSql(q: TransactionSql, ctx: Context, node: ReadNode, ref: Re
     if (item.star) return q`${ref}.*`;
     let out = fieldSql(q, ref, item.field);
     if (item.cast !== undefined) out = q`CAST( ${out} AS ${q.unsafe(ctx.casts.get(item.cast)!)} )`;
-    return item.alias !== undefined ? q`${out} AS ${q(item.alias)}` : out;
+    return item.alias !== undefined ? q`${out} AS ${ident(q, item.alias)}` : out;
   });
 }
 
 /** getJoin: the lateral join of one embed. */
 function joinSql(q: TransactionSql, ctx: Context, embed: Embed, parentRef: Ref): Fragment {
   const sub = nodeSql(q, ctx, embed.node, false, embed, parentRef, undefined);
-  const agg = q(embed.aggAlias);
+  const agg = ident(q, embed.aggAlias);
   const kind = q.unsafe(embed.joinType === 'inner' ? 'INNER' : 'LEFT');
   const lateral = (subquery: Fragment, on: Fragment) => q` ${kind} JOIN LATERAL ( ${subquery} ) AS ${agg} ON ${on}`;
   const nonNull = embed.joinType === 'inner' ? q`${agg} IS NOT NULL` : q`TRUE`;
@@ -251,8 +263,8 @@ function joinSql(q: TransactionSql, ctx: Context, embed: Embed, parentRef: Ref):
   }
   const aggregate = q`SELECT json_agg(${agg})::jsonb AS ${agg}`;
   if (embed.spread === 'to-many') {
-    const order = embed.spreadOrder.length === 0 ? q`` : q` ORDER BY ${join(q, embed.spreadOrder.map(({ alias, source }) => directionSql(q, q`${agg}.${q(alias)}`, source)), q`, `)}`;
-    const columns = spreadNames(embed).map((name) => q`COALESCE(json_agg(${aggColumn(q, embed.aggAlias, name)}${order}),'[]')::jsonb AS ${q(name)}`);
+    const order = embed.spreadOrder.length === 0 ? q`` : q` ORDER BY ${join(q, embed.spreadOrder.map(({ alias, source }) => directionSql(q, q`${agg}.${ident(q, alias)}`, source)), q`, `)}`;
+    const columns = spreadNames(embed).map((name) => q`COALESCE(json_agg(${aggColumn(q, embed.aggAlias, name)}${order}),'[]')::jsonb AS ${ident(q, name)}`);
     return lateral(q`${aggregate}${columns.length === 0 ? q`` : q`, ${join(q, columns, q`, `)}`} FROM (${sub} ) AS ${agg}`, nonNull);
   }
   return lateral(q`${aggregate} FROM (${sub} ) AS ${agg}`, nonNull);
@@ -282,7 +294,7 @@ function limitSql(q: TransactionSql, offset: number, limit: number | undefined):
 function nodeSql(q: TransactionSql, ctx: Context, node: ReadNode, isRoot: boolean, embed: Embed | undefined, parentRef: Ref | undefined, rootRange: { offset: number; limit: number | undefined } | undefined): Fragment {
   const ref = nodeRef(q, node, ctx.source, isRoot);
   const own = node.select.length === 0 && node.embeds.length === 0 && !isRoot ? [q`${ref}.*`] : selectItemsSql(q, ctx, node, ref);
-  const extra = embed?.spread === 'to-many' ? embed.spreadOrder.map(({ alias, source }) => q`${source.kind === 'field' ? fieldSql(q, ref, source.field) : fieldSql(q, q`${q(source.aggAlias)}`, source.field)} AS ${q(alias)}`) : [];
+  const extra = embed?.spread === 'to-many' ? embed.spreadOrder.map(({ alias, source }) => q`${source.kind === 'field' ? fieldSql(q, ref, source.field) : fieldSql(q, q`${ident(q, source.aggAlias)}`, source.field)} AS ${ident(q, alias)}`) : [];
   const selects = [...own, ...extra, ...node.embeds.flatMap((e) => embedSelects(q, e))];
   const joins = node.embeds.map((e) => joinSql(q, ctx, e, ref));
   const conditions = [...node.where.map((c) => conditionSql(q, ref, c)), ...(embed && parentRef ? joinConditions(q, embed.relationship, ref, parentRef) : [])];
@@ -356,6 +368,6 @@ export function readSql(q: TransactionSql, query: ReadQuery): Fragment {
         : query.body === 'csv'
           ? q`(SELECT coalesce(string_agg(a.k, ','), '') FROM (SELECT json_object_keys(r)::text as k FROM (SELECT row_to_json(hh) as r from pgrst_source as hh limit 1) s) a) || '\n' || coalesce(string_agg(substring(_postgrest_t::text, 2, length(_postgrest_t::text) - 2), '\n'), '')`
           : q`''::text`;
-  const sourceCte = source?.cte ? q`${q(source.name)} AS (${source.cte}), ` : q``;
+  const sourceCte = source?.cte ? q`${ident(q, source.name)} AS (${source.cte}), ` : q``;
   return q`WITH ${sourceCte}pgrst_source AS (${main})${countCte} SELECT ${total} AS total, pg_catalog.count(_postgrest_t) AS page_total, ${body} AS body FROM (SELECT * FROM pgrst_source) _postgrest_t`;
 }

@@ -8,7 +8,7 @@
  */
 import type postgres from 'postgres';
 import type { TransactionSql } from '../../core/db/rls.ts';
-import { conditionsSql, join, readSql, type ReadQuery } from './sql.ts';
+import { conditionsSql, ident, join, readSql, type ReadQuery } from './sql.ts';
 import type { WritePlan } from './write-plan.ts';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
@@ -17,7 +17,7 @@ type Fragment = postgres.PendingQuery<postgres.Row[]>;
 export const WRITE_SOURCE = 'pgrst_write';
 
 function table(q: TransactionSql, plan: WritePlan): Fragment {
-  return q`${q(plan.relation.schema)}.${q(plan.relation.name)}`;
+  return q`${ident(q, plan.relation.schema)}.${ident(q, plan.relation.name)}`;
 }
 
 /** A literal for jsonb_build_object's key, quoted as pgFmtLit does. */
@@ -51,16 +51,16 @@ function bodySource(q: TransactionSql, plan: WritePlan, limitOne: boolean): Frag
     fields = payload.isObject ? q`(values(1)) _ ` : q`${q.unsafe(jsonb ? 'jsonb_array_elements' : 'json_array_elements')}(${final}) _ `;
   } else {
     const fn = q.unsafe(`${jsonb ? 'jsonb' : 'json'}_to_record${payload.isObject ? '' : 'set'}`);
-    const typed = join(q, plan.columns.map((c) => q`${q(c.name)} ${q.unsafe(c.type)}`), q`, `);
+    const typed = join(q, plan.columns.map((c) => q`${ident(q, c.name)} ${q.unsafe(c.type)}`), q`, `);
     fields = q`${fn}(${final}) AS _(${typed}) ${limitOne ? q`LIMIT 1` : q``}`;
   }
-  const parsed = plan.columns.length === 0 ? q`` : join(q, plan.columns.map((c) => q`${q(c.name)}`), q`, `);
+  const parsed = plan.columns.length === 0 ? q`` : join(q, plan.columns.map((c) => q`${ident(q, c.name)}`), q`, `);
   return q`FROM (SELECT ${data} AS json_data) pgrst_payload, ${defaultsClause}LATERAL (SELECT ${parsed} FROM ${fields}) pgrst_body `;
 }
 
 function returningSql(q: TransactionSql, plan: WritePlan): Fragment {
   if (plan.returning.length === 0) return q`RETURNING 1`;
-  return q`RETURNING ${join(q, plan.returning.map((c) => (c === '*' ? q`${table(q, plan)}.*` : q`${table(q, plan)}.${q(c)}`)), q`, `)}`;
+  return q`RETURNING ${join(q, plan.returning.map((c) => (c === '*' ? q`${table(q, plan)}.*` : q`${table(q, plan)}.${ident(q, c)}`)), q`, `)}`;
 }
 
 /** ` WHERE …` of the write's conditions on the table, or nothing. */
@@ -73,25 +73,25 @@ export function mutationSql(q: TransactionSql, plan: WritePlan): Fragment {
   if (plan.mutation === 'delete') return q`DELETE FROM ${table(q, plan)} ${whereSql(q, plan)} ${returningSql(q, plan)}`;
   if (plan.mutation === 'update') {
     if (plan.columns.length === 0) {
-      const cols = plan.returning.length === 0 ? q`NULL` : join(q, plan.returning.map((c) => (c === '*' ? q`${q(plan.relation.name)}.*` : q`${q(plan.relation.name)}.${q(c)}`)), q`, `);
+      const cols = plan.returning.length === 0 ? q`NULL` : join(q, plan.returning.map((c) => (c === '*' ? q`${ident(q, plan.relation.name)}.*` : q`${ident(q, plan.relation.name)}.${ident(q, c)}`)), q`, `);
       return q`SELECT ${cols} FROM ${table(q, plan)} WHERE false`;
     }
-    const sets = join(q, plan.columns.map((c) => q`${q(c.name)} = "pgrst_body".${q(c.name)}`), q`, `);
+    const sets = join(q, plan.columns.map((c) => q`${ident(q, c.name)} = "pgrst_body".${ident(q, c.name)}`), q`, `);
     return q`UPDATE ${table(q, plan)} SET ${sets} ${bodySource(q, plan, false)}${whereSql(q, plan)} ${returningSql(q, plan)}`;
   }
   const isPut = plan.mutation === 'upsert';
   const merge = plan.onConflict?.resolution === 'merge-duplicates';
-  const names = plan.columns.length === 0 ? q` ` : q`(${join(q, plan.columns.map((c) => q`${q(c.name)}`), q`, `)}) `;
-  const selected = plan.columns.length === 0 ? q`` : join(q, plan.columns.map((c) => q`"pgrst_body".${q(c.name)}`), q`, `);
+  const names = plan.columns.length === 0 ? q` ` : q`(${join(q, plan.columns.map((c) => q`${ident(q, c.name)}`), q`, `)}) `;
+  const selected = plan.columns.length === 0 ? q`` : join(q, plan.columns.map((c) => q`"pgrst_body".${ident(q, c.name)}`), q`, `);
   let where = q``;
-  if (isPut) where = q`WHERE ${insertedCounter(q, true)} AND ${conditionsSql(q, q`${q('pgrst_body')}`, plan.conditions)}`;
+  if (isPut) where = q`WHERE ${insertedCounter(q, true)} AND ${conditionsSql(q, q`${ident(q, 'pgrst_body')}`, plan.conditions)}`;
   else if (merge) where = q`WHERE ${insertedCounter(q, true)}`;
   let conflict = q``;
   if (plan.onConflict && plan.onConflict.columns.length > 0) {
-    const cols = join(q, plan.onConflict.columns.map((c) => q`${q(c)}`), q`, `);
+    const cols = join(q, plan.onConflict.columns.map((c) => q`${ident(q, c)}`), q`, `);
     if (plan.onConflict.resolution === 'ignore-duplicates' || plan.columns.length === 0) conflict = q` ON CONFLICT(${cols}) DO NOTHING`;
     else {
-      const sets = join(q, plan.columns.map((c) => q`${q(c.name)} = EXCLUDED.${q(c.name)}`), q`, `);
+      const sets = join(q, plan.columns.map((c) => q`${ident(q, c.name)} = EXCLUDED.${ident(q, c.name)}`), q`, `);
       conflict = q` ON CONFLICT(${cols}) DO UPDATE SET ${sets} WHERE ${insertedCounter(q, false)}`;
     }
   }
@@ -113,12 +113,12 @@ export function writeSql(q: TransactionSql, plan: WritePlan, read: ReadQuery, re
   const inserted = counted ? q`nullif(current_setting('pgrst.inserted', true), '')::int` : q`null::int`;
   const location =
     plan.mutation === 'create' && plan.primaryKey.length > 0 && returns === 'headers-only'
-      ? q`CASE WHEN r.page_total = 1 THEN (WITH data AS (SELECT row_to_json(_) AS row FROM ${q(WRITE_SOURCE)} AS _ LIMIT 1)
+      ? q`CASE WHEN r.page_total = 1 THEN (WITH data AS (SELECT row_to_json(_) AS row FROM ${ident(q, WRITE_SOURCE)} AS _ LIMIT 1)
            SELECT array_agg(json_data.key || '=' || coalesce('eq.' || json_data.value, 'is.null'))
              FROM data CROSS JOIN json_each_text(data.row) AS json_data WHERE json_data.key = ANY(${plan.primaryKey}::text[])) END`
       : q`null::text[]`;
   const rows = representation
     ? readSql(q, { ...read, source: { name: WRITE_SOURCE } })
-    : q`SELECT null::bigint AS total, pg_catalog.count(*) AS page_total, ''::text AS body FROM ${q(WRITE_SOURCE)}`;
-  return q`WITH ${q(WRITE_SOURCE)} AS (${mutation}) SELECT r.page_total, r.body, ${location} AS location, ${inserted} AS inserted FROM (${rows}) r`;
+    : q`SELECT null::bigint AS total, pg_catalog.count(*) AS page_total, ''::text AS body FROM ${ident(q, WRITE_SOURCE)}`;
+  return q`WITH ${ident(q, WRITE_SOURCE)} AS (${mutation}) SELECT r.page_total, r.body, ${location} AS location, ${inserted} AS inserted FROM (${rows}) r`;
 }

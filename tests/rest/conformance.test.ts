@@ -88,6 +88,9 @@ const cases: Case[] = [
   { name: 'a cast', path: '/complex_items?select=id::text', status: 200, body: [{ id: '1' }, { id: '2' }, { id: '3' }] },
   { name: 'an unknown cast type', path: '/complex_items?select=id::fakecolumntype', status: 400, body: pgrstError('42704', 'type "fakecolumntype" does not exist') },
   { name: 'an alias', path: '/complex_items?select=myAlias:name&id=eq.1', status: 200, body: [{ myAlias: 'One' }] },
+  // Names are quoted whole: a dot inside a quoted name is part of it (pgFmtIdent).
+  { name: 'a quoted alias with a dot', path: '/complex_items?select="x.y":name&id=eq.1', status: 200, body: [{ 'x.y': 'One' }] },
+  { name: 'a column whose name has a dot, selected and filtered', path: '/dotted?select="a.b"&"a.b"=eq.x', status: 200, body: [{ 'a.b': 'x' }] },
   { name: 'a dashed column', path: '/complex_items?select=field-with_sep&id=eq.3', status: 200, body: [{ 'field-with_sep': 3 }] },
   { name: 'a JSON path is named by its last key', path: '/complex_items?select=settings->foo->>bar&id=eq.1', status: 200, body: [{ bar: 'baz' }] },
   { name: 'a JSON path ->', path: '/complex_items?select=settings->foo->int&id=eq.1', status: 200, body: [{ int: 1 }] },

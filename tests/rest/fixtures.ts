@@ -27,6 +27,8 @@ create table test.ranges (id integer primary key, range int4range);
 insert into test.ranges values (1, '[1,3]'), (2, '[3,6]'), (3, '[6,9]'), (4, '[9,12]');
 create table test.secret (id integer);
 insert into test.secret values (1);
+create table test.dotted (id integer primary key, "a.b" text);
+insert into test.dotted values (1, 'x');
 create view test.items_view as select * from test.items where id < 4;
 grant select on all tables in schema test to anon, authenticated;
 revoke select on test.secret from anon, authenticated;
