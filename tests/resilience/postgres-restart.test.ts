@@ -60,13 +60,17 @@ test('Postgres restarts under load recover within the bound, answering every req
     }
   })();
 
-  const outages: { downAt: number; upAt: number; recoveredAt: number | null }[] = [];
+  const outages: { downAt: number; startAt: number; upAt: number; recoveredAt: number | null }[] = [];
   // Two restarts, landing at different moments of the requests in flight.
   for (const [settleMs, downMs] of [[1500, 2000], [1170, 1300]] as const) {
     await sleep(settleMs);
     await stack.cluster.stop();
     const downAt = Date.now();
     await sleep(downMs);
+    // Postgres accepts connections before start() returns (pg_ctl polls until it is ready,
+    // and a loaded machine may take a while to resume this process): "down" ends when the
+    // start begins, "up" when it has returned.
+    const startAt = Date.now();
     await stack.cluster.start();
     const upAt = Date.now();
     let recoveredAt: number | null = null;
@@ -74,7 +78,7 @@ test('Postgres restarts under load recover within the bound, answering every req
       await sleep(50);
       recoveredAt = answers.find((answer) => answer.sentAt >= upAt && answer.status === 202)?.answeredAt ?? null;
     }
-    outages.push({ downAt, upAt, recoveredAt });
+    outages.push({ downAt, startAt, upAt, recoveredAt });
   }
   await sleep(3000);
   running = false;
@@ -86,7 +90,7 @@ test('Postgres restarts under load recover within the bound, answering every req
   const recoveries = outages.map((outage) => (outage.recoveredAt === null ? null : outage.recoveredAt - outage.upAt));
   // While Postgres is surely down (from 100 ms after the stop to the start), /health says so;
   // from 2 s after the last recovery it says ok.
-  const healthWhileDown = health.filter((probe) => outages.some((o) => probe.sentAt > o.downAt + 100 && probe.answeredAt < o.upAt));
+  const healthWhileDown = health.filter((probe) => outages.some((o) => probe.sentAt > o.downAt + 100 && probe.answeredAt < o.startAt));
   const lastRecovery = outages.at(-1)?.recoveredAt ?? Infinity;
   const healthAfter = health.filter((probe) => probe.sentAt > lastRecovery + 2000);
   const counts = await waitAllFinal(stack, accepted, 90_000);
